@@ -1,0 +1,16 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import * as m0001 from './0001_event_store.js';
+
+/**
+ * The migrations, in order. Listed statically (not read from the folder at run time) so the set the
+ * code knows is fixed and a database holding a migration not listed here can be refused as newer.
+ */
+export const migrations: Record<string, Migration> = {
+  '0001_event_store': m0001,
+};
+
+export const migrationProvider: MigrationProvider = {
+  async getMigrations() {
+    return migrations;
+  },
+};

@@ -1,0 +1,22 @@
+import { Command } from 'commander';
+import { CODE_VERSION } from '../version.js';
+import { registerRuns } from './commands/runs.js';
+
+export const DEFAULT_OUT = 'simulation_results';
+
+/** The `sim` command line. Every command is registered here; each lives in its own file. */
+export function buildProgram(): Command {
+  const program = new Command('sim')
+    .description(
+      'Event-sourced simulator of a social network of LLM agents measuring how get-out-the-vote nudges change voting intention and turnout.',
+    )
+    .version(CODE_VERSION)
+    .option('--debug', 'print stack traces on errors')
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)');
+  program.configureOutput({ outputError: (text, write) => write(`sim: ${text.replace(/^error: /, '')}`) });
+
+  registerRuns(program);
+  for (const command of program.commands) command.exitOverride();
+  return program;
+}

@@ -1,0 +1,54 @@
+/**
+ * Every failure a user can see has its own class, with a one-line message saying what went wrong
+ * and where (file, line, flag), so the CLI can print it without a stack trace.
+ */
+export class SimError extends Error {
+  /** Process exit code the CLI uses for this kind of failure. */
+  readonly exitCode: number = 1;
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** A flag or argument the user gave is wrong (exit code 2, like other usage errors). */
+export class UsageError extends SimError {
+  override readonly exitCode = 2;
+}
+
+/** The database file cannot be opened, is not ours, is too new, or the disk refused a write. */
+export class DatabaseError extends SimError {}
+
+/** Another writer appended to a stream since the caller read it. */
+export class StreamConflictError extends SimError {
+  constructor(
+    readonly streamId: string,
+    readonly expected: number,
+    readonly actual: number,
+  ) {
+    super(`stream ${streamId}: expected to append after position ${expected}, but it is at ${actual} (another process wrote to it)`);
+  }
+}
+
+/** An experiment config breaks a rule; lists every problem found. */
+export class ConfigError extends SimError {
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
+    super(`${source}: ${problems.length} problem${problems.length === 1 ? '' : 's'}: ${problems.join('; ')}`);
+  }
+}
+
+/** A user-supplied data file (profiles.csv, network.csv...) has bad rows; lists up to 20 of them. */
+export class InputFileError extends SimError {
+  constructor(readonly problems: string[]) {
+    super(problems.length === 1 ? problems[0] : `${problems.length} problems in input files:\n  ${problems.join('\n  ')}`);
+  }
+}
+
+/** A run id that does not exist, or a run in a state the command cannot work on. */
+export class RunNotFoundError extends SimError {}
+
+/** The recorded hash chain does not match the events. */
+export class IntegrityError extends SimError {}

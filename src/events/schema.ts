@@ -1,0 +1,51 @@
+import type { ColumnType, Generated } from 'kysely';
+
+/** The database as kysely sees it. Migrations in migrations/ create exactly these tables. */
+export interface RunsTable {
+  id: Generated<number>;
+  created_at: string;
+  seed: number;
+  config: string;
+  code_version: string;
+  status: string;
+}
+
+export interface StreamsTable {
+  stream_id: string;
+  run_id: number;
+  /** The stream's name inside its run ("warmup", "control", "experiment_info_message/2"...). */
+  name: string;
+  last_position: number;
+  last_hash: string;
+}
+
+export interface EventsTable {
+  position: Generated<number>;
+  stream_id: string;
+  stream_position: number;
+  round: number;
+  type: string;
+  agent_id: number | null;
+  payload: string;
+  schema_version: number;
+  hash: string;
+}
+
+export interface LlmCacheTable {
+  key: string;
+  model: string;
+  response: string;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cached_tokens: number;
+  created_at: string;
+}
+
+export interface Database {
+  runs: RunsTable;
+  streams: StreamsTable;
+  events: EventsTable;
+  llm_cache: LlmCacheTable;
+}
+
+export type Count = ColumnType<number | bigint | string>;

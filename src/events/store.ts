@@ -1,0 +1,364 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import { existsSync } from 'node:fs';
+import { sql } from 'kysely';
+import { DatabaseError, IntegrityError, RunNotFoundError, StreamConflictError } from '../errors.js';
+import { canonicalJson, sha256 } from './canonical.js';
+import { databaseFile, describeSqliteError, openDatabase, type OpenDatabase } from './database.js';
+import { EVENT_SCHEMA_VERSION, validateEvent, type EventType, type RecordedEvent, type SimEvent } from './types.js';
+
+export type RunStatus = 'running' | 'interrupted' | 'finished' | 'failed';
+
+export interface RunRow {
+  id: number;
+  createdAt: string;
+  seed: number;
+  config: unknown;
+  codeVersion: string;
+  status: RunStatus;
+}
+
+export interface RunSummary {
+  id: number;
+  seed: number;
+  status: RunStatus;
+  createdAt: string;
+  events: number;
+  streams: number;
+  lastRound: number | null;
+  fellBack: number;
+  fingerprint: string;
+}
+
+export interface StreamHead {
+  position: number;
+  hash: string;
+}
+
+/** Called inside the append transaction, so projections commit or roll back with the events. */
+export type InTransaction = (recorded: RecordedEvent[]) => void;
+
+export const EMPTY_STREAM: StreamHead = { position: 0, hash: '' };
+
+export function streamId(runId: number, name: string): string {
+  return `run/${runId}/${name}`;
+}
+
+/**
+ * The text hashed for one event. Built by concatenation in canonical key order around the stored
+ * payload, so verification recomputes it from the stored bytes alone. The stream id is left out on
+ * purpose: the same experiment recorded in two databases (or under two run ids) has the same hashes.
+ */
+export function eventHashInput(
+  prevHash: string,
+  e: { streamPosition: number; type: string; round: number; agentId: number | null; schemaVersion: number },
+  payload: string,
+): string {
+  return `${prevHash}{"agentId":${e.agentId === null ? 'null' : e.agentId},"data":${payload},"round":${e.round},"streamPosition":${e.streamPosition},"type":${JSON.stringify(e.type)},"v":${e.schemaVersion}}`;
+}
+
+/**
+ * The event store of one output directory: runs, streams of events with a hash chain each, and the
+ * LLM cache. Appends are synchronous better-sqlite3 transactions over cached prepared statements;
+ * everything else goes through kysely on the same handle.
+ */
+export class EventStore {
+  private readonly statements: ReturnType<EventStore['prepare']>;
+
+  private constructor(readonly handle: OpenDatabase) {
+    this.statements = this.prepare();
+  }
+
+  static async open(outDir: string): Promise<EventStore> {
+    return new EventStore(await openDatabase(databaseFile(outDir)));
+  }
+
+  /** Opens the store of a directory that already has one, or returns null (creating nothing). */
+  static async openExisting(outDir: string): Promise<EventStore | null> {
+    const file = databaseFile(outDir);
+    if (!existsSync(file)) return null;
+    return new EventStore(await openDatabase(file));
+  }
+
+  get file(): string {
+    return this.handle.file;
+  }
+  get sqlite(): BetterSqlite3.Database {
+    return this.handle.sqlite;
+  }
+  get db() {
+    return this.handle.db;
+  }
+
+  async close(): Promise<void> {
+    await this.handle.db.destroy();
+  }
+
+  private prepare() {
+    const s = this.handle.sqlite;
+    return {
+      head: s.prepare<[string], { last_position: number; last_hash: string }>(
+        'select last_position, last_hash from streams where stream_id = ?',
+      ),
+      insertStream: s.prepare('insert into streams (stream_id, run_id, name, last_position, last_hash) values (?, ?, ?, ?, ?)'),
+      updateHead: s.prepare('update streams set last_position = ?, last_hash = ? where stream_id = ?'),
+      insertEvent: s.prepare(
+        'insert into events (stream_id, stream_position, round, type, agent_id, payload, schema_version, hash) values (?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+    };
+  }
+
+  // ---- runs ---------------------------------------------------------------------------------
+
+  async createRun(input: { seed: number; config: unknown; codeVersion: string; createdAt: string }): Promise<number> {
+    const result = await this.db
+      .insertInto('runs')
+      .values({
+        created_at: input.createdAt,
+        seed: input.seed,
+        config: canonicalJson(input.config),
+        code_version: input.codeVersion,
+        status: 'running',
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return Number(result.id);
+  }
+
+  async setRunStatus(runId: number, status: RunStatus): Promise<void> {
+    await this.db.updateTable('runs').set({ status }).where('id', '=', runId).execute();
+  }
+
+  async getRun(runId: number): Promise<RunRow> {
+    const row = await this.db.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirst();
+    if (!row) throw new RunNotFoundError(`${this.file}: no run with id ${runId} (see \`sim runs\`)`);
+    return toRunRow(row);
+  }
+
+  async listRunRows(): Promise<RunRow[]> {
+    const rows = await this.db.selectFrom('runs').selectAll().orderBy('id').execute();
+    return rows.map(toRunRow);
+  }
+
+  async latestRunId(): Promise<number | null> {
+    const row = await this.db.selectFrom('runs').select('id').orderBy('id', 'desc').limit(1).executeTakeFirst();
+    return row ? Number(row.id) : null;
+  }
+
+  async listRuns(): Promise<RunSummary[]> {
+    const runs = await this.listRunRows();
+    const out: RunSummary[] = [];
+    for (const run of runs) {
+      const stats = await this.db
+        .selectFrom('events')
+        .innerJoin('streams', 'streams.stream_id', 'events.stream_id')
+        .where('streams.run_id', '=', run.id)
+        .select([
+          sql<number>`count(*)`.as('events'),
+          sql<number | null>`max(case when events.type = 'RoundCompleted' then events.round end)`.as('last_round'),
+          sql<number>`sum(case when events.type = 'DecisionFellBack' then 1 else 0 end)`.as('fell_back'),
+        ])
+        .executeTakeFirstOrThrow();
+      const streams = await this.runStreams(run.id);
+      out.push({
+        id: run.id,
+        seed: run.seed,
+        status: run.status,
+        createdAt: run.createdAt,
+        events: Number(stats.events),
+        streams: streams.length,
+        lastRound: stats.last_round === null ? null : Number(stats.last_round),
+        fellBack: Number(stats.fell_back ?? 0),
+        fingerprint: fingerprintOf(streams),
+      });
+    }
+    return out;
+  }
+
+  // ---- streams ------------------------------------------------------------------------------
+
+  /** The streams of a run with their heads, ordered by name. */
+  async runStreams(runId: number): Promise<Array<{ streamId: string; name: string; position: number; hash: string }>> {
+    const rows = await this.db
+      .selectFrom('streams')
+      .select(['stream_id', 'name', 'last_position', 'last_hash'])
+      .where('run_id', '=', runId)
+      .orderBy('name')
+      .execute();
+    return rows.map((r) => ({ streamId: r.stream_id, name: r.name, position: Number(r.last_position), hash: r.last_hash }));
+  }
+
+  head(stream: string): StreamHead {
+    const row = this.statements.head.get(stream);
+    return row ? { position: Number(row.last_position), hash: row.last_hash } : EMPTY_STREAM;
+  }
+
+  /**
+   * Appends events to a stream in one transaction. `expectedPosition` is the stream position the
+   * caller last saw (0 for a new stream); if another writer got there first, nothing is written and
+   * a StreamConflictError is thrown. `inTransaction` runs inside the same transaction.
+   */
+  append(
+    runId: number,
+    stream: { id: string; name: string },
+    expectedPosition: number,
+    events: readonly SimEvent[],
+    inTransaction?: InTransaction,
+  ): RecordedEvent[] {
+    const st = this.statements;
+    const tx = this.sqlite.transaction((): RecordedEvent[] => {
+      const row = st.head.get(stream.id);
+      const head = row ? { position: Number(row.last_position), hash: row.last_hash } : EMPTY_STREAM;
+      if (head.position !== expectedPosition) throw new StreamConflictError(stream.id, expectedPosition, head.position);
+      if (!row) st.insertStream.run(stream.id, runId, stream.name, 0, '');
+
+      let prevHash = head.hash;
+      let position = head.position;
+      const recorded: RecordedEvent[] = [];
+      for (const event of events) {
+        position += 1;
+        const payload = canonicalJson(event.data);
+        const agentId = event.meta.agentId ?? null;
+        const meta = { streamPosition: position, type: event.type, round: event.meta.round, agentId, schemaVersion: EVENT_SCHEMA_VERSION };
+        const hash = sha256(eventHashInput(prevHash, meta, payload));
+        const info = st.insertEvent.run(stream.id, position, event.meta.round, event.type, agentId, payload, EVENT_SCHEMA_VERSION, hash);
+        recorded.push({
+          ...event,
+          meta: { round: event.meta.round, agentId },
+          position: Number(info.lastInsertRowid),
+          streamId: stream.id,
+          streamPosition: position,
+          schemaVersion: EVENT_SCHEMA_VERSION,
+          hash,
+        } as RecordedEvent);
+        prevHash = hash;
+      }
+      st.updateHead.run(position, prevHash, stream.id);
+      inTransaction?.(recorded);
+      return recorded;
+    });
+    try {
+      return tx.immediate();
+    } catch (error) {
+      if (error instanceof StreamConflictError) throw error;
+      if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
+        throw new StreamConflictError(stream.id, expectedPosition, this.head(stream.id).position);
+      }
+      if (error instanceof Error && !(error as { code?: string }).code) throw error;
+      throw describeSqliteError(this.file, error, `appending to ${stream.id}`);
+    }
+  }
+
+  /** Reads a stream's events in order, validating each payload. */
+  *readStream(stream: string, afterPosition = 0): Generator<RecordedEvent> {
+    const rows = this.sqlite
+      .prepare<[string, number], EventRow>(
+        'select position, stream_id, stream_position, round, type, agent_id, payload, schema_version, hash from events where stream_id = ? and stream_position > ? order by stream_position',
+      )
+      .iterate(stream, afterPosition);
+    for (const row of rows) yield toRecordedEvent(row);
+  }
+
+  /**
+   * Recomputes a stream's hash chain from the stored payloads. Returns null when intact, or the
+   * first event (stream position) whose hash does not match what it should be.
+   */
+  verifyStream(stream: string): { streamPosition: number; position: number; reason: string } | null {
+    let prevHash = '';
+    let expectedPosition = 0;
+    const rows = this.sqlite
+      .prepare<[string], EventRow>(
+        'select position, stream_id, stream_position, round, type, agent_id, payload, schema_version, hash from events where stream_id = ? order by stream_position',
+      )
+      .iterate(stream);
+    for (const row of rows) {
+      expectedPosition += 1;
+      if (Number(row.stream_position) !== expectedPosition) {
+        return { streamPosition: expectedPosition, position: Number(row.position), reason: `stream position ${expectedPosition} is missing` };
+      }
+      const meta = {
+        streamPosition: Number(row.stream_position),
+        type: row.type,
+        round: Number(row.round),
+        agentId: row.agent_id === null ? null : Number(row.agent_id),
+        schemaVersion: Number(row.schema_version),
+      };
+      const hash = sha256(eventHashInput(prevHash, meta, row.payload));
+      if (hash !== row.hash) {
+        return { streamPosition: meta.streamPosition, position: Number(row.position), reason: 'hash does not match its contents and predecessor' };
+      }
+      prevHash = hash;
+    }
+    const head = this.head(stream);
+    if (head.position !== expectedPosition || head.hash !== prevHash) {
+      return { streamPosition: expectedPosition, position: -1, reason: 'stream head does not match its last event' };
+    }
+    return null;
+  }
+
+  /** Throws IntegrityError naming the first bad event of any stream of the run. */
+  async verifyRun(runId: number): Promise<void> {
+    for (const s of await this.runStreams(runId)) {
+      const bad = this.verifyStream(s.streamId);
+      if (bad) throw new IntegrityError(`${this.file}: stream ${s.streamId} is broken at stream position ${bad.streamPosition} (event ${bad.position}): ${bad.reason}`);
+    }
+  }
+
+  async fingerprint(runId: number): Promise<string> {
+    return fingerprintOf(await this.runStreams(runId));
+  }
+}
+
+/** A run's fingerprint: the hash of its streams' names and last hashes. Equal runs, equal fingerprints. */
+export function fingerprintOf(streams: ReadonlyArray<{ name: string; hash: string }>): string {
+  const heads = [...streams].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((s) => [s.name, s.hash]);
+  return sha256(canonicalJson(heads));
+}
+
+interface EventRow {
+  position: number;
+  stream_id: string;
+  stream_position: number;
+  round: number;
+  type: string;
+  agent_id: number | null;
+  payload: string;
+  schema_version: number;
+  hash: string;
+}
+
+function toRecordedEvent(row: EventRow): RecordedEvent {
+  const where = `event ${row.position} (${row.stream_id}#${row.stream_position})`;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(row.payload);
+  } catch {
+    throw new DatabaseError(`${where}: payload is not valid JSON`);
+  }
+  let data: SimEvent['data'];
+  try {
+    data = validateEvent(row.type, raw, where);
+  } catch (error) {
+    throw new DatabaseError((error as Error).message);
+  }
+  return {
+    type: row.type as EventType,
+    data,
+    meta: { round: Number(row.round), agentId: row.agent_id === null ? null : Number(row.agent_id) },
+    position: Number(row.position),
+    streamId: row.stream_id,
+    streamPosition: Number(row.stream_position),
+    schemaVersion: Number(row.schema_version),
+    hash: row.hash,
+  } as RecordedEvent;
+}
+
+function toRunRow(row: { id: number; created_at: string; seed: number; config: string; code_version: string; status: string }): RunRow {
+  return {
+    id: Number(row.id),
+    createdAt: row.created_at,
+    seed: Number(row.seed),
+    config: JSON.parse(row.config),
+    codeVersion: row.code_version,
+    status: row.status as RunStatus,
+  };
+}
