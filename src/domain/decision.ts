@@ -190,5 +190,20 @@ export interface Provider {
   /** True for the offline persona model: output says these runs used no LLM. */
   readonly offline: boolean;
   decide(request: DecisionRequest): Promise<ProviderAnswer>;
+  /** Running totals for progress lines and summaries (LLM providers). */
+  stats?(): ProviderStats;
   close?(): Promise<void>;
+}
+
+export interface ProviderStats {
+  /** HTTP requests made (retries included). */
+  calls: number;
+  cacheHits: number;
+  retries: number;
+  /** Requests that ended with no usable answer. */
+  failures: number;
+  promptTokens: number;
+  completionTokens: number;
+  cachedTokens: number;
+  costUsd: number;
 }
