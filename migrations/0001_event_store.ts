@@ -36,7 +36,6 @@ export async function up(db: Kysely<any>): Promise<void> {
       .addColumn('hash', 'text', (c) => c.notNull())
       .addUniqueConstraint('events_stream_position', ['stream_id', 'stream_position'])
       .execute();
-    await trx.schema.createIndex('events_stream_agent').on('events').columns(['stream_id', 'agent_id']).execute();
 
     await trx.schema
       .createTable('llm_cache')

@@ -19,3 +19,14 @@ describe('sha256', () => {
     expect(sha256('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
   });
 });
+
+describe('canonicalJson agrees with JSON.stringify on already-sorted values', () => {
+  it('for strings needing escapes, nested arrays, nulls and numbers', () => {
+    const value = { a: 'quote " and \\ and \n', b: [1, 2.5, -0.125, null, [true, false]], c: { d: 'é☃' } };
+    expect(canonicalJson(value)).toBe(JSON.stringify(value));
+    expect(JSON.parse(canonicalJson(value))).toEqual(value);
+  });
+  it('writes undefined array members as null, as JSON does', () => {
+    expect(canonicalJson([1, undefined, 3])).toBe('[1,null,3]');
+  });
+});

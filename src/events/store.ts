@@ -39,6 +39,13 @@ export type InTransaction = (recorded: RecordedEvent[]) => void;
 
 export const EMPTY_STREAM: StreamHead = { position: 0, hash: '' };
 
+const INSERT_CHUNK = 64;
+
+function insertEventsSql(rows: number): string {
+  const values = Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
+  return `insert into events (stream_id, stream_position, round, type, agent_id, payload, schema_version, hash) values ${values}`;
+}
+
 export function streamId(runId: number, name: string): string {
   return `run/${runId}/${name}`;
 }
@@ -101,10 +108,17 @@ export class EventStore {
       ),
       insertStream: s.prepare('insert into streams (stream_id, run_id, name, last_position, last_hash) values (?, ?, ?, ?, ?)'),
       updateHead: s.prepare('update streams set last_position = ?, last_hash = ? where stream_id = ?'),
-      insertEvent: s.prepare(
-        'insert into events (stream_id, stream_position, round, type, agent_id, payload, schema_version, hash) values (?, ?, ?, ?, ?, ?, ?, ?)',
-      ),
+      insertChunk: s.prepare(insertEventsSql(INSERT_CHUNK)),
     };
+  }
+
+  private readonly smallInserts = new Map<number, BetterSqlite3.Statement>();
+
+  /** A cached multi-row insert for `rows` events (statement overhead, not SQLite, dominated single-row inserts). */
+  private insertStatement(rows: number): BetterSqlite3.Statement {
+    let statement = this.smallInserts.get(rows);
+    if (!statement) this.smallInserts.set(rows, (statement = this.sqlite.prepare(insertEventsSql(rows))));
+    return statement;
   }
 
   // ---- runs ---------------------------------------------------------------------------------
@@ -213,24 +227,36 @@ export class EventStore {
 
       let prevHash = head.hash;
       let position = head.position;
-      const recorded: RecordedEvent[] = [];
-      for (const event of events) {
+      const recorded: RecordedEvent[] = new Array(events.length);
+      const params: unknown[] = [];
+      let chunkStart = 0;
+      for (let i = 0; i < events.length; i++) {
+        const event = events[i];
         position += 1;
         const payload = canonicalJson(event.data);
         const agentId = event.meta.agentId ?? null;
         const meta = { streamPosition: position, type: event.type, round: event.meta.round, agentId, schemaVersion: EVENT_SCHEMA_VERSION };
         const hash = sha256(eventHashInput(prevHash, meta, payload));
-        const info = st.insertEvent.run(stream.id, position, event.meta.round, event.type, agentId, payload, EVENT_SCHEMA_VERSION, hash);
-        recorded.push({
-          ...event,
+        params.push(stream.id, position, event.meta.round, event.type, agentId, payload, EVENT_SCHEMA_VERSION, hash);
+        recorded[i] = {
+          type: event.type,
+          data: event.data,
           meta: { round: event.meta.round, agentId },
-          position: Number(info.lastInsertRowid),
+          position: 0,
           streamId: stream.id,
           streamPosition: position,
           schemaVersion: EVENT_SCHEMA_VERSION,
           hash,
-        } as RecordedEvent);
+        } as RecordedEvent;
         prevHash = hash;
+        const rows = i - chunkStart + 1;
+        if (rows === INSERT_CHUNK || i === events.length - 1) {
+          const statement = rows === INSERT_CHUNK ? st.insertChunk : this.insertStatement(rows);
+          const last = Number(statement.run(...params).lastInsertRowid);
+          for (let j = 0; j < rows; j++) recorded[chunkStart + j].position = last - rows + 1 + j;
+          params.length = 0;
+          chunkStart = i + 1;
+        }
       }
       st.updateHead.run(position, prevHash, stream.id);
       inTransaction?.(recorded);
@@ -246,6 +272,14 @@ export class EventStore {
       if (error instanceof Error && !(error as { code?: string }).code) throw error;
       throw describeSqliteError(this.file, error, `appending to ${stream.id}`);
     }
+  }
+
+  /** The type of a stream's last event, or null for an empty stream. */
+  lastEventType(stream: string): string | null {
+    const row = this.sqlite
+      .prepare<[string], { type: string }>('select type from events where stream_id = ? order by stream_position desc limit 1')
+      .get(stream);
+    return row?.type ?? null;
   }
 
   /** Reads a stream's events in order, validating each payload. */
