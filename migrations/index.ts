@@ -1,5 +1,6 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './0001_event_store.js';
+import * as m0002 from './0002_projections.js';
 
 /**
  * The migrations, in order. Listed statically (not read from the folder at run time) so the set the
@@ -7,6 +8,7 @@ import * as m0001 from './0001_event_store.js';
  */
 export const migrations: Record<string, Migration> = {
   '0001_event_store': m0001,
+  '0002_projections': m0002,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -52,3 +52,11 @@ export class RunNotFoundError extends SimError {}
 
 /** The recorded hash chain does not match the events. */
 export class IntegrityError extends SimError {}
+
+/** The user stopped a run (Ctrl-C) or it was told to stop: what was committed stays; resume goes on. */
+export class InterruptedError extends SimError {
+  override readonly exitCode = 130;
+  constructor(readonly round: number) {
+    super(`interrupted before round ${round} was recorded; everything before it is saved (continue with \`sim resume\`)`);
+  }
+}

@@ -41,7 +41,49 @@ export interface LlmCacheTable {
   created_at: string;
 }
 
+export interface ProjPersonasTable {
+  run_id: number;
+  agent_id: number;
+  age: number;
+  persona: string;
+}
+
+export interface ProjAgentsTable {
+  stream_id: string;
+  agent_id: number;
+  eligible: number;
+  following: number;
+  followers: number;
+  liked: number;
+  replied: number;
+  posted: number;
+  seen: number;
+  last_likelihood: number | null;
+  treated: number;
+  voted: number | null;
+}
+
+export interface ProjAgentRoundsTable {
+  stream_id: string;
+  agent_id: number;
+  round: number;
+  active: number;
+  likelihood: number | null;
+  engagement: number;
+}
+
+export interface ProjTreatmentTable {
+  stream_id: string;
+  agent_id: number;
+  period: number;
+  message: string;
+}
+
 export interface Database {
+  proj_personas: ProjPersonasTable;
+  proj_agents: ProjAgentsTable;
+  proj_agent_rounds: ProjAgentRoundsTable;
+  proj_treatment: ProjTreatmentTable;
   runs: RunsTable;
   streams: StreamsTable;
   events: EventsTable;

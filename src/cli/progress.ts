@@ -1,0 +1,52 @@
+import type { ProviderStats } from '../domain/decision.js';
+import type { ProgressEvent } from '../sim/engine.js';
+
+/**
+ * Progress of a run: one rewritten line on a terminal, plain lines otherwise (CI logs, pipes).
+ * ETA is estimated from the rounds done so far across all streams of the run.
+ */
+export class ProgressReporter {
+  private readonly startedAt = Date.now();
+  private roundsDone = 0;
+  private lastLineLength = 0;
+
+  constructor(
+    private readonly totalRounds: number,
+    private readonly stream: NodeJS.WriteStream = process.stderr,
+    private readonly stats?: () => ProviderStats | undefined,
+  ) {}
+
+  get isTty(): boolean {
+    return Boolean(this.stream.isTTY);
+  }
+
+  update(p: ProgressEvent): void {
+    this.roundsDone += 1;
+    const elapsed = (Date.now() - this.startedAt) / 1000;
+    const remaining = Math.max(0, this.totalRounds - this.roundsDone);
+    const eta = this.roundsDone > 0 ? (elapsed / this.roundsDone) * remaining : 0;
+    const where = p.stage === 'election' ? `${p.stream}: election day` : `${p.stream}: round ${p.round} (${p.roundsDone}/${p.roundsTotal})`;
+    const s = this.stats?.();
+    const llm = s ? ` | calls ${s.calls} cache hits ${s.cacheHits} cost $${s.costUsd.toFixed(4)}` : '';
+    const line = `${where} | ${p.activeAgents} agents${p.fellBack ? `, ${p.fellBack} fell back` : ''} | ${this.roundsDone}/${this.totalRounds} rounds | ETA ${formatSeconds(eta)}${llm}`;
+    if (this.isTty) {
+      this.stream.write(`\r${line.padEnd(this.lastLineLength)}`);
+      this.lastLineLength = line.length;
+    } else {
+      this.stream.write(`${line}\n`);
+    }
+  }
+
+  done(): void {
+    if (this.isTty && this.lastLineLength > 0) this.stream.write('\n');
+    this.lastLineLength = 0;
+  }
+}
+
+export function formatSeconds(seconds: number): string {
+  if (seconds < 60) return `${seconds.toFixed(0)}s`;
+  const m = Math.floor(seconds / 60);
+  const s = Math.round(seconds % 60);
+  if (m < 60) return `${m}m${String(s).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}

@@ -1,0 +1,30 @@
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ProviderStats } from '../domain/decision.js';
+import type { ProgressEvent } from '../sim/engine.js';
+
+/**
+ * The run's log under <out>/logs/: one line per round with its timing, memory, calls and
+ * fallbacks, as the reference kept. Never holds secrets: only counts and ids are written.
+ */
+export class RunLog {
+  readonly file: string;
+
+  constructor(outDir: string, runId: number) {
+    const dir = join(outDir, 'logs');
+    mkdirSync(dir, { recursive: true });
+    this.file = join(dir, `run-${runId}.log`);
+  }
+
+  line(text: string): void {
+    appendFileSync(this.file, `${new Date().toISOString()} ${text}\n`);
+  }
+
+  round(p: ProgressEvent, stats: ProviderStats | undefined): void {
+    const mem = process.memoryUsage();
+    const llm = stats ? ` calls=${stats.calls} cache_hits=${stats.cacheHits} retries=${stats.retries} failures=${stats.failures} cost_usd=${stats.costUsd.toFixed(6)}` : '';
+    this.line(
+      `stream=${p.stream} stage=${p.stage} round=${p.round} agents=${p.activeAgents} fell_back=${p.fellBack} ms=${p.roundMs.toFixed(1)} rss_mb=${(mem.rss / 2 ** 20).toFixed(0)} heap_mb=${(mem.heapUsed / 2 ** 20).toFixed(0)}${llm}`,
+    );
+  }
+}

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../errors.js';
+import { conditionRuns, parseExperiment } from './config.js';
+
+function problemsOf(input: unknown): string[] {
+  try {
+    parseExperiment(input, 'exp.json');
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('experiment config', () => {
+  it('defaults to the reference protocol', () => {
+    const c = parseExperiment({});
+    expect(c.warmup).toEqual({ start_round: -15, end_round: 0 });
+    expect(c.time_points).toEqual([10, 20, 29, 30]);
+    expect(c.conditions.experiment_soc_message).toEqual({ probabilities: [0.1, 0.2, 0.5, 0.5], message: 'social' });
+    expect(c.feed.length).toBe(4);
+    expect(c.llm.temperature).toBe(0.5);
+    expect(c.llm.tier_probabilities).toEqual({ low: 0.98, mid: 0.016, high: 0.004 });
+    expect(c.run_conditions).toHaveLength(5);
+  });
+
+  it('lists every problem at once: unknown key, probability, time points, feed length, n_users', () => {
+    const problems = problemsOf({
+      n_userz: 5,
+      n_users: 1,
+      time_points: [10, 20, 15, 30],
+      feed: { length: 0, interest_share: 0.6, followed_share: 0.2, trending_share: 0.15 },
+      conditions: { control: { probabilities: [0, 0, 1.5, 0], message: 'none' } },
+      run_conditions: ['control'],
+    });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        '(root): unknown key "n_userz"',
+        'n_users: must be at least 2',
+        'feed.length: must be at least 1',
+        'conditions.control.probabilities.2: must be between 0 and 1',
+      ]),
+    );
+    expect(problems).toHaveLength(4);
+    // Cross-field rules are checked once the shapes are valid.
+    expect(problemsOf({ time_points: [10, 20, 15, 30] })).toEqual(expect.arrayContaining(['time_points: must be strictly increasing (20 then 15)']));
+    expect(problemsOf({ run_conditions: ['nope'] })[0]).toMatch(/unknown condition "nope"/);
+  });
+
+  it('repeats mixed conditions over treatment seeds, others once', () => {
+    const runs = conditionRuns(parseExperiment({ seed: 4, n_runs: 2, run_conditions: ['control', 'experiment_info_message'] }));
+    expect(runs).toEqual([
+      { condition: 'control', treatmentSeed: 4, stream: 'control' },
+      { condition: 'experiment_info_message', treatmentSeed: 4, stream: 'experiment_info_message/4' },
+      { condition: 'experiment_info_message', treatmentSeed: 5, stream: 'experiment_info_message/5' },
+    ]);
+  });
+});

@@ -1,0 +1,227 @@
+import { z } from 'zod';
+import { ConfigError } from '../errors.js';
+
+/**
+ * The experiment, as data. Defaults are the reference protocol (PROTOCOL.md); every number in it is
+ * a setting. Unknown keys are refused so a typo never silently runs the default.
+ */
+const probability = z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1');
+const tierTriple = z.strictObject({ low: z.number().nonnegative(), mid: z.number().nonnegative(), high: z.number().nonnegative() });
+
+export const conditionSchema = z.strictObject({
+  /** Treatment probability per period (one per time point). */
+  probabilities: z.array(probability).min(1),
+  message: z.enum(['none', 'informational', 'social']),
+});
+export type ConditionConfig = z.infer<typeof conditionSchema>;
+
+const INFORMATIONAL_STIMULUS = 'VOTE OR BE SILENCED! One ballot = one voice. Use yours.';
+
+const DEFAULT_CONDITIONS: Record<string, ConditionConfig> = {
+  control: { probabilities: [0, 0, 0, 0], message: 'none' },
+  treatment_info_message: { probabilities: [1, 1, 1, 1], message: 'informational' },
+  treatment_soc_message: { probabilities: [1, 1, 1, 1], message: 'social' },
+  experiment_info_message: { probabilities: [0.2, 0.4, 0.8, 0.8], message: 'informational' },
+  experiment_soc_message: { probabilities: [0.1, 0.2, 0.5, 0.5], message: 'social' },
+  control_then_info: { probabilities: [0, 0, 0, 1], message: 'informational' },
+  control_then_soc: { probabilities: [0, 0, 0, 1], message: 'social' },
+};
+
+export const DEFAULT_RUN_CONDITIONS = [
+  'control',
+  'treatment_info_message',
+  'treatment_soc_message',
+  'experiment_info_message',
+  'experiment_soc_message',
+];
+
+const multipliers = z.strictObject({
+  education: z.record(z.string(), tierTriple),
+  occupation: z.array(z.strictObject({ keywords: z.array(z.string()).min(1), factors: tierTriple })),
+  age: z.array(z.strictObject({ min_age: z.number().int(), factors: tierTriple })),
+});
+
+export const experimentSchema = z.strictObject({
+  n_users: z.number().int().min(2, 'must be at least 2').default(1000),
+  seed: z.number().int().default(1),
+  /** Seeds treatment assignment only; defaults to the simulation seed. */
+  treatment_seed: z.number().int().nullable().default(null),
+  /** Conditions with a probability strictly between 0 and 1 repeat with treatment seeds ts, ts+1, ... */
+  n_runs: z.number().int().min(1).default(1),
+  topic: z.string().min(1).default('Politics'),
+  /** Record the warmup only (the reference's --skip_main); conditions can fork from it later. */
+  warmup_only: z.boolean().default(false),
+  /** Folder with profiles.csv and network.csv; null means the bundled default population. */
+  users_dir: z.string().nullable().default(null),
+  warmup: z.strictObject({ start_round: z.number().int(), end_round: z.number().int() }).default({ start_round: -15, end_round: 0 }),
+  /** The main stage runs from warmup.end_round + 1 to the last time point, which is election day. */
+  time_points: z.array(z.number().int()).min(1).default([10, 20, 29, 30]),
+  conditions: z.record(z.string(), conditionSchema).default(DEFAULT_CONDITIONS),
+  run_conditions: z.array(z.string()).min(1).default(DEFAULT_RUN_CONDITIONS),
+  feed: z
+    .strictObject({
+      length: z.number().int().min(1, 'must be at least 1'),
+      interest_share: probability,
+      followed_share: probability,
+      trending_share: probability,
+    })
+    .default({ length: 4, interest_share: 0.6, followed_share: 0.2, trending_share: 0.15 }),
+  ranking: z
+    .strictObject({ followed_author: z.number(), per_followed_engagement: z.number(), per_engagement: z.number() })
+    .default({ followed_author: 100, per_followed_engagement: 10, per_engagement: 1 }),
+  content: z
+    .strictObject({
+      invite_probability: probability,
+      topic_from_feed_probability: probability,
+      max_chars: z.number().int().min(1),
+      initial_posts: z.number().int().min(0),
+      latest_reply_chars: z.number().int().min(0),
+    })
+    .default({ invite_probability: 0.01, topic_from_feed_probability: 0.7, max_chars: 140, initial_posts: 20, latest_reply_chars: 140 }),
+  activity: z
+    .strictObject({ min_interval: z.number().int().min(1), max_interval: z.number().int().min(1) })
+    .default({ min_interval: 1, max_interval: 5 }),
+  messages: z
+    .strictObject({
+      informational: z.string().min(1),
+      social_max_friends: z.number().int().min(0),
+      /** A likely voter states at least this likelihood. */
+      likely_voter_threshold: z.number().int().min(0).max(4),
+    })
+    .default({ informational: INFORMATIONAL_STIMULUS, social_max_friends: 6, likely_voter_threshold: 3 }),
+  llm: z
+    .strictObject({
+      temperature: z.number().min(0).max(2),
+      tier_probabilities: tierTriple,
+      tier_multipliers: multipliers,
+      models: z.strictObject({ low: z.string(), mid: z.string(), high: z.string() }),
+      /** USD per million tokens, per model; used for cost estimates only. */
+      prices: z.record(z.string(), z.strictObject({ input: z.number().nonnegative(), cached_input: z.number().nonnegative(), output: z.number().nonnegative() })),
+    })
+    .default({
+      temperature: 0.5,
+      tier_probabilities: { low: 0.98, mid: 0.016, high: 0.004 },
+      tier_multipliers: {
+        education: {
+          Doctorate: { high: 3, mid: 1.5, low: 0.5 },
+          Masters: { high: 2, mid: 1.3, low: 0.7 },
+          Bachelors: { high: 1.5, mid: 1.2, low: 0.8 },
+        },
+        occupation: [
+          { keywords: ['professor', 'researcher', 'scientist', 'engineer', 'analyst'], factors: { high: 2, mid: 1.3, low: 0.7 } },
+          { keywords: ['manager', 'director', 'specialist', 'consultant'], factors: { high: 1.5, mid: 1.2, low: 0.8 } },
+        ],
+        age: [
+          { min_age: 40, factors: { high: 1.5, mid: 1.2, low: 0.8 } },
+          { min_age: 30, factors: { high: 1.3, mid: 1.1, low: 0.9 } },
+        ],
+      },
+      models: { low: 'gpt-4.1-nano', mid: 'gpt-4.1-mini', high: 'gpt-4.1' },
+      prices: {
+        'gpt-4.1-nano': { input: 0.1, cached_input: 0.025, output: 0.4 },
+        'gpt-4.1-mini': { input: 0.4, cached_input: 0.1, output: 1.6 },
+        'gpt-4.1': { input: 2, cached_input: 0.5, output: 8 },
+      },
+    }),
+});
+
+export type ExperimentConfig = z.infer<typeof experimentSchema>;
+/** Input form: every key optional, filled from the defaults. */
+export type ExperimentInput = z.input<typeof experimentSchema>;
+
+/** Validates a config and lists every problem (zod's and the cross-field rules below). */
+export function parseExperiment(input: unknown, source = 'config'): ExperimentConfig {
+  const parsed = experimentSchema.safeParse(input ?? {});
+  if (!parsed.success) {
+    throw new ConfigError(source, parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${describeIssue(i)}`));
+  }
+  const problems = crossFieldProblems(parsed.data);
+  if (problems.length > 0) throw new ConfigError(source, problems);
+  return parsed.data;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  return issue.message;
+}
+
+function crossFieldProblems(c: ExperimentConfig): string[] {
+  const problems: string[] = [];
+  const tp = c.time_points;
+  for (let i = 1; i < tp.length; i++) {
+    if (tp[i] <= tp[i - 1]) problems.push(`time_points: must be strictly increasing (${tp[i - 1]} then ${tp[i]})`);
+  }
+  if (c.warmup.end_round < c.warmup.start_round) problems.push('warmup: end_round must not be before start_round');
+  if (tp[0] <= c.warmup.end_round) problems.push(`time_points: the first time point (${tp[0]}) must come after the warmup's last round (${c.warmup.end_round})`);
+  for (const [name, cond] of Object.entries(c.conditions)) {
+    if (cond.probabilities.length !== tp.length) {
+      problems.push(`conditions.${name}.probabilities: has ${cond.probabilities.length} values but there are ${tp.length} time points`);
+    }
+    if (cond.message === 'none' && cond.probabilities.some((p) => p > 0)) {
+      problems.push(`conditions.${name}: treats users (a probability > 0) but its message is "none"`);
+    }
+  }
+  const seen = new Set<string>();
+  for (const name of c.run_conditions) {
+    if (!(name in c.conditions)) problems.push(`run_conditions: unknown condition "${name}" (known: ${Object.keys(c.conditions).join(', ')})`);
+    if (seen.has(name)) problems.push(`run_conditions: "${name}" is listed twice`);
+    seen.add(name);
+  }
+  const shares = c.feed.interest_share + c.feed.followed_share + c.feed.trending_share;
+  if (shares > 1 + 1e-9) problems.push(`feed: interest_share + followed_share + trending_share is ${shares}, more than 1`);
+  if (c.activity.max_interval < c.activity.min_interval) problems.push('activity: max_interval must not be below min_interval');
+  const tierSum = c.llm.tier_probabilities.low + c.llm.tier_probabilities.mid + c.llm.tier_probabilities.high;
+  if (tierSum <= 0) problems.push('llm.tier_probabilities: must not all be 0');
+  return problems;
+}
+
+// ---- derived facts ------------------------------------------------------------------------------
+
+export function electionRound(c: ExperimentConfig): number {
+  return c.time_points[c.time_points.length - 1];
+}
+
+export function mainStartRound(c: ExperimentConfig): number {
+  return c.warmup.end_round + 1;
+}
+
+/** 1-based treatment period of a main-stage round: period k covers (time_points[k-2], time_points[k-1]]. */
+export function periodOf(c: ExperimentConfig, round: number): number {
+  const index = c.time_points.findIndex((t) => round <= t);
+  return index === -1 ? c.time_points.length : index + 1;
+}
+
+/** The first round of a period. */
+export function periodStart(c: ExperimentConfig, period: number): number {
+  return period === 1 ? mainStartRound(c) : c.time_points[period - 2] + 1;
+}
+
+export function treatmentSeedOf(c: ExperimentConfig): number {
+  return c.treatment_seed ?? c.seed;
+}
+
+/** A condition is an "experiment" (repeated over treatment seeds) when some period is neither all nor none. */
+export function isMixedCondition(cond: ConditionConfig): boolean {
+  return cond.probabilities.some((p) => p > 0 && p < 1);
+}
+
+export interface ConditionRun {
+  condition: string;
+  treatmentSeed: number;
+  /** The stream name inside the run. */
+  stream: string;
+}
+
+/** Every (condition, treatment seed) the experiment runs, in config order. */
+export function conditionRuns(c: ExperimentConfig): ConditionRun[] {
+  const base = treatmentSeedOf(c);
+  const out: ConditionRun[] = [];
+  for (const condition of c.run_conditions) {
+    const repeats = isMixedCondition(c.conditions[condition]) ? c.n_runs : 1;
+    for (let r = 0; r < repeats; r++) {
+      const treatmentSeed = base + r;
+      out.push({ condition, treatmentSeed, stream: repeats > 1 ? `${condition}/${treatmentSeed}` : condition });
+    }
+  }
+  return out;
+}

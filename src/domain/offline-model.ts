@@ -1,0 +1,201 @@
+import type { DecisionRequest, InitialPostRequest, Provider, ProviderAnswer, TurnAnswer, TurnRequest, VoteRequest } from './decision.js';
+import type { Persona } from './persona.js';
+import { rng, type Rng } from './rng.js';
+
+/**
+ * The offline persona model: a documented behavioural model that answers the same requests an LLM
+ * gets, in the same JSON shape, so the simulator runs with no API key. It is NOT a language model.
+ * docs/offline-model.md explains each parameter and how it was calibrated against the reference.
+ *
+ * Voting likelihood: each user has a latent propensity on the 0-4 scale from the classic turnout
+ * predictors (age, education, marital status, strength of political stance) plus a persistent
+ * individual offset. Each turn the stated value moves a fraction of the way from the previous answer
+ * towards the propensity (plus any treatment boost), with noise, and is rounded to the scale.
+ */
+export const OFFLINE_PARAMETERS = {
+  base: 1.95,
+  age: [
+    { min: 65, effect: 0.45 },
+    { min: 50, effect: 0.3 },
+    { min: 35, effect: 0.1 },
+    { min: 25, effect: -0.15 },
+    { min: 0, effect: -0.45 },
+  ],
+  education: {
+    Doctorate: 0.45,
+    'Prof-school': 0.45,
+    Masters: 0.35,
+    Bachelors: 0.25,
+    'Assoc-acdm': 0.1,
+    'Assoc-voc': 0.1,
+    'Some-college': 0.05,
+    'HS-grad': -0.1,
+  } as Record<string, number>,
+  /** Education levels below high school. */
+  educationBelowHighSchool: -0.35,
+  married: 0.15,
+  neverMarried: -0.1,
+  /** Per level of stance strength (moderate 0, slightly 1, plain 2, very 3). */
+  stanceStrength: 0.15,
+  /** Standard deviation of the persistent individual offset. */
+  individualSd: 0.9,
+  /** First answer: propensity plus noise of this standard deviation. */
+  firstAnswerSd: 0.5,
+  /** Share of the gap to the target closed per turn, and the per-turn noise. */
+  adjustment: 0.2,
+  turnSd: 0.35,
+  /** Target boost while treated: informational, and social (base + per shown friend, up to 6). */
+  informationalBoost: 0.02,
+  socialBoost: 0.1,
+  socialBoostPerFriend: 0.02,
+  /** Engagement. */
+  likeBase: 0.14,
+  replyBase: 0.015,
+  positionDecay: 0.35,
+  followedAuthorFactor: 1.6,
+  interestFactor: 1.4,
+  perFriendEngagement: 0.25,
+  followAfterLike: 0.06,
+  followOtherwise: 0.01,
+  unfollowUnengaged: 0.01,
+  /** P(voted | last likelihood 0..4), and when it never stated one. */
+  voteGivenLikelihood: [0.03, 0.15, 0.45, 0.8, 0.95],
+  voteWithoutLikelihood: 0.3,
+} as const;
+
+const P = OFFLINE_PARAMETERS;
+
+export function stanceStrength(stance: string): number {
+  const s = stance.toLowerCase();
+  if (s.includes('moderate') || s.includes('independent') || s.trim() === '') return 0;
+  if (s.includes('very') || s.includes('strong') || s.includes('extreme')) return 3;
+  if (s.includes('slight') || s.includes('lean')) return 1;
+  return 2;
+}
+
+/** The persona part of the propensity (without the individual offset). */
+export function basePropensity(persona: Pick<Persona, 'age' | 'education' | 'maritalStatus' | 'politicalStance'>): number {
+  let x = P.base;
+  x += P.age.find((a) => persona.age >= a.min)?.effect ?? 0;
+  x += P.education[persona.education.trim()] ?? P.educationBelowHighSchool;
+  const marital = persona.maritalStatus.toLowerCase();
+  if (marital.startsWith('married')) x += P.married;
+  else if (marital.includes('never')) x += P.neverMarried;
+  x += P.stanceStrength * stanceStrength(persona.politicalStance);
+  return x;
+}
+
+export function propensity(seed: number, persona: Persona): number {
+  return basePropensity(persona) + P.individualSd * normal(rng(seed, 'offline', 0, persona.id, 'propensity'));
+}
+
+export function treatmentBoost(request: TurnRequest): number {
+  const t = request.treatment;
+  if (!t) return 0;
+  if (t.kind === 'informational') return P.informationalBoost;
+  return P.socialBoost + P.socialBoostPerFriend * Math.min(t.friendIds.length, 6);
+}
+
+export function clampLikelihood(x: number): number {
+  return Math.min(4, Math.max(0, Math.round(x)));
+}
+
+export function offlineTurn(request: TurnRequest, propensityOf: (seed: number, persona: Persona) => number = propensity): TurnAnswer {
+  const { key, persona } = request;
+  const r = rng(key.seed, 'offline', key.round, key.agentId, 'turn');
+
+  const engagement = request.feed.map((item) => {
+    const followed = item.authorFollowed;
+    const interest = persona.interests.includes(item.subtopic);
+    const weight =
+      (1 / (1 + P.positionDecay * (item.number - 1))) *
+      (followed ? P.followedAuthorFactor : 1) *
+      (interest ? P.interestFactor : 1) *
+      (1 + P.perFriendEngagement * Math.min(item.likesByFollowed + item.repliesByFollowed, 4));
+    const u = r.next();
+    const engage: 'nothing' | 'like' | 'reply' = u < P.replyBase * weight ? 'reply' : u < (P.replyBase + P.likeBase) * weight ? 'like' : 'nothing';
+    const f = r.next();
+    const follow_action: 'follow' | 'unfollow' | 'no_change' = followed
+      ? engage === 'nothing' && f < P.unfollowUnengaged
+        ? 'unfollow'
+        : 'no_change'
+      : f < (engage === 'nothing' ? P.followOtherwise : P.followAfterLike)
+        ? 'follow'
+        : 'no_change';
+    return {
+      post_number: item.number,
+      engage,
+      reply_text: engage === 'reply' ? replyText(persona, item.subtopic, r) : undefined,
+      follow_action,
+    };
+  });
+
+  const answer: TurnAnswer = { engagement, next_activity_time: proposeInterval(persona, request.activityRange, r) };
+  if (request.invitePost) answer.generated_content = postText(persona, request.invitePost.topic, request.invitePost.subtopic, request.invitePost.daysLeft, r);
+  if (request.election) {
+    const target = propensityOf(key.seed, persona) + treatmentBoost(request);
+    const previous = request.previousLikelihood;
+    answer.voting_likelihood =
+      previous === null
+        ? clampLikelihood(target + P.firstAnswerSd * normal(r))
+        : clampLikelihood(previous + P.adjustment * (target - previous) + P.turnSd * normal(r));
+  }
+  return answer;
+}
+
+export function offlineVote(request: VoteRequest): { voted: 0 | 1 } {
+  const r = rng(request.key.seed, 'offline', request.key.round, request.key.agentId, 'vote');
+  const p = request.lastLikelihood === null ? P.voteWithoutLikelihood : P.voteGivenLikelihood[request.lastLikelihood];
+  return { voted: r.next() < p ? 1 : 0 };
+}
+
+export function offlineInitialPost(request: InitialPostRequest): { content: string } {
+  const r = rng(request.key.seed, 'offline', request.key.round, request.key.agentId, 'initial_post');
+  return { content: postText(request.persona, request.topic, request.subtopic, null, r).slice(0, request.maxChars) };
+}
+
+/** Work schedule sets the rhythm: long hours, longer gaps between visits. */
+function proposeInterval(persona: Persona, range: { min: number; max: number }, r: Rng): number {
+  const mid = (range.min + range.max) / 2 + (persona.hoursPerWeek - 40) / 25;
+  return Math.min(range.max, Math.max(range.min, Math.round(mid + 1.2 * normal(r))));
+}
+
+const OPENERS = ['Thinking about', 'Quick thought on', 'Can we talk about', 'My take on', 'Still reading up on'];
+const CLOSERS = ['What do you all think?', 'Curious where others stand.', 'Worth a conversation.', 'Just my two cents.', 'Let me know.'];
+const REPLIES = ['Good point.', 'I see it differently.', 'Agreed, well said.', 'Interesting, tell me more.', 'Not sure about this one.', 'Thanks for sharing.'];
+
+function postText(persona: Persona, topic: string, subtopic: string, daysLeft: number | null, r: Rng): string {
+  const when = daysLeft === null ? '' : daysLeft === 0 ? ' Election is today.' : daysLeft === 1 ? ' Election is tomorrow.' : ` ${daysLeft} days to the election.`;
+  const voice = persona.politicalStance ? ` (${persona.politicalStance} view)` : '';
+  return `${r.pick(OPENERS)} ${subtopic.toLowerCase()} in ${topic.toLowerCase()}${voice}.${when} ${r.pick(CLOSERS)}`.slice(0, 140);
+}
+
+function replyText(persona: Persona, subtopic: string, r: Rng): string {
+  return `${r.pick(REPLIES)} As someone into ${persona.interests[0]?.toLowerCase() ?? subtopic.toLowerCase()}, this matters.`.slice(0, 140);
+}
+
+/** Standard normal draw (Box-Muller) from a stream. */
+export function normal(r: Rng): number {
+  const u = 1 - r.next();
+  const v = r.next();
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+}
+
+/** The offline model as a Provider: answers immediately, never fails, makes no network call. */
+export class OfflineProvider implements Provider {
+  readonly name = 'offline persona model (not an LLM)';
+  readonly offline = true;
+  /** Propensities are fixed per (seed, agent); remembering them saves a stream per turn. */
+  private readonly propensities = new Map<string, number>();
+  private readonly propensityOf = (seed: number, persona: Persona): number => {
+    const key = `${seed}:${persona.id}`;
+    let value = this.propensities.get(key);
+    if (value === undefined) this.propensities.set(key, (value = propensity(seed, persona)));
+    return value;
+  };
+
+  async decide(request: DecisionRequest): Promise<ProviderAnswer> {
+    const value = request.purpose === 'turn' ? offlineTurn(request, this.propensityOf) : request.purpose === 'vote' ? offlineVote(request) : offlineInitialPost(request);
+    return { ok: true, value, raw: '', cached: false, usage: null };
+  }
+}

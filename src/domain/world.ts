@@ -1,0 +1,90 @@
+import type { TurnSummary } from './decision.js';
+import type { Persona } from './persona.js';
+
+/**
+ * The simulated world at a moment: folded from events by `evolve`, read by the pure domain
+ * functions. Plain objects and arrays (no Map/Set) so immer drafts them cheaply.
+ */
+export interface Post {
+  id: number;
+  authorId: number;
+  topic: string;
+  subtopic: string;
+  text: string;
+  round: number;
+  /** Number of likes (who liked what is kept per agent, so feeds never scan a post's likers). */
+  likes: number;
+  replies: Array<{ agentId: number; text: string; round: number }>;
+}
+
+export interface AgentState {
+  nextActivity: number;
+  /** The last likelihood stated (0-4), or null if never asked or never answered. */
+  likelihood: number | null;
+  /** The agent's previous active turn, shown to it in its next turn. */
+  lastTurn: TurnSummary | null;
+  /** Post id -> reply count when the agent last saw it. */
+  seen: Record<number, number>;
+  /** Posts this agent liked / replied to (one like and one reply per post at most). */
+  liked: Record<number, true>;
+  replied: Record<number, true>;
+  /** Users this agent follows, ascending. */
+  following: number[];
+  voted: boolean | null;
+}
+
+export interface World {
+  /** Static personas by id (never modified after PopulationLoaded). */
+  personas: Record<number, Persona>;
+  /** All agent ids, ascending. */
+  agentIds: number[];
+  agents: Record<number, AgentState>;
+  /** Posts by id; ids are 0, 1, 2... so a post's id is its index. */
+  posts: Post[];
+  postsBySubtopic: Record<string, number[]>;
+  postsByAuthor: Record<number, number[]>;
+  /** Treated agents in the current treatment period, and that period's message. */
+  treated: Record<number, true>;
+  treatmentMessage: 'none' | 'informational' | 'social';
+  treatmentPeriod: number;
+  /** The last round completed (rounds are <= 0 in the warmup). */
+  round: number;
+  stage: string;
+}
+
+export function emptyWorld(): World {
+  return {
+    personas: {},
+    agentIds: [],
+    agents: {},
+    posts: [],
+    postsBySubtopic: {},
+    postsByAuthor: {},
+    treated: {},
+    treatmentMessage: 'none',
+    treatmentPeriod: 0,
+    round: Number.NEGATIVE_INFINITY,
+    stage: 'setup',
+  };
+}
+
+export function engagementOf(post: Post): number {
+  return post.likes + post.replies.length;
+}
+
+export function isFollowing(world: World, agentId: number, targetId: number): boolean {
+  return sortedIncludes(world.agents[agentId].following, targetId);
+}
+
+export function sortedIncludes(sorted: readonly number[], value: number): boolean {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const v = sorted[mid];
+    if (v === value) return true;
+    if (v < value) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
+}

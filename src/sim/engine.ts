@@ -1,0 +1,310 @@
+import { conditionRuns, electionRound, mainStartRound, periodOf, periodStart, type ConditionRun, type ExperimentConfig } from '../domain/config.js';
+import type { DecisionRequest, InitialPostRequest, Provider, ProviderAnswer } from '../domain/decision.js';
+import { applyVote, buildVoteRequest } from '../domain/election.js';
+import { feedContext } from '../domain/feed.js';
+import type { Persona } from '../domain/persona.js';
+import { rng } from '../domain/rng.js';
+import { initialNextActivity } from '../domain/schedule.js';
+import { assignTreatment, countLikelyVoters } from '../domain/treatment.js';
+import { applyTurn, buildTurnRequest, newLedger, type TurnContext } from '../domain/turn.js';
+import { emptyWorld, type World } from '../domain/world.js';
+import { evolveAll } from '../events/evolve.js';
+import { EventStore, streamId } from '../events/store.js';
+import { makeEvent, type SimEvent } from '../events/types.js';
+import { ProjectionWriter } from '../projections/writer.js';
+import { InterruptedError } from '../errors.js';
+
+/**
+ * Runs an experiment on the event store: the warmup once, then every condition forked from the
+ * warmup's end state, each in its own stream. Each round is decided from the state at its start
+ * (all agents concurrently through the provider), applied in ascending agent id order, and appended
+ * with its projections in one transaction. A stream can be continued from its last complete round,
+ * which is how interrupted runs resume.
+ */
+export interface Population {
+  personas: Persona[];
+  follows: Array<[number, number]>;
+  source: string;
+}
+
+export interface ProgressEvent {
+  stream: string;
+  stage: 'setup' | 'warmup' | 'main' | 'election';
+  round: number;
+  /** Rounds of this stream done so far and in all, for ETA. */
+  roundsDone: number;
+  roundsTotal: number;
+  activeAgents: number;
+  fellBack: number;
+  roundMs: number;
+}
+
+export interface EngineOptions {
+  store: EventStore;
+  provider: Provider;
+  config: ExperimentConfig;
+  runId: number;
+  /** The population, for a run that records its own warmup. */
+  population: Population | null;
+  /** Run the conditions from this recorded warmup stream instead of recording one. */
+  warmupStream?: string;
+  warmupOnly?: boolean;
+  onProgress?: (p: ProgressEvent) => void;
+  /** Called with each stream's final state (tests compare it with the state folded from events). */
+  onStreamEnd?: (stream: string, state: World) => void;
+  signal?: AbortSignal;
+}
+
+export const WARMUP_STREAM = 'warmup';
+
+export async function runExperiment(opts: EngineOptions): Promise<void> {
+  const projections = new ProjectionWriter(opts.store.sqlite);
+  const warmupId = opts.warmupStream ?? streamId(opts.runId, WARMUP_STREAM);
+  let warmupEnd: World;
+  if (opts.warmupStream) {
+    warmupEnd = foldStream(opts.store, emptyWorld(), opts.warmupStream).state;
+    if (!streamFinished(opts.store, opts.warmupStream)) throw new Error(`warmup stream ${opts.warmupStream} is not finished`);
+  } else {
+    warmupEnd = await runWarmup(opts, projections, warmupId);
+  }
+  if (opts.warmupOnly) return;
+  for (const condition of conditionRuns(opts.config)) {
+    await runCondition(opts, projections, condition, warmupId, warmupEnd);
+  }
+}
+
+// ---- stages ---------------------------------------------------------------------------------------
+
+async function runWarmup(opts: EngineOptions, projections: ProjectionWriter, id: string): Promise<World> {
+  const { store, config } = opts;
+  const stream = { id, name: WARMUP_STREAM };
+  let { state, position, finished } = foldStream(store, emptyWorld(), id);
+  if (finished) return state;
+  if (position === 0) {
+    if (!opts.population) throw new Error('a new run needs a population');
+    const setup = await setupEvents(opts, opts.population);
+    store.append(opts.runId, stream, 0, setup, (rec) => projections.handle(opts.runId, rec));
+    state = evolveAll(state, setup);
+    position = setup.length;
+  }
+  const writer: StreamWriter = { store, runId: opts.runId, stream, position, projections };
+  const start = config.warmup.start_round;
+  const end = config.warmup.end_round;
+  state = await runRounds(opts, writer, state, 'warmup', Math.max(start, state.round + 1), end, end - start + 1, null);
+  const completed = [makeEvent('StageCompleted', { stage: WARMUP_STREAM }, end)];
+  writer.position = appendBatch(writer, completed);
+  state = evolveAll(state, completed);
+  opts.onStreamEnd?.(WARMUP_STREAM, state);
+  return state;
+}
+
+async function runCondition(opts: EngineOptions, projections: ProjectionWriter, condition: ConditionRun, warmupId: string, warmupEnd: World): Promise<void> {
+  const { store, config } = opts;
+  const id = streamId(opts.runId, condition.stream);
+  const stream = { id, name: condition.stream };
+  let { state, position, finished } = foldStream(store, warmupEnd, id);
+  if (finished) return;
+  const writer: StreamWriter = { store, runId: opts.runId, stream, position, projections };
+  if (position === 0) {
+    const head = store.head(warmupId);
+    const started = [
+      makeEvent('StageStarted', { stage: 'main', condition: condition.condition, treatmentSeed: condition.treatmentSeed, forkedFrom: { stream: warmupId, position: head.position, hash: head.hash } }, config.warmup.end_round),
+    ];
+    writer.position = appendBatch(writer, started);
+    state = evolveAll(state, started);
+  }
+  const start = mainStartRound(config);
+  const end = electionRound(config);
+  state = await runRounds(opts, writer, state, 'main', Math.max(start, state.round + 1), end, end - start + 1, condition);
+  state = await runElection(opts, writer, state);
+  opts.onStreamEnd?.(condition.stream, state);
+}
+
+interface StreamWriter {
+  store: EventStore;
+  runId: number;
+  stream: { id: string; name: string };
+  position: number;
+  projections: ProjectionWriter;
+}
+
+function appendBatch(w: StreamWriter, events: SimEvent[]): number {
+  w.store.append(w.runId, w.stream, w.position, events, (rec) => w.projections.handle(w.runId, rec));
+  return w.position + events.length;
+}
+
+async function runRounds(
+  opts: EngineOptions,
+  writer: StreamWriter,
+  initial: World,
+  stage: 'warmup' | 'main',
+  from: number,
+  to: number,
+  roundsTotal: number,
+  condition: ConditionRun | null,
+): Promise<World> {
+  const { config } = opts;
+  const seed = config.seed;
+  let state = initial;
+  for (let round = from; round <= to; round++) {
+    if (opts.signal?.aborted) throw new InterruptedError(round);
+    const startedAt = performance.now();
+    const batch: SimEvent[] = [];
+
+    if (condition && round === periodStart(config, periodOf(config, round))) {
+      const period = periodOf(config, round);
+      const settings = config.conditions[condition.condition];
+      const probability = settings.probabilities[period - 1];
+      const treatedIds = assignTreatment(state.agentIds.map((a) => state.personas[a]), probability, condition.treatmentSeed);
+      const assigned = makeEvent('TreatmentAssigned', { period, probability, message: settings.message, treatedIds }, round);
+      batch.push(assigned);
+      state = evolveAll(state, [assigned]);
+    }
+
+    const active = state.agentIds.filter((a) => state.agents[a].nextActivity === round);
+    const ctx: TurnContext = {
+      config,
+      seed,
+      stage,
+      round,
+      feed: feedContext(state),
+      likelyVoters: countLikelyVoters(state, config.messages.likely_voter_threshold),
+    };
+    const requests = active.map((a) => buildTurnRequest(ctx, a));
+    const answers = await decideAll(opts.provider, requests, opts.signal, round);
+
+    const ledger = newLedger(state);
+    let fellBack = 0;
+    requests.forEach((request, i) => {
+      const agentId = request.key.agentId;
+      batch.push(makeEvent('FeedServed', { postIds: request.feed.map((f) => f.postId) }, round, agentId));
+      if (request.treatment) {
+        batch.push(makeEvent('TreatmentMessageShown', { message: request.treatment.kind, likelyVoters: request.treatment.likelyVoters, friendIds: request.treatment.friendIds }, round, agentId));
+      }
+      const applied = applyTurn(ctx, request, answers[i], ledger);
+      fellBack += applied.filter((e) => e.type === 'DecisionFellBack').length;
+      batch.push(...applied);
+    });
+    batch.push(makeEvent('RoundCompleted', { activeAgents: active.length, fellBack }, round));
+
+    writer.position = appendBatch(writer, batch);
+    state = evolveAll(state, batch);
+    opts.onProgress?.({
+      stream: writer.stream.name,
+      stage,
+      round,
+      roundsDone: round - (stage === 'warmup' ? config.warmup.start_round : mainStartRound(config)) + 1,
+      roundsTotal,
+      activeAgents: active.length,
+      fellBack,
+      roundMs: performance.now() - startedAt,
+    });
+  }
+  return state;
+}
+
+async function runElection(opts: EngineOptions, writer: StreamWriter, state: World): Promise<World> {
+  const { config } = opts;
+  const round = electionRound(config);
+  const startedAt = performance.now();
+  const requests = state.agentIds.map((a) => buildVoteRequest(state, a, config, config.seed, round));
+  const asked = requests.filter((r): r is NonNullable<typeof r> => r !== null);
+  const answers = await decideAll(opts.provider, asked, opts.signal, round);
+  const byAgent = new Map(asked.map((r, i) => [r.key.agentId, answers[i]]));
+  const batch: SimEvent[] = [];
+  state.agentIds.forEach((agentId, i) => {
+    batch.push(...applyVote(requests[i], agentId, byAgent.get(agentId) ?? null, round, config.messages.likely_voter_threshold));
+  });
+  batch.push(makeEvent('StageCompleted', { stage: 'election' }, round));
+  writer.position = appendBatch(writer, batch);
+  opts.onProgress?.({
+    stream: writer.stream.name,
+    stage: 'election',
+    round,
+    roundsDone: 1,
+    roundsTotal: 1,
+    activeAgents: asked.length,
+    fellBack: batch.filter((e) => e.type === 'DecisionFellBack').length,
+    roundMs: performance.now() - startedAt,
+  });
+  return evolveAll(state, batch);
+}
+
+/** The first batch of a run: the population, initial activity rounds and the initial posts. */
+async function setupEvents(opts: EngineOptions, population: Population): Promise<SimEvent[]> {
+  const { config } = opts;
+  const seed = config.seed;
+  const setupRound = config.warmup.start_round - 1;
+  const events: SimEvent[] = [
+    makeEvent('PopulationLoaded', { source: population.source, agents: population.personas, follows: population.follows }, setupRound),
+    makeEvent('StageStarted', { stage: WARMUP_STREAM, condition: null, treatmentSeed: null, forkedFrom: null }, setupRound),
+  ];
+  const ids = population.personas.map((p) => p.id).sort((a, b) => a - b);
+  for (const id of ids) {
+    const next = initialNextActivity(config.warmup.start_round, config.activity, rng(seed, 'warmup', config.warmup.start_round, id, 'initial-activity'));
+    events.push(makeEvent('NextActivityScheduled', { nextRound: next, proposed: null }, setupRound, id));
+  }
+
+  const byId = new Map(population.personas.map((p) => [p.id, p]));
+  const n = config.content.initial_posts;
+  const pick = rng(seed, 'setup', setupRound, 0, 'initial-authors');
+  // Distinct authors when the population allows, so each post is its own draw.
+  const authors = n <= ids.length ? pick.sample(ids, n) : Array.from({ length: n }, () => pick.pick(ids));
+  const requests: InitialPostRequest[] = authors.map((authorId) => {
+    const persona = byId.get(authorId)!;
+    return {
+      purpose: 'initial_post',
+      key: { seed, agentId: authorId, round: setupRound, purpose: 'initial_post' },
+      model: persona.model,
+      temperature: config.llm.temperature,
+      persona,
+      topic: config.topic,
+      subtopic: rng(seed, 'setup', setupRound, authorId, 'initial-subtopic').pick(persona.interests),
+      maxChars: config.content.max_chars,
+    };
+  });
+  const answers = await decideAll(opts.provider, requests, opts.signal, setupRound);
+  requests.forEach((request, postId) => {
+    const answer = answers[postId];
+    const content = answer.ok && typeof (answer.value as { content?: unknown }).content === 'string' ? ((answer.value as { content: string }).content.trim()) : '';
+    let text = content.slice(0, config.content.max_chars);
+    if (text.length === 0) {
+      text = `Thoughts on ${request.subtopic}?`;
+      events.push(makeEvent('DecisionFellBack', { purpose: 'initial_post', field: 'content', reason: `${answer.ok ? 'empty post' : answer.reason}: used a placeholder text`, raw: answer.raw }, setupRound, request.key.agentId));
+    }
+    events.push(makeEvent('PostCreated', { postId, authorId: request.key.agentId, topic: request.topic, subtopic: request.subtopic, text }, setupRound, request.key.agentId));
+  });
+  return events;
+}
+
+/** Asks the provider for every request at once (it limits concurrency itself); order is kept. */
+async function decideAll(provider: Provider, requests: DecisionRequest[], signal: AbortSignal | undefined, round: number): Promise<ProviderAnswer[]> {
+  const answers = await Promise.all(requests.map((r) => provider.decide(r)));
+  if (signal?.aborted) throw new InterruptedError(round);
+  return answers;
+}
+
+// ---- folding recorded streams --------------------------------------------------------------------
+
+/** Folds a stream onto a starting state, a round (one batch) at a time. */
+export function foldStream(store: EventStore, initial: World, id: string): { state: World; position: number; finished: boolean } {
+  let state = initial;
+  let position = 0;
+  let finished = false;
+  let batch: SimEvent[] = [];
+  for (const event of store.readStream(id)) {
+    batch.push(event);
+    position = event.streamPosition;
+    if (event.type === 'RoundCompleted' || event.type === 'StageCompleted' || batch.length >= 50_000) {
+      state = evolveAll(state, batch);
+      batch = [];
+    }
+    finished = event.type === 'StageCompleted';
+  }
+  if (batch.length > 0) state = evolveAll(state, batch);
+  return { state, position, finished };
+}
+
+export function streamFinished(store: EventStore, id: string): boolean {
+  return store.lastEventType(id) === 'StageCompleted';
+}
