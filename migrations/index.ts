@@ -1,6 +1,7 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './0001_event_store.js';
 import * as m0002 from './0002_projections.js';
+import * as m0003 from './0003_run_leases.js';
 
 /**
  * The migrations, in order. Listed statically (not read from the folder at run time) so the set the
@@ -9,6 +10,7 @@ import * as m0002 from './0002_projections.js';
 export const migrations: Record<string, Migration> = {
   '0001_event_store': m0001,
   '0002_projections': m0002,
+  '0003_run_leases': m0003,
 };
 
 export const migrationProvider: MigrationProvider = {

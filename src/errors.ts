@@ -60,3 +60,6 @@ export class InterruptedError extends SimError {
     super(`interrupted before round ${round} was recorded; everything before it is saved (continue with \`sim resume\`)`);
   }
 }
+
+/** Another live process is executing the run. */
+export class RunBusyError extends SimError {}

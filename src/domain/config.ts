@@ -51,6 +51,10 @@ export const experimentSchema = z.strictObject({
   topic: z.string().min(1).default('Politics'),
   /** Record the warmup only (the reference's --skip_main); conditions can fork from it later. */
   warmup_only: z.boolean().default(false),
+  /** Run the conditions from another run's recorded warmup (its stream id), instead of recording one. */
+  from_warmup: z.string().nullable().default(null),
+  /** What made the decisions: the offline persona model or an OpenAI-compatible LLM server. */
+  provider: z.enum(['offline', 'openai']).default('offline'),
   /** Folder with profiles.csv and network.csv; null means the bundled default population. */
   users_dir: z.string().nullable().default(null),
   warmup: z.strictObject({ start_round: z.number().int(), end_round: z.number().int() }).default({ start_round: -15, end_round: 0 }),

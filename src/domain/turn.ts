@@ -30,13 +30,15 @@ export function buildTurnRequest(ctx: TurnContext, agentId: number): TurnRequest
   const world = ctx.feed.world;
   const persona = world.personas[agentId];
   const agent = world.agents[agentId];
-  const stream = (purpose: string) => rng(seed, stage, round, agentId, purpose);
-  const feed = buildFeed(ctx.feed, agentId, config, stream('feed'));
+  // One stream for what the agent is shown (feed, invitation, social list); the schedule and the
+  // offline model's answer draw from streams of their own, so they stay paired across conditions.
+  const shown = rng(seed, stage, round, agentId, 'shown');
+  const feed = buildFeed(ctx.feed, agentId, config, shown);
   const eligible = isEligible(persona);
   const left = daysLeft(config, round);
 
   let invitePost: TurnRequest['invitePost'] = null;
-  const invite = stream('invite');
+  const invite = shown;
   if (invite.next() < config.content.invite_probability) {
     const fromFeed = feed.length > 0 && invite.next() < config.content.topic_from_feed_probability;
     const source = fromFeed ? invite.pick(feed) : null;
@@ -60,7 +62,7 @@ export function buildTurnRequest(ctx: TurnContext, agentId: number): TurnRequest
     previousLikelihood: eligible ? agent.likelihood : null,
     feed,
     election: eligible ? { daysLeft: left } : null,
-    treatment: eligible ? treatmentMessageFor(world, agentId, config, ctx.likelyVoters, () => stream('social')) : null,
+    treatment: eligible ? treatmentMessageFor(world, agentId, config, ctx.likelyVoters, () => shown) : null,
     invitePost,
     activityRange: { min: config.activity.min_interval, max: config.activity.max_interval },
   };

@@ -1,5 +1,5 @@
 import { produce, setAutoFreeze, type Draft } from 'immer';
-import type { World } from '../domain/world.js';
+import type { AgentState, Post, World } from '../domain/world.js';
 import type { SimEvent } from './types.js';
 
 // The world holds tens of thousands of agents: deep-freezing it after every round would cost more
@@ -8,17 +8,65 @@ setAutoFreeze(false);
 
 /** The state after one event. The only way the world changes. */
 export function evolve(state: World, event: SimEvent): World {
-  return produce(state, (draft) => apply(draft, event));
+  return evolveAll(state, [event]);
 }
 
-/** The state after a batch of events (a round), folded inside one draft so nothing is copied per event. */
+/**
+ * The state after a batch of events (a round), folded inside one immer draft so nothing is copied
+ * per event. An agent or post touched by the batch is copied once, on first touch, into the draft;
+ * later events of the batch change that private copy directly instead of going through proxies
+ * (tens of thousands of events per round made the proxies the slowest part of a round).
+ */
 export function evolveAll(state: World, events: Iterable<SimEvent>): World {
   return produce(state, (draft) => {
-    for (const event of events) apply(draft, event);
+    const batch: Batch = { w: draft, base: state, agents: new Map(), posts: new Map() };
+    for (const event of events) apply(batch, event);
+    // The private copies hold no drafts; frozen, immer's finalisation does not walk into them.
+    for (const agent of batch.agents.values()) Object.freeze(agent);
+    for (const post of batch.posts.values()) Object.freeze(post);
   });
 }
 
-function apply(w: Draft<World>, event: SimEvent): void {
+interface Batch {
+  w: Draft<World>;
+  base: World;
+  agents: Map<number, AgentState>;
+  posts: Map<number, Post>;
+}
+
+function agentOf(b: Batch, id: number): AgentState {
+  let agent = b.agents.get(id);
+  if (!agent) {
+    const base = b.base.agents[id];
+    if (!base) throw new Error(`event names agent ${id}, who is not in the population`);
+    agent = {
+      ...base,
+      seen: { ...base.seen },
+      liked: { ...base.liked },
+      replied: { ...base.replied },
+      following: base.following.slice(),
+      lastTurn: base.lastTurn,
+    };
+    b.w.agents[id] = agent;
+    b.agents.set(id, agent);
+  }
+  return agent;
+}
+
+function postOf(b: Batch, id: number): Post {
+  let post = b.posts.get(id);
+  if (!post) {
+    const base = b.base.posts[id];
+    if (!base) throw new Error(`event names post ${id}, which does not exist`);
+    post = { ...base, replies: base.replies.slice() };
+    b.w.posts[id] = post;
+    b.posts.set(id, post);
+  }
+  return post;
+}
+
+function apply(b: Batch, event: SimEvent): void {
+  const w = b.w;
   const agentId = event.meta.agentId ?? -1;
   switch (event.type) {
     case 'PopulationLoaded': {
@@ -29,16 +77,18 @@ function apply(w: Draft<World>, event: SimEvent): void {
       for (const [source, target] of event.data.follows) following[source].push(target);
       for (const persona of event.data.agents) {
         w.personas[persona.id] = persona;
-        w.agents[persona.id] = {
+        const agent: AgentState = {
           nextActivity: Number.POSITIVE_INFINITY,
           likelihood: null,
           lastTurn: null,
           seen: {},
           liked: {},
           replied: {},
-          following: following[persona.id].sort((a, b) => a - b),
+          following: following[persona.id].sort((x, y) => x - y),
           voted: null,
         };
+        w.agents[persona.id] = agent;
+        b.agents.set(persona.id, agent);
       }
       return;
     }
@@ -56,57 +106,59 @@ function apply(w: Draft<World>, event: SimEvent): void {
     case 'PostCreated': {
       const d = event.data;
       if (d.postId !== w.posts.length) throw new Error(`PostCreated: post id ${d.postId} out of sequence (next is ${w.posts.length})`);
-      w.posts.push({ id: d.postId, authorId: d.authorId, topic: d.topic, subtopic: d.subtopic, text: d.text, round: event.meta.round, likes: 0, replies: [] });
+      const post: Post = { id: d.postId, authorId: d.authorId, topic: d.topic, subtopic: d.subtopic, text: d.text, round: event.meta.round, likes: 0, replies: [] };
+      w.posts.push(post);
+      b.posts.set(post.id, post);
       (w.postsBySubtopic[d.subtopic] ??= []).push(d.postId);
       (w.postsByAuthor[d.authorId] ??= []).push(d.postId);
-      const turn = w.agents[d.authorId]?.lastTurn;
-      if (turn && turn.round === event.meta.round) turn.posted = d.text;
+      const author = agentOf(b, d.authorId);
+      if (author.lastTurn && author.lastTurn.round === event.meta.round) author.lastTurn = { ...author.lastTurn, posted: d.text };
       return;
     }
     case 'FeedServed':
-      w.agents[agentId].lastTurn = { round: event.meta.round, liked: [], replied: [], posted: null };
+      agentOf(b, agentId).lastTurn = { round: event.meta.round, liked: [], replied: [], posted: null };
       return;
     case 'PostLiked': {
-      const post = w.posts[event.data.postId];
+      const post = postOf(b, event.data.postId);
       post.likes += 1;
-      const agent = w.agents[agentId];
+      const agent = agentOf(b, agentId);
       agent.liked[post.id] = true;
-      agent.lastTurn?.liked.push({ postId: post.id, text: post.text });
+      if (agent.lastTurn) agent.lastTurn = { ...agent.lastTurn, liked: [...agent.lastTurn.liked, { postId: post.id, text: post.text }] };
       return;
     }
     case 'PostReplied': {
-      const post = w.posts[event.data.postId];
+      const post = postOf(b, event.data.postId);
       post.replies.push({ agentId, text: event.data.text, round: event.meta.round });
-      const agent = w.agents[agentId];
+      const agent = agentOf(b, agentId);
       agent.replied[post.id] = true;
-      agent.lastTurn?.replied.push({ postId: post.id, text: post.text, reply: event.data.text });
+      if (agent.lastTurn) agent.lastTurn = { ...agent.lastTurn, replied: [...agent.lastTurn.replied, { postId: post.id, text: post.text, reply: event.data.text }] };
       return;
     }
     case 'UserFollowed': {
-      const list = w.agents[agentId].following;
+      const list = agentOf(b, agentId).following;
       const at = insertionIndex(list, event.data.targetId);
       if (list[at] !== event.data.targetId) list.splice(at, 0, event.data.targetId);
       return;
     }
     case 'UserUnfollowed': {
-      const list = w.agents[agentId].following;
+      const list = agentOf(b, agentId).following;
       const at = insertionIndex(list, event.data.targetId);
       if (list[at] === event.data.targetId) list.splice(at, 1);
       return;
     }
     case 'PostsSeen': {
-      const seen = w.agents[agentId].seen;
+      const seen = agentOf(b, agentId).seen;
       for (const [postId, replies] of event.data.posts) seen[postId] = replies;
       return;
     }
     case 'VotingIntentionStated':
-      w.agents[agentId].likelihood = event.data.likelihood;
+      agentOf(b, agentId).likelihood = event.data.likelihood;
       return;
     case 'NextActivityScheduled':
-      w.agents[agentId].nextActivity = event.data.nextRound;
+      agentOf(b, agentId).nextActivity = event.data.nextRound;
       return;
     case 'VoteCast':
-      w.agents[agentId].voted = event.data.voted;
+      agentOf(b, agentId).voted = event.data.voted;
       return;
     case 'RoundCompleted':
       w.round = event.meta.round;

@@ -79,7 +79,15 @@ export interface ProjTreatmentTable {
   message: string;
 }
 
+export interface RunLeasesTable {
+  run_id: number;
+  host: string;
+  pid: number;
+  acquired_at: string;
+}
+
 export interface Database {
+  run_leases: RunLeasesTable;
   proj_personas: ProjPersonasTable;
   proj_agents: ProjAgentsTable;
   proj_agent_rounds: ProjAgentRoundsTable;

@@ -112,7 +112,8 @@ describe('fingerprints', () => {
     const { runId, stream } = await newRun();
     store.append(runId, stream, 0, [like(1, 10), makeEvent('RoundCompleted', { activeAgents: 1, fellBack: 0 }, -3)]);
     const [summary] = await store.listRuns();
-    expect(summary).toMatchObject({ id: runId, seed: 7, status: 'running', events: 2, lastRound: -3, fellBack: 0 });
+    // Recorded as running, but no live process holds it: it was interrupted.
+    expect(summary).toMatchObject({ id: runId, seed: 7, status: 'interrupted', events: 2, lastRound: -3, fellBack: 0 });
     expect(summary.fingerprint).toBe(await store.fingerprint(runId));
   });
 });

@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import { DatabaseError, IntegrityError, RunNotFoundError, StreamConflictError } from '../errors.js';
 import { canonicalJson, sha256 } from './canonical.js';
 import { databaseFile, describeSqliteError, openDatabase, type OpenDatabase } from './database.js';
+import { currentLease, leaseIsLive } from './leases.js';
 import { EVENT_SCHEMA_VERSION, validateEvent, type EventType, type RecordedEvent, type SimEvent } from './types.js';
 
 export type RunStatus = 'running' | 'interrupted' | 'finished' | 'failed';
@@ -48,6 +49,19 @@ function insertEventsSql(rows: number): string {
 
 export function streamId(runId: number, name: string): string {
   return `run/${runId}/${name}`;
+}
+
+/**
+ * How events refer to a stream: by name inside the same run (so the run id, which differs between
+ * databases, never enters a hash), by full id for another run's stream.
+ */
+export function streamRef(runId: number, id: string): string {
+  const own = streamId(runId, '');
+  return id.startsWith(own) ? id.slice(own.length) : id;
+}
+
+export function resolveStreamRef(runId: number, ref: string): string {
+  return ref.startsWith('run/') ? ref : streamId(runId, ref);
 }
 
 /**
@@ -173,10 +187,13 @@ export class EventStore {
         ])
         .executeTakeFirstOrThrow();
       const streams = await this.runStreams(run.id);
+      // A run left "running" with no live process behind it was killed: it is interrupted.
+      const lease = currentLease(this, run.id);
+      const status: RunStatus = run.status === 'running' && !(lease && leaseIsLive(lease)) ? 'interrupted' : run.status;
       out.push({
         id: run.id,
         seed: run.seed,
-        status: run.status,
+        status,
         createdAt: run.createdAt,
         events: Number(stats.events),
         streams: streams.length,
@@ -282,6 +299,15 @@ export class EventStore {
     return row?.type ?? null;
   }
 
+  /** A stream's stored rows in order, unparsed (for comparing and exporting logs quickly). */
+  *rawEvents(stream: string): Generator<StoredRow> {
+    yield* this.sqlite
+      .prepare<[string], StoredRow>(
+        'select position, stream_id, stream_position, round, type, agent_id, payload, schema_version, hash from events where stream_id = ? order by stream_position',
+      )
+      .iterate(stream);
+  }
+
   /** Reads a stream's events in order, validating each payload. */
   *readStream(stream: string, afterPosition = 0): Generator<RecordedEvent> {
     const rows = this.sqlite
@@ -347,6 +373,8 @@ export function fingerprintOf(streams: ReadonlyArray<{ name: string; hash: strin
   const heads = [...streams].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((s) => [s.name, s.hash]);
   return sha256(canonicalJson(heads));
 }
+
+export type StoredRow = EventRow;
 
 interface EventRow {
   position: number;

@@ -1,5 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { isEligible } from '../domain/persona.js';
+import { resolveStreamRef } from '../events/store.js';
 import type { RecordedEvent } from '../events/types.js';
 
 /**
@@ -111,7 +112,7 @@ export class ProjectionWriter {
           }
           break;
         case 'StageStarted':
-          if (e.data.forkedFrom) this.s.fork.run(stream, e.data.forkedFrom.stream);
+          if (e.data.forkedFrom) this.s.fork.run(stream, resolveStreamRef(runId, e.data.forkedFrom.stream));
           break;
         case 'TreatmentAssigned':
           // Treatment group is the latest period's: flush first so ordering with counts is kept.

@@ -9,7 +9,7 @@ import { assignTreatment, countLikelyVoters } from '../domain/treatment.js';
 import { applyTurn, buildTurnRequest, newLedger, type TurnContext } from '../domain/turn.js';
 import { emptyWorld, type World } from '../domain/world.js';
 import { evolveAll } from '../events/evolve.js';
-import { EventStore, streamId } from '../events/store.js';
+import { EventStore, streamId, streamRef } from '../events/store.js';
 import { makeEvent, type SimEvent } from '../events/types.js';
 import { ProjectionWriter } from '../projections/writer.js';
 import { InterruptedError } from '../errors.js';
@@ -108,7 +108,7 @@ async function runCondition(opts: EngineOptions, projections: ProjectionWriter, 
   if (position === 0) {
     const head = store.head(warmupId);
     const started = [
-      makeEvent('StageStarted', { stage: 'main', condition: condition.condition, treatmentSeed: condition.treatmentSeed, forkedFrom: { stream: warmupId, position: head.position, hash: head.hash } }, config.warmup.end_round),
+      makeEvent('StageStarted', { stage: 'main', condition: condition.condition, treatmentSeed: condition.treatmentSeed, forkedFrom: { stream: streamRef(opts.runId, warmupId), position: head.position, hash: head.hash } }, config.warmup.end_round),
     ];
     writer.position = appendBatch(writer, started);
     state = evolveAll(state, started);

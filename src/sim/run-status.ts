@@ -1,0 +1,15 @@
+import { conditionRuns, type ExperimentConfig } from '../domain/config.js';
+import { EventStore, streamId } from '../events/store.js';
+import { streamFinished, WARMUP_STREAM } from './engine.js';
+
+/** The warmup stream a run's conditions start from: its own, or another run's. */
+export function warmupStreamOf(runId: number, config: ExperimentConfig): string {
+  return config.from_warmup ?? streamId(runId, WARMUP_STREAM);
+}
+
+/** Every stream the run's config calls for has reached its StageCompleted. */
+export function runComplete(store: EventStore, runId: number, config: ExperimentConfig): boolean {
+  if (!streamFinished(store, warmupStreamOf(runId, config))) return false;
+  if (config.warmup_only) return true;
+  return conditionRuns(config).every((c) => streamFinished(store, streamId(runId, c.stream)));
+}
