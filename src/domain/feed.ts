@@ -32,7 +32,7 @@ export function trendingOrder(posts: readonly Post[]): number[] {
 
 export function isCandidate(world: World, agentId: number, post: Post): boolean {
   if (post.authorId === agentId) return false;
-  const seenReplies = world.agents[agentId].seen[post.id];
+  const seenReplies = world.agents[agentId].seen.get(post.id);
   return seenReplies === undefined || post.replies.length > seenReplies;
 }
 
@@ -40,10 +40,9 @@ export function isCandidate(world: World, agentId: number, post: Post): boolean 
 export function candidateCount(world: World, agentId: number): number {
   const own = world.postsByAuthor[agentId]?.length ?? 0;
   let stale = 0;
-  const seen = world.agents[agentId].seen;
-  for (const key in seen) {
-    const post = world.posts[Number(key)];
-    if (post.authorId !== agentId && post.replies.length <= seen[key]) stale += 1;
+  for (const [postId, replies] of world.agents[agentId].seen) {
+    const post = world.posts[postId];
+    if (post.authorId !== agentId && post.replies.length <= replies) stale += 1;
   }
   return world.posts.length - own - stale;
 }
@@ -125,8 +124,8 @@ export function followedEngagement(world: World, postId: number, following: read
   for (const f of following) {
     const other = world.agents[f];
     if (!other) continue;
-    if (other.liked[postId]) likes += 1;
-    if (other.replied[postId]) replies += 1;
+    if (other.liked.has(postId)) likes += 1;
+    if (other.replied.has(postId)) replies += 1;
   }
   return { likes, replies };
 }

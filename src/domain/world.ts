@@ -23,11 +23,14 @@ export interface AgentState {
   likelihood: number | null;
   /** The agent's previous active turn, shown to it in its next turn. */
   lastTurn: TurnSummary | null;
-  /** Post id -> reply count when the agent last saw it. */
-  seen: Record<number, number>;
+  /**
+   * Post id -> reply count when the agent last saw it. Maps and Sets, not objects: post ids are
+   * large sparse integers, and V8 backs such object keys with arrays as long as the largest id.
+   */
+  seen: Map<number, number>;
   /** Posts this agent liked / replied to (one like and one reply per post at most). */
-  liked: Record<number, true>;
-  replied: Record<number, true>;
+  liked: Set<number>;
+  replied: Set<number>;
   /** Users this agent follows, ascending. */
   following: number[];
   voted: boolean | null;

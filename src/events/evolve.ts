@@ -1,10 +1,13 @@
-import { produce, setAutoFreeze, type Draft } from 'immer';
+import { enableMapSet, produce, setAutoFreeze, type Draft } from 'immer';
 import type { AgentState, Post, World } from '../domain/world.js';
 import type { SimEvent } from './types.js';
 
 // The world holds tens of thousands of agents: deep-freezing it after every round would cost more
 // than the round. Nothing mutates a world outside `evolve`, which tests check with frozen copies.
 setAutoFreeze(false);
+// Agents hold Maps and Sets; they are copied privately per batch (never drafted), but immer must
+// still know them should any path reach one through a draft.
+enableMapSet();
 
 /** The state after one event. The only way the world changes. */
 export function evolve(state: World, event: SimEvent): World {
@@ -41,9 +44,9 @@ function agentOf(b: Batch, id: number): AgentState {
     if (!base) throw new Error(`event names agent ${id}, who is not in the population`);
     agent = {
       ...base,
-      seen: { ...base.seen },
-      liked: { ...base.liked },
-      replied: { ...base.replied },
+      seen: new Map(base.seen),
+      liked: new Set(base.liked),
+      replied: new Set(base.replied),
       following: base.following.slice(),
       lastTurn: base.lastTurn,
     };
@@ -81,9 +84,9 @@ function apply(b: Batch, event: SimEvent): void {
           nextActivity: Number.POSITIVE_INFINITY,
           likelihood: null,
           lastTurn: null,
-          seen: {},
-          liked: {},
-          replied: {},
+          seen: new Map(),
+          liked: new Set(),
+          replied: new Set(),
           following: following[persona.id].sort((x, y) => x - y),
           voted: null,
         };
@@ -122,7 +125,7 @@ function apply(b: Batch, event: SimEvent): void {
       const post = postOf(b, event.data.postId);
       post.likes += 1;
       const agent = agentOf(b, agentId);
-      agent.liked[post.id] = true;
+      agent.liked.add(post.id);
       if (agent.lastTurn) agent.lastTurn = { ...agent.lastTurn, liked: [...agent.lastTurn.liked, { postId: post.id, text: post.text }] };
       return;
     }
@@ -130,7 +133,7 @@ function apply(b: Batch, event: SimEvent): void {
       const post = postOf(b, event.data.postId);
       post.replies.push({ agentId, text: event.data.text, round: event.meta.round });
       const agent = agentOf(b, agentId);
-      agent.replied[post.id] = true;
+      agent.replied.add(post.id);
       if (agent.lastTurn) agent.lastTurn = { ...agent.lastTurn, replied: [...agent.lastTurn.replied, { postId: post.id, text: post.text, reply: event.data.text }] };
       return;
     }
@@ -148,7 +151,7 @@ function apply(b: Batch, event: SimEvent): void {
     }
     case 'PostsSeen': {
       const seen = agentOf(b, agentId).seen;
-      for (const [postId, replies] of event.data.posts) seen[postId] = replies;
+      for (const [postId, replies] of event.data.posts) seen.set(postId, replies);
       return;
     }
     case 'VotingIntentionStated':
