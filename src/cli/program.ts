@@ -1,5 +1,9 @@
 import { Command } from 'commander';
 import { CODE_VERSION } from '../version.js';
+import { registerProject } from './commands/project.js';
+import { registerReplay } from './commands/replay.js';
+import { registerResume } from './commands/resume.js';
+import { registerRun } from './commands/run.js';
 import { registerRuns } from './commands/runs.js';
 
 export const DEFAULT_OUT = 'simulation_results';
@@ -16,6 +20,10 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)');
   program.configureOutput({ outputError: (text, write) => write(`sim: ${text.replace(/^error: /, '')}`) });
 
+  registerRun(program);
+  registerResume(program);
+  registerReplay(program);
+  registerProject(program);
   registerRuns(program);
   for (const command of program.commands) command.exitOverride();
   return program;

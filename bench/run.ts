@@ -1,0 +1,73 @@
+/**
+ * `npm run bench`: measures the engine and writes bench/results.json. A script, not a test: timings
+ * on a shared 2-core machine are evidence to read, not assertions to gate on.
+ *
+ *   npm run bench             1,000 and 20,000 agents, offline, default experiment
+ *   npm run bench -- --large  also 100,000 agents (and the 1,000,000-agent warmup + one condition)
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const large = process.argv.includes('--large');
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+
+interface Row {
+  section: string;
+  case: string;
+  wallSeconds: number;
+  [key: string]: string | number | null;
+}
+const rows: Row[] = [];
+
+/** Runs a bench case in its own process so peak RSS belongs to that case alone. */
+function child(script: string, args: string[]): Record<string, number | string> {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', join(root, 'bench', script), ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    maxBuffer: 64 * 2 ** 20,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const last = out.trim().split('\n').pop()!;
+  return JSON.parse(last);
+}
+
+function engineCase(users: number, conditions: string, workers: number, label: string): void {
+  const dir = mkdtempSync(join(tmpdir(), 'sim-bench-'));
+  try {
+    const r = child('engine-case.ts', [String(users), conditions, String(workers), dir]);
+    rows.push({ section: 'engine (offline)', case: label, ...r } as Row);
+    print(rows[rows.length - 1]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function print(row: Row): void {
+  process.stderr.write(`${row.section} | ${row.case} | ${JSON.stringify(row)}\n`);
+}
+
+const all = 'control,treatment_info_message,treatment_soc_message,experiment_info_message,experiment_soc_message';
+if (!only || only === 'engine') {
+  engineCase(1_000, all, 1, '1,000 agents x 5 conditions');
+  engineCase(20_000, all, 1, '20,000 agents x 5 conditions, 1 thread');
+  engineCase(20_000, all, 2, '20,000 agents x 5 conditions, 2 threads');
+  if (large) {
+    engineCase(100_000, all, 2, '100,000 agents x 5 conditions, 2 threads');
+    engineCase(1_000_000, 'control', 1, '1,000,000 agents, warmup + control');
+  }
+}
+
+const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version };
+mkdirSync(join(root, 'bench'), { recursive: true });
+writeFileSync(join(root, 'bench', 'results.json'), `${JSON.stringify({ date: new Date().toISOString(), machine, rows }, null, 2)}\n`);
+
+const headers = ['section', 'case', 'wall s', 'agent-turns', 'µs/turn', 'events', 'peak RSS MB', 'db MB'];
+const table = rows.map((r) => [r.section, r.case, r.wallSeconds.toFixed(1), String(r.turns ?? '-'), r.turns ? ((r.wallSeconds * 1e6) / Number(r.turns)).toFixed(1) : '-', String(r.events ?? '-'), String(r.peakRssMb ?? '-'), String(r.dbMb ?? '-')]);
+const widths = headers.map((h, i) => Math.max(h.length, ...table.map((t) => t[i].length)));
+const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join(' | ');
+process.stdout.write(`${line(headers)}\n${widths.map((w) => '-'.repeat(w)).join('-|-')}\n${table.map(line).join('\n')}\n\nmachine: ${JSON.stringify(machine)}\nwritten: bench/results.json\n`);
+void statSync;

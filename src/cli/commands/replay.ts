@@ -1,0 +1,115 @@
+import type { Command } from 'commander';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseExperiment, type ExperimentConfig } from '../../domain/config.js';
+import { RunNotFoundError, UsageError } from '../../errors.js';
+import { EventStore, streamId } from '../../events/store.js';
+import { firstDivergence } from '../../sim/compare.js';
+import { runExperiment, WARMUP_STREAM, type Population } from '../../sim/engine.js';
+import { loadPopulation } from '../../sim/population.js';
+import { CODE_VERSION } from '../../version.js';
+import { DEFAULT_OUT } from '../program.js';
+import { ProgressReporter } from '../progress.js';
+import { openStoreWithRuns, selectRun } from '../run-select.js';
+import { chooseProvider, executeRun, integerFlag } from './run.js';
+
+export function registerReplay(program: Command): void {
+  program
+    .command('replay')
+    .description('re-execute a recorded run from its stored config and cached answers and compare every event; with another --seed, run the same config under that seed as a new run')
+    .requiredOption('--seed <n>', 'the seed to replay with (the recorded seed: exact replay)', integerFlag('--seed'))
+    .option('--run <id>', 'run id (default: the latest run)')
+    .option('--out <dir>', 'output directory holding sim.db', DEFAULT_OUT)
+    .option('--keep', 'keep the scratch copy of an exact replay (its path is printed)')
+    .action(async (opts: { seed: number; run?: string; out: string; keep?: boolean }) => {
+      const store = await openStoreWithRuns(opts.out);
+      try {
+        const runId = await selectRun(store, opts.run, '--run');
+        const config = parseExperiment((await store.getRun(runId)).config, `run ${runId} config`);
+        if (opts.seed !== config.seed) {
+          await rerunWithSeed(store, config, opts.seed, opts.out);
+          return;
+        }
+        process.exitCode = await exactReplay(store, runId, config, opts.keep ?? false);
+      } finally {
+        await store.close();
+      }
+    });
+}
+
+async function rerunWithSeed(store: EventStore, recorded: ExperimentConfig, seed: number, out: string): Promise<void> {
+  const config = parseExperiment({ ...recorded, seed, treatment_seed: recorded.treatment_seed, from_warmup: null });
+  const population = loadPopulation(config);
+  const runId = await store.createRun({ seed, config, codeVersion: CODE_VERSION, createdAt: new Date().toISOString() });
+  process.stderr.write(`sim: running the recorded config under seed ${seed} as run ${runId}\n`);
+  const provider = chooseProvider(config);
+  try {
+    await executeRun(store, runId, config, provider, population, out);
+  } finally {
+    await provider.close?.();
+  }
+}
+
+/** Replays into a scratch database holding a copy of the cache; returns the exit code. */
+async function exactReplay(original: EventStore, runId: number, config: ExperimentConfig, keep: boolean): Promise<number> {
+  if (config.from_warmup) {
+    throw new UsageError(`run ${runId} started from another run's warmup (${config.from_warmup}): replay that run, which recorded the warmup`);
+  }
+  const population = recordedPopulation(original, runId);
+  const scratchDir = mkdtempSync(join(tmpdir(), 'sim-replay-'));
+  const scratch = await EventStore.open(scratchDir);
+  const provider = chooseProvider(config, { cacheOnly: true, store: scratch });
+  try {
+    const copied = copyCache(original, scratch);
+    const replayId = await scratch.createRun({ seed: config.seed, config, codeVersion: CODE_VERSION, createdAt: new Date().toISOString() });
+    process.stderr.write(`sim: replaying run ${runId} (seed ${config.seed}) from the cache only (${copied} cached answers) in ${scratchDir}\n`);
+    const progress = new ProgressReporter(0, process.stderr, () => provider.stats?.());
+    await runExperiment({ store: scratch, provider, config, runId: replayId, population, onProgress: (p) => progress.update(p) });
+    progress.done();
+    const divergence = await firstDivergence(original, runId, scratch, replayId);
+    const stats = provider.stats?.();
+    if (!divergence) {
+      process.stdout.write(`identical ${await original.fingerprint(runId)}${stats ? ` (${stats.calls} HTTP requests, ${stats.cacheHits} cache hits)` : ''}\n`);
+      return 0;
+    }
+    const d = divergence;
+    process.stdout.write(
+      [
+        `diverged in stream ${d.stream} at sequence ${d.streamPosition} (round ${d.round ?? '-'}, agent ${d.agentId ?? '-'})`,
+        `  recorded: ${d.type.expected ?? '(no event)'} ${d.payload.expected ?? ''}`,
+        `  replayed: ${d.type.actual ?? '(no event)'} ${d.payload.actual ?? ''}`,
+      ].join('\n') + '\n',
+    );
+    return 1;
+  } finally {
+    await provider.close?.();
+    await scratch.close();
+    if (keep) process.stderr.write(`sim: scratch copy kept in ${scratchDir}\n`);
+    else rmSync(scratchDir, { recursive: true, force: true });
+  }
+}
+
+function recordedPopulation(store: EventStore, runId: number): Population {
+  for (const event of store.readStream(streamId(runId, WARMUP_STREAM))) {
+    if (event.type === 'PopulationLoaded') return { personas: event.data.agents, follows: event.data.follows, source: event.data.source };
+    break;
+  }
+  throw new RunNotFoundError(`run ${runId} has no recorded population: nothing to replay (resume it first)`);
+}
+
+/** Copies every cached answer into the scratch database, so the replay pays for nothing. */
+function copyCache(from: EventStore, to: EventStore): number {
+  const insert = to.sqlite.prepare(
+    'insert into llm_cache (key, model, response, prompt_tokens, completion_tokens, cached_tokens, created_at) values (?, ?, ?, ?, ?, ?, ?) on conflict (key) do nothing',
+  );
+  let n = 0;
+  to.sqlite.transaction(() => {
+    for (const row of from.sqlite.prepare('select key, model, response, prompt_tokens, completion_tokens, cached_tokens, created_at from llm_cache').iterate()) {
+      const r = row as { key: string; model: string; response: string; prompt_tokens: number; completion_tokens: number; cached_tokens: number; created_at: string };
+      insert.run(r.key, r.model, r.response, r.prompt_tokens, r.completion_tokens, r.cached_tokens, r.created_at);
+      n += 1;
+    }
+  })();
+  return n;
+}

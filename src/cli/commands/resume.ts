@@ -1,0 +1,43 @@
+import type { Command } from 'commander';
+import { parseExperiment } from '../../domain/config.js';
+import { streamId } from '../../events/store.js';
+import { WARMUP_STREAM } from '../../sim/engine.js';
+import { loadPopulation } from '../../sim/population.js';
+import { runComplete } from '../../sim/run-status.js';
+import { DEFAULT_OUT } from '../program.js';
+import { openStoreWithRuns, selectRun } from '../run-select.js';
+import { chooseProvider, executeRun, printSummary } from './run.js';
+
+export function registerResume(program: Command): void {
+  program
+    .command('resume')
+    .description('continue an interrupted run from its last complete round (the cache answers what was already paid for)')
+    .argument('[run]', 'run id (default: the latest run)')
+    .option('--out <dir>', 'output directory holding sim.db', DEFAULT_OUT)
+    .action(async (runArg: string | undefined, opts: { out: string }) => {
+      const store = await openStoreWithRuns(opts.out);
+      try {
+        const runId = await selectRun(store, runArg);
+        const run = await store.getRun(runId);
+        const config = parseExperiment(run.config, `run ${runId} config`);
+        if (runComplete(store, runId, config)) {
+          if (run.status !== 'finished') await store.setRunStatus(runId, 'finished');
+          process.stdout.write(`run ${runId} is already finished (fingerprint ${await store.fingerprint(runId)})\n`);
+          return;
+        }
+        // Only a run killed before its first batch needs the user files again; otherwise the
+        // population is in the log.
+        const needsPopulation = !config.from_warmup && store.head(streamId(runId, WARMUP_STREAM)).position === 0;
+        const provider = chooseProvider(config);
+        try {
+          process.stderr.write(`sim: resuming run ${runId}\n`);
+          await executeRun(store, runId, config, provider, needsPopulation ? loadPopulation(config) : null, opts.out);
+        } finally {
+          await provider.close?.();
+        }
+      } finally {
+        await store.close();
+      }
+    });
+}
+

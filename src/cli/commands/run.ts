@@ -1,0 +1,263 @@
+import { Command, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { conditionRuns, electionRound, mainStartRound, parseExperiment, type ExperimentConfig } from '../../domain/config.js';
+import { OfflineProvider } from '../../domain/offline-model.js';
+import type { Provider } from '../../domain/decision.js';
+import { ConfigError, RunNotFoundError, SimError, UsageError } from '../../errors.js';
+import { acquireLease, releaseLease } from '../../events/leases.js';
+import { EventStore, streamId } from '../../events/store.js';
+import { conditionSummaries, type ConditionSummary } from '../../projections/queries.js';
+import { runExperiment, streamFinished, WARMUP_STREAM } from '../../sim/engine.js';
+import { loadPopulation } from '../../sim/population.js';
+import { CODE_VERSION } from '../../version.js';
+import { DEFAULT_OUT } from '../program.js';
+import { ProgressReporter } from '../progress.js';
+import { RunLog } from '../run-log.js';
+import { printTable } from '../table.js';
+
+export interface RunFlags {
+  config?: string;
+  out: string;
+  nUsers?: number;
+  seed?: number;
+  treatmentSeed?: number;
+  conditions?: string;
+  feedLength?: number;
+  numContents?: number;
+  topic?: string;
+  usersDir?: string;
+  provider?: string;
+  warmupOnly?: boolean;
+  fromWarmup?: string | true;
+}
+
+export const OFFLINE_NOTICE = 'offline persona model: a documented behavioural model, NOT an LLM (docs/offline-model.md)';
+
+export function integerFlag(flag: string, min?: number) {
+  return (value: string): number => {
+    if (!/^-?\d+$/.test(value.trim())) throw new UsageError(`${flag}: "${value}" is not an integer`);
+    const n = Number(value);
+    if (min !== undefined && n < min) throw new UsageError(`${flag}: must be at least ${min} (got ${n})`);
+    return n;
+  };
+}
+
+export function registerRun(program: Command): void {
+  const command = program
+    .command('run')
+    .description('run an experiment (default: the reference protocol on 1,000 users, offline)')
+    .option('--config <file>', 'experiment config (JSON); flags override it')
+    .option('--out <dir>', 'output directory (holds sim.db and logs/)', DEFAULT_OUT)
+    .option('--n-users <n>', 'users sampled from the population (default 1000)', integerFlag('--n-users'))
+    .option('--seed <n>', 'simulation seed (default 1)', integerFlag('--seed'))
+    .option('--treatment-seed <n>', 'treatment assignment seed (default: the simulation seed)', integerFlag('--treatment-seed'))
+    .option('--conditions <list>', 'comma-separated conditions to run (default: the five of the reference)')
+    .option('--feed-length <n>', 'posts per feed (default 4)', integerFlag('--feed-length'))
+    .option('--num-contents <n>', 'initial posts before the warmup (default 20)', integerFlag('--num-contents'))
+    .option('--topic <topic>', 'the run topic (default Politics)')
+    .option('--users-dir <dir>', 'folder with profiles.csv and network.csv (default: the bundled users_data/)')
+    .option('--provider <name>', 'offline | openai (default: openai when an API key is configured, else offline)')
+    .option('--warmup-only', 'record the warmup only (conditions can fork from it later with --from-warmup)')
+    .option('--from-warmup [run]', 'run the conditions from a recorded warmup (a run id; default: the latest finished one)');
+  // The reference's snake_case flags, so its users' commands keep working.
+  const hidden = [
+    new Option('--n_users <n>').argParser(integerFlag('--n_users')),
+    new Option('--output_dir <dir>'),
+    new Option('--num_contents <n>').argParser(integerFlag('--num_contents')),
+    new Option('--feed_length <n>').argParser(integerFlag('--feed_length')),
+    new Option('--skip_main'),
+    new Option('--skip_warmup'),
+    new Option('--batch_size <n>').argParser(integerFlag('--batch_size')),
+  ];
+  for (const option of hidden) command.addOption(option.hideHelp());
+  command.action(async (raw: Record<string, unknown>) => {
+    const flags: RunFlags = {
+      ...(raw as unknown as RunFlags),
+      out: (raw.output_dir as string | undefined) ?? (raw.out as string),
+      nUsers: (raw.nUsers ?? raw.n_users) as number | undefined,
+      numContents: (raw.numContents ?? raw.num_contents) as number | undefined,
+      feedLength: (raw.feedLength ?? raw.feed_length) as number | undefined,
+      warmupOnly: Boolean(raw.warmupOnly ?? raw.skip_main),
+      fromWarmup: (raw.fromWarmup ?? (raw.skip_warmup ? true : undefined)) as string | true | undefined,
+    };
+    if (raw.batch_size !== undefined) {
+      process.stderr.write('note: --batch_size is accepted for compatibility; memory is bounded by design (one round in memory at a time)\n');
+    }
+    await runCommand(flags);
+  });
+}
+
+/** Resolves the experiment: defaults, then the config file, then flags. Every problem is listed. */
+export function resolveConfig(flags: RunFlags): ExperimentConfig {
+  let input: Record<string, unknown> = {};
+  let source = 'flags';
+  if (flags.config) {
+    source = flags.config;
+    let text: string;
+    try {
+      text = readFileSync(flags.config, 'utf8');
+    } catch (error) {
+      throw new UsageError(`--config ${flags.config}: cannot read (${(error as NodeJS.ErrnoException).code ?? error})`);
+    }
+    try {
+      input = JSON.parse(text);
+    } catch (error) {
+      throw new ConfigError(flags.config, [`not valid JSON: ${(error as Error).message}`]);
+    }
+  }
+  const base = parseExperiment(input, source);
+  const merged: ExperimentConfig = structuredClone(base);
+  if (flags.nUsers !== undefined) merged.n_users = flags.nUsers;
+  if (flags.seed !== undefined) merged.seed = flags.seed;
+  if (flags.treatmentSeed !== undefined) merged.treatment_seed = flags.treatmentSeed;
+  if (flags.conditions !== undefined) merged.run_conditions = flags.conditions.split(',').map((c) => c.trim()).filter(Boolean);
+  if (flags.feedLength !== undefined) merged.feed.length = flags.feedLength;
+  if (flags.numContents !== undefined) merged.content.initial_posts = flags.numContents;
+  if (flags.topic !== undefined) merged.topic = flags.topic;
+  if (flags.usersDir !== undefined) merged.users_dir = flags.usersDir;
+  if (flags.warmupOnly) merged.warmup_only = true;
+  if (flags.provider !== undefined) {
+    if (flags.provider !== 'offline' && flags.provider !== 'openai') throw new UsageError(`--provider: unknown provider "${flags.provider}" (use offline or openai)`);
+    merged.provider = flags.provider;
+  }
+  return parseExperiment(merged, flags.config ? `${flags.config} with flags` : 'flags');
+}
+
+export async function runCommand(flags: RunFlags): Promise<void> {
+  let config = resolveConfig(flags);
+  // The population is validated whole before the database is touched: bad input writes nothing.
+  const population = flags.fromWarmup === undefined ? loadPopulation(config) : null;
+  const store = await EventStore.open(flags.out);
+  const provider = chooseProvider(config);
+  try {
+    if (flags.fromWarmup !== undefined) config = { ...config, from_warmup: await findWarmup(store, flags.fromWarmup) };
+    const runId = await store.createRun({ seed: config.seed, config, codeVersion: CODE_VERSION, createdAt: new Date().toISOString() });
+    await executeRun(store, runId, config, provider, population, flags.out);
+  } finally {
+    await provider.close?.();
+    await store.close();
+  }
+}
+
+export interface ProviderChoice {
+  /** A cache miss is an error (exact replay). */
+  cacheOnly?: boolean;
+  /** The store whose cache the provider reads and writes. */
+  store?: EventStore;
+}
+
+export function chooseProvider(config: ExperimentConfig, _choice: ProviderChoice = {}): Provider {
+  if (config.provider === 'offline') return new OfflineProvider();
+  throw new UsageError(`--provider: "${config.provider}" is not available in this build`);
+}
+
+async function findWarmup(store: EventStore, from: string | true): Promise<string> {
+  if (from === true) {
+    const runs = await store.listRunRows();
+    for (const run of runs.reverse()) {
+      const id = streamId(run.id, WARMUP_STREAM);
+      if (streamFinished(store, id)) return id;
+    }
+    throw new RunNotFoundError(`${store.file}: no run with a finished warmup to start from (record one with --warmup-only)`);
+  }
+  const runId = Number(from);
+  if (!Number.isInteger(runId)) throw new UsageError(`--from-warmup: "${from}" is not a run id`);
+  await store.getRun(runId);
+  const id = streamId(runId, WARMUP_STREAM);
+  if (!streamFinished(store, id)) throw new RunNotFoundError(`${store.file}: run ${runId} has no finished warmup`);
+  return id;
+}
+
+/** Runs (or continues) a recorded run to its end with progress, log and summary. Shared with resume. */
+export async function executeRun(
+  store: EventStore,
+  runId: number,
+  config: ExperimentConfig,
+  provider: Provider,
+  population: ReturnType<typeof loadPopulation> | null,
+  outDir: string,
+): Promise<void> {
+  const warmupStream = config.from_warmup ?? undefined;
+  acquireLease(store, runId, new Date().toISOString());
+  const log = new RunLog(outDir, runId);
+  const warmupRounds = warmupStream ? 0 : config.warmup.end_round - config.warmup.start_round + 1;
+  const conditionRounds = config.warmup_only ? 0 : conditionRuns(config).length * (electionRound(config) - mainStartRound(config) + 2);
+  const progress = new ProgressReporter(warmupRounds + conditionRounds, process.stderr, () => provider.stats?.());
+  if (provider.offline) process.stderr.write(`sim: run ${runId} uses the ${OFFLINE_NOTICE}\n`);
+  process.stderr.write(`sim: run ${runId}: ${config.n_users} users, seed ${config.seed}, conditions ${config.warmup_only ? '(warmup only)' : conditionRuns(config).map((c) => c.stream).join(', ')}; log ${log.file}\n`);
+  log.line(`run=${runId} start provider="${provider.name}" n_users=${config.n_users} seed=${config.seed} code=${CODE_VERSION}`);
+
+  const abort = new AbortController();
+  const onSigint = () => {
+    if (abort.signal.aborted) process.exit(130);
+    process.stderr.write('\nsim: stopping after the current round (Ctrl-C again to quit at once)\n');
+    abort.abort();
+  };
+  process.on('SIGINT', onSigint);
+  const startedAt = Date.now();
+  try {
+    await runExperiment({
+      store,
+      provider,
+      config,
+      runId,
+      population,
+      warmupStream,
+      warmupOnly: config.warmup_only,
+      signal: abort.signal,
+      onProgress: (p) => {
+        progress.update(p);
+        log.round(p, provider.stats?.());
+      },
+    });
+    await store.setRunStatus(runId, 'finished');
+    log.line(`run=${runId} finished seconds=${((Date.now() - startedAt) / 1000).toFixed(1)}`);
+  } catch (error) {
+    progress.done();
+    const interrupted = error instanceof SimError && error.exitCode === 130;
+    await store.setRunStatus(runId, interrupted ? 'interrupted' : 'failed').catch(() => undefined);
+    log.line(`run=${runId} ${interrupted ? 'interrupted' : 'failed'}: ${error instanceof Error ? error.message : String(error)}`);
+    throw error;
+  } finally {
+    process.off('SIGINT', onSigint);
+    releaseLease(store, runId);
+  }
+  progress.done();
+  await printSummary(store, runId, provider, (Date.now() - startedAt) / 1000);
+}
+
+export async function printSummary(store: EventStore, runId: number, provider: Provider | null, seconds: number | null): Promise<void> {
+  const summaries = await conditionSummaries(store, runId);
+  const fingerprint = await store.fingerprint(runId);
+  const [summary] = (await store.listRuns()).filter((r) => r.id === runId);
+  const out = process.stdout;
+  out.write(`\nrun ${runId} ${summary?.status ?? ''}${seconds !== null ? ` in ${seconds.toFixed(1)}s` : ''}: ${summary?.events ?? 0} events, ${summary?.fellBack ?? 0} decisions fell back, fingerprint ${fingerprint}\n`);
+  if (provider?.offline) out.write(`decisions by the ${OFFLINE_NOTICE}\n`);
+  const stats = provider?.stats?.();
+  if (stats) out.write(`LLM: ${stats.calls} calls, ${stats.cacheHits} cache hits, ${stats.retries} retries, ${stats.promptTokens + stats.completionTokens} tokens, ~$${stats.costUsd.toFixed(4)}\n`);
+  if (summaries.length === 0) {
+    out.write('(warmup only: no conditions run)\n\n');
+    return;
+  }
+  out.write('\n');
+  printTable(
+    ['condition', 'eligible', 'turnout', 'treated', 'turnout treated', 'turnout untreated', 'mean final likelihood', 'effect vs control', 'turnout effect'],
+    summaries.map((s: ConditionSummary) => [
+      s.stream + (s.finished ? '' : ' (unfinished)'),
+      s.eligible,
+      pct(s.turnout),
+      s.treated,
+      pct(s.turnoutTreated),
+      pct(s.turnoutUntreated),
+      num(s.meanFinalLikelihood),
+      signed(s.likelihoodEffect),
+      signedPct(s.turnoutEffect),
+    ]),
+  );
+  out.write('\n');
+}
+
+const pct = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(1)}%`);
+const num = (x: number | null) => (x === null ? '-' : x.toFixed(3));
+const signed = (x: number | null) => (x === null ? '-' : `${x >= 0 ? '+' : ''}${x.toFixed(3)}`);
+const signedPct = (x: number | null) => (x === null ? '-' : `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)} pts`);

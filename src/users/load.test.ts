@@ -1,0 +1,110 @@
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { InputFileError } from '../errors.js';
+import { sampleUsers } from '../domain/population/sample.js';
+import { loadUsersDir, parseList } from './load.js';
+
+const root = mkdtempSync(join(tmpdir(), 'sim-users-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const HEADER = 'user_id,age,sex,race,education,occupation,workclass,marital_status,relationship,native_country,hours_per_week,political_stance,interests,close_friends,public_profile';
+const row = (id: number | string, age: number | string = 30, interests = '"Politics, Technology"', friends = '""', hours: number | string = 40) =>
+  `${id},${age},Female,White,Bachelors,Sales,Private,Never-married,Not-in-family,United-States,${hours},moderate,${interests},${friends},"A user"`;
+
+let n = 0;
+function usersDir(profiles: string[], network: string[] = ['source_user_id,target_user_id']): string {
+  const dir = join(root, `case-${n++}`);
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'profiles.csv'), `${profiles.join('\n')}\n`);
+  writeFileSync(join(dir, 'network.csv'), `${network.join('\n')}\n`);
+  return dir;
+}
+
+function problems(dir: string): string[] {
+  try {
+    loadUsersDir(dir);
+  } catch (error) {
+    expect(error).toBeInstanceOf(InputFileError);
+    return (error as InputFileError).problems;
+  }
+  throw new Error('expected an InputFileError');
+}
+
+describe('loading user files', () => {
+  it('loads the reference format, including Python-style lists', () => {
+    const dir = usersDir([HEADER, row(1, 30, `"['Politics', 'Sports']"`, '"[2]"'), row(2, 17)], ['source_user_id,target_user_id', '1,2', '2,1', '1,2']);
+    const files = loadUsersDir(dir);
+    expect(files.profiles.map((p) => [p.userId, p.age, p.interests, p.closeFriends])).toEqual([
+      [1, 30, ['Politics', 'Sports'], [2]],
+      [2, 17, ['Politics', 'Technology'], []],
+    ]);
+    // duplicate edges are kept once
+    expect(files.follows).toEqual([[1, 2], [2, 1]]);
+  });
+
+  it('names the file and line of each bad row', () => {
+    const dir = usersDir([HEADER, row(1), row(1), row('x'), row(3, 'old'), row(4, 150), row(5, 30, '""'), row(6, 30, '"Politics"', '"99"')]);
+    const profiles = join(dir, 'profiles.csv');
+    expect(problems(dir)).toEqual([
+      `${profiles}:3: duplicate user_id 1 (first on line 2)`,
+      `${profiles}:4: user_id "x" is not an integer`,
+      `${profiles}:5: age "old" is not an integer`,
+      `${profiles}:6: age 150 is out of range (0-120)`,
+      `${profiles}:7: interests is empty (list at least one, e.g. "Politics, Technology")`,
+    ]);
+  });
+
+  it('checks close friends and edges against the users', () => {
+    const dir = usersDir([HEADER, row(1, 30, '"Politics"', '"99"'), row(2)], ['source_user_id,target_user_id', '1,2', '1,7', '2,2', 'a,b']);
+    const network = join(dir, 'network.csv');
+    expect(problems(dir)).toEqual([
+      `${join(dir, 'profiles.csv')}:2: close_friends names user 99, who is not in the file`,
+      `${network}:3: target_user_id 7 is not a user in profiles.csv`,
+      `${network}:4: self-loop: user 2 follows itself`,
+      `${network}:5: edge "a,b" does not name two user ids`,
+    ]);
+  });
+
+  it('reports a missing column and a missing file', () => {
+    const dir = usersDir([HEADER.replace(',age', ''), '1,Female']);
+    expect(problems(dir)).toEqual([`${join(dir, 'profiles.csv')}:1: missing column age`]);
+    const empty = join(root, 'empty');
+    mkdirSync(empty);
+    expect(problems(empty)).toEqual([`${join(empty, 'profiles.csv')}: file is missing`, `${join(empty, 'network.csv')}: file is missing`]);
+  });
+
+  it('reports at most 20 problems and says how many more', () => {
+    const dir = usersDir([HEADER, ...Array.from({ length: 25 }, (_, i) => row(i, -1))]);
+    const list = problems(dir);
+    expect(list).toHaveLength(21);
+    expect(list[20]).toBe('... and 5 more problems');
+  });
+
+  it('parses list cells', () => {
+    expect(parseList('Politics, Technology')).toEqual(['Politics', 'Technology']);
+    expect(parseList("['a', \"b\"]")).toEqual(['a', 'b']);
+    expect(parseList('[]')).toEqual([]);
+  });
+});
+
+describe('sampling users', () => {
+  const files = {
+    profiles: [0, 1, 2, 3, 4].map((id) => ({ userId: id, closeFriends: [(id + 1) % 5] }) as never),
+    follows: [[0, 1], [1, 2], [2, 3], [3, 4], [4, 0]] as Array<[number, number]>,
+    source: 'five',
+  };
+  it('keeps only edges and close friends among the sampled users, in id order, reproducibly', () => {
+    const a = sampleUsers(files, 3, 1);
+    expect(a).toEqual(sampleUsers(files, 3, 1));
+    const ids = a.profiles.map((p) => p.userId);
+    expect(ids).toEqual([...ids].sort((x, y) => x - y));
+    const kept = new Set(ids);
+    expect(a.follows).toEqual(files.follows.filter(([s, t]) => kept.has(s) && kept.has(t)));
+    for (const p of a.profiles) for (const f of p.closeFriends) expect(kept.has(f)).toBe(true);
+  });
+  it('refuses more users than the population has', () => {
+    expect(() => sampleUsers(files, 6, 1)).toThrow('--n-users 6 is larger than the population in five (5 users)');
+  });
+});

@@ -1,0 +1,196 @@
+import { parse } from 'csv-parse/sync';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ProfileRow, UserFiles } from '../domain/population/types.js';
+import { InputFileError } from '../errors.js';
+
+export type { ProfileRow, UserFiles } from '../domain/population/types.js';
+
+/** The bundled default population (resolved from the package, not from the working directory). */
+export const DEFAULT_USERS_DIR = fileURLToPath(new URL('../../users_data', import.meta.url));
+
+export const PROFILE_COLUMNS = [
+  'user_id',
+  'age',
+  'sex',
+  'race',
+  'education',
+  'occupation',
+  'workclass',
+  'marital_status',
+  'relationship',
+  'native_country',
+  'hours_per_week',
+  'political_stance',
+  'interests',
+  'close_friends',
+  'public_profile',
+] as const;
+export const OPTIONAL_PROFILE_COLUMNS = ['model', 'work_schedule'] as const;
+export const NETWORK_COLUMNS = ['source_user_id', 'target_user_id'] as const;
+
+const MAX_PROBLEMS = 20;
+
+/** Collects problems as "FILE:LINE: problem", keeping the first 20 and counting the rest. */
+class Problems {
+  readonly list: string[] = [];
+  more = 0;
+  add(file: string, line: number | null, problem: string): void {
+    if (this.list.length < MAX_PROBLEMS) this.list.push(`${file}${line === null ? '' : `:${line}`}: ${problem}`);
+    else this.more += 1;
+  }
+  throwIfAny(): void {
+    if (this.list.length === 0) return;
+    const problems = this.more > 0 ? [...this.list, `... and ${this.more} more problem${this.more === 1 ? '' : 's'}`] : this.list;
+    throw new InputFileError(problems);
+  }
+}
+
+/**
+ * Loads profiles.csv and network.csv in the reference's format and validates every row before
+ * anything runs: a bad file stops the run with each problem named by file and line.
+ */
+export function loadUsersDir(dir: string): UserFiles {
+  const problems = new Problems();
+  const profilesFile = join(dir, 'profiles.csv');
+  const networkFile = join(dir, 'network.csv');
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new InputFileError([`${dir}: no such users directory (it should hold profiles.csv and network.csv)`]);
+  for (const file of [profilesFile, networkFile]) if (!existsSync(file)) problems.add(file, null, 'file is missing');
+  problems.throwIfAny();
+
+  const profiles = readProfiles(profilesFile, problems);
+  problems.throwIfAny();
+  const ids = new Set(profiles.map((p) => p.row.userId));
+  for (const { row, line } of profiles) {
+    for (const friend of row.closeFriends) {
+      if (!ids.has(friend)) problems.add(profilesFile, line, `close_friends names user ${friend}, who is not in the file`);
+      else if (friend === row.userId) problems.add(profilesFile, line, `close_friends lists the user itself (${friend})`);
+    }
+  }
+  const follows = readNetwork(networkFile, ids, problems);
+  problems.throwIfAny();
+  return { profiles: profiles.map((p) => p.row), follows, source: dir };
+}
+
+function readCsv(file: string, problems: Problems): { header: string[]; records: Array<{ cells: string[]; line: number }> } | null {
+  let parsed: Array<{ record: string[]; info: { lines: number } }>;
+  try {
+    parsed = parse(readFileSync(file), { info: true, relax_column_count: true, skip_empty_lines: true, bom: true }) as never;
+  } catch (error) {
+    const e = error as Error & { lines?: number };
+    problems.add(file, e.lines ?? null, `not valid CSV: ${e.message.replace(/^Invalid /, 'invalid ')}`);
+    return null;
+  }
+  if (parsed.length === 0) {
+    problems.add(file, 1, 'empty file: a header line is required');
+    return null;
+  }
+  const header = parsed[0].record.map((h) => h.trim());
+  return { header, records: parsed.slice(1).map((p) => ({ cells: p.record, line: p.info.lines })) };
+}
+
+function readProfiles(file: string, problems: Problems): Array<{ row: ProfileRow; line: number }> {
+  const csv = readCsv(file, problems);
+  if (!csv) return [];
+  const column = new Map(csv.header.map((h, i) => [h, i]));
+  const missing = PROFILE_COLUMNS.filter((c) => !column.has(c));
+  if (missing.length > 0) {
+    problems.add(file, 1, `missing column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
+    return [];
+  }
+  const seen = new Map<number, number>();
+  const out: Array<{ row: ProfileRow; line: number }> = [];
+  for (const { cells, line } of csv.records) {
+    if (cells.length !== csv.header.length) {
+      problems.add(file, line, `has ${cells.length} cells but the header has ${csv.header.length}`);
+      continue;
+    }
+    const cell = (name: string) => (cells[column.get(name)!] ?? '').trim();
+    const bad = (what: string) => problems.add(file, line, what);
+
+    const userId = parseInteger(cell('user_id'));
+    if (userId === null) bad(`user_id "${cell('user_id')}" is not an integer`);
+    else if (seen.has(userId)) bad(`duplicate user_id ${userId} (first on line ${seen.get(userId)})`);
+    const age = parseInteger(cell('age'));
+    if (age === null) bad(`age "${cell('age')}" is not an integer`);
+    else if (age < 0 || age > 120) bad(`age ${age} is out of range (0-120)`);
+    const hours = Number(cell('hours_per_week'));
+    if (cell('hours_per_week') === '' || !Number.isFinite(hours) || hours < 0 || hours > 168) bad(`hours_per_week "${cell('hours_per_week')}" is not a number of hours (0-168)`);
+    const interests = parseList(cell('interests'));
+    if (interests.length === 0) bad('interests is empty (list at least one, e.g. "Politics, Technology")');
+    const friends = parseList(cell('close_friends'));
+    const closeFriends: number[] = [];
+    for (const f of friends) {
+      const id = parseInteger(f);
+      if (id === null) bad(`close_friends has "${f}", which is not a user id`);
+      else closeFriends.push(id);
+    }
+    if (userId === null || age === null) continue;
+    seen.set(userId, line);
+    const row: ProfileRow = {
+      userId,
+      age,
+      sex: cell('sex'),
+      race: cell('race'),
+      education: cell('education'),
+      occupation: cell('occupation'),
+      workclass: cell('workclass'),
+      maritalStatus: cell('marital_status'),
+      relationship: cell('relationship'),
+      nativeCountry: cell('native_country'),
+      hoursPerWeek: hours,
+      politicalStance: cell('political_stance'),
+      interests,
+      closeFriends,
+      publicProfile: cell('public_profile'),
+    };
+    if (column.has('model') && cell('model') !== '') row.model = cell('model');
+    if (column.has('work_schedule') && cell('work_schedule') !== '') row.workSchedule = cell('work_schedule');
+    out.push({ row, line });
+  }
+  if (out.length === 0 && problems.list.length === 0) problems.add(file, null, 'holds no users');
+  return out;
+}
+
+function readNetwork(file: string, ids: Set<number>, problems: Problems): Array<[number, number]> {
+  const csv = readCsv(file, problems);
+  if (!csv) return [];
+  const source = csv.header.indexOf('source_user_id');
+  const target = csv.header.indexOf('target_user_id');
+  if (source === -1 || target === -1) {
+    problems.add(file, 1, `missing column${source === -1 && target === -1 ? 's' : ''} ${[source === -1 ? 'source_user_id' : '', target === -1 ? 'target_user_id' : ''].filter(Boolean).join(', ')}`);
+    return [];
+  }
+  const edges: Array<[number, number]> = [];
+  const unique = new Set<string>();
+  for (const { cells, line } of csv.records) {
+    const s = parseInteger((cells[source] ?? '').trim());
+    const t = parseInteger((cells[target] ?? '').trim());
+    if (s === null || t === null) {
+      problems.add(file, line, `edge "${cells.join(',')}" does not name two user ids`);
+      continue;
+    }
+    if (!ids.has(s)) problems.add(file, line, `source_user_id ${s} is not a user in profiles.csv`);
+    if (!ids.has(t)) problems.add(file, line, `target_user_id ${t} is not a user in profiles.csv`);
+    if (s === t) problems.add(file, line, `self-loop: user ${s} follows itself`);
+    const key = `${s}>${t}`;
+    if (unique.has(key)) continue;
+    unique.add(key);
+    edges.push([s, t]);
+  }
+  return edges;
+}
+
+function parseInteger(text: string): number | null {
+  return /^[+-]?\d+$/.test(text) ? Number(text) : null;
+}
+
+/** "a, b", "['a', 'b']" and "[1, 2]" are all lists (the reference wrote Python lists). */
+export function parseList(text: string): string[] {
+  const inner = text.trim().replace(/^\[/, '').replace(/\]$/, '');
+  return inner
+    .split(',')
+    .map((item) => item.trim().replace(/^['"]|['"]$/g, '').trim())
+    .filter((item) => item.length > 0);
+}
