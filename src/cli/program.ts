@@ -5,6 +5,7 @@ import { registerReplay } from './commands/replay.js';
 import { registerResume } from './commands/resume.js';
 import { registerRun } from './commands/run.js';
 import { registerRuns } from './commands/runs.js';
+import { registerUsers } from './commands/users.js';
 
 export const DEFAULT_OUT = 'simulation_results';
 
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerReplay(program);
   registerProject(program);
   registerRuns(program);
+  registerUsers(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

@@ -1,0 +1,37 @@
+import { stringify } from 'csv-stringify/sync';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { UserFiles } from '../domain/population/types.js';
+import { PROFILE_COLUMNS } from './load.js';
+
+/** Writes profiles.csv and network.csv in the reference's columns (each file whole, then renamed). */
+export function writeUsersDir(dir: string, files: UserFiles): void {
+  mkdirSync(dir, { recursive: true });
+  const profiles = files.profiles.map((p) => [
+    p.userId,
+    p.age,
+    p.sex,
+    p.race,
+    p.education,
+    p.occupation,
+    p.workclass,
+    p.maritalStatus,
+    p.relationship,
+    p.nativeCountry,
+    p.hoursPerWeek,
+    p.politicalStance,
+    p.interests.join(', '),
+    p.closeFriends.join(', '),
+    p.publicProfile,
+  ]);
+  writeWhole(join(dir, 'profiles.csv'), stringify([[...PROFILE_COLUMNS], ...profiles]));
+  const lines = ['source_user_id,target_user_id'];
+  for (const [s, t] of files.follows) lines.push(`${s},${t}`);
+  writeWhole(join(dir, 'network.csv'), `${lines.join('\n')}\n`);
+}
+
+function writeWhole(file: string, text: string): void {
+  const partial = `${file}.partial`;
+  writeFileSync(partial, text);
+  renameSync(partial, file);
+}
