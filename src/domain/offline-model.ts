@@ -13,7 +13,7 @@ import { rng, type Rng } from './rng.js';
  * towards the propensity (plus any treatment boost), with noise, and is rounded to the scale.
  */
 export const OFFLINE_PARAMETERS = {
-  base: 1.95,
+  base: 2.34,
   age: [
     { min: 65, effect: 0.45 },
     { min: 50, effect: 0.3 },
@@ -46,8 +46,8 @@ export const OFFLINE_PARAMETERS = {
   turnSd: 0.35,
   /** Target boost while treated: informational, and social (base + per shown friend, up to 6). */
   informationalBoost: 0.02,
-  socialBoost: 0.1,
-  socialBoostPerFriend: 0.02,
+  socialBoost: 0.15,
+  socialBoostPerFriend: 0.03,
   /** Engagement. */
   likeBase: 0.14,
   replyBase: 0.015,
@@ -61,9 +61,9 @@ export const OFFLINE_PARAMETERS = {
   /** P(voted | last likelihood 0..4), and when it never stated one. */
   voteGivenLikelihood: [0.03, 0.15, 0.45, 0.8, 0.95],
   voteWithoutLikelihood: 0.3,
-} as const;
+};
 
-const P = OFFLINE_PARAMETERS;
+export type OfflineParameters = typeof OFFLINE_PARAMETERS;
 
 export function stanceStrength(stance: string): number {
   const s = stance.toLowerCase();
@@ -74,7 +74,7 @@ export function stanceStrength(stance: string): number {
 }
 
 /** The persona part of the propensity (without the individual offset). */
-export function basePropensity(persona: Pick<Persona, 'age' | 'education' | 'maritalStatus' | 'politicalStance'>): number {
+export function basePropensity(persona: Pick<Persona, 'age' | 'education' | 'maritalStatus' | 'politicalStance'>, P: OfflineParameters = OFFLINE_PARAMETERS): number {
   let x = P.base;
   x += P.age.find((a) => persona.age >= a.min)?.effect ?? 0;
   x += P.education[persona.education.trim()] ?? P.educationBelowHighSchool;
@@ -85,11 +85,11 @@ export function basePropensity(persona: Pick<Persona, 'age' | 'education' | 'mar
   return x;
 }
 
-export function propensity(seed: number, persona: Persona): number {
-  return basePropensity(persona) + P.individualSd * normal(rng(seed, 'offline', 0, persona.id, 'propensity'));
+export function propensity(seed: number, persona: Persona, P: OfflineParameters = OFFLINE_PARAMETERS): number {
+  return basePropensity(persona, P) + P.individualSd * normal(rng(seed, 'offline', 0, persona.id, 'propensity'));
 }
 
-export function treatmentBoost(request: TurnRequest): number {
+export function treatmentBoost(request: TurnRequest, P: OfflineParameters = OFFLINE_PARAMETERS): number {
   const t = request.treatment;
   if (!t) return 0;
   if (t.kind === 'informational') return P.informationalBoost;
@@ -100,7 +100,11 @@ export function clampLikelihood(x: number): number {
   return Math.min(4, Math.max(0, Math.round(x)));
 }
 
-export function offlineTurn(request: TurnRequest, propensityOf: (seed: number, persona: Persona) => number = propensity): TurnAnswer {
+export function offlineTurn(
+  request: TurnRequest,
+  propensityOf: (seed: number, persona: Persona) => number = propensity,
+  P: OfflineParameters = OFFLINE_PARAMETERS,
+): TurnAnswer {
   const { key, persona } = request;
   const r = rng(key.seed, 'offline', key.round, key.agentId, 'turn');
 
@@ -133,7 +137,7 @@ export function offlineTurn(request: TurnRequest, propensityOf: (seed: number, p
   const answer: TurnAnswer = { engagement, next_activity_time: proposeInterval(persona, request.activityRange, r) };
   if (request.invitePost) answer.generated_content = postText(persona, request.invitePost.topic, request.invitePost.subtopic, request.invitePost.daysLeft, r);
   if (request.election) {
-    const target = propensityOf(key.seed, persona) + treatmentBoost(request);
+    const target = propensityOf(key.seed, persona) + treatmentBoost(request, P);
     const previous = request.previousLikelihood;
     answer.voting_likelihood =
       previous === null
@@ -143,7 +147,7 @@ export function offlineTurn(request: TurnRequest, propensityOf: (seed: number, p
   return answer;
 }
 
-export function offlineVote(request: VoteRequest): { voted: 0 | 1 } {
+export function offlineVote(request: VoteRequest, P: OfflineParameters = OFFLINE_PARAMETERS): { voted: 0 | 1 } {
   const r = rng(request.key.seed, 'offline', request.key.round, request.key.agentId, 'vote');
   const p = request.lastLikelihood === null ? P.voteWithoutLikelihood : P.voteGivenLikelihood[request.lastLikelihood];
   return { voted: r.next() < p ? 1 : 0 };
@@ -185,17 +189,23 @@ export function normal(r: Rng): number {
 export class OfflineProvider implements Provider {
   readonly name = 'offline persona model (not an LLM)';
   readonly offline = true;
+  constructor(private readonly params: OfflineParameters = OFFLINE_PARAMETERS) {}
   /** Propensities are fixed per (seed, agent); remembering them saves a stream per turn. */
   private readonly propensities = new Map<string, number>();
   private readonly propensityOf = (seed: number, persona: Persona): number => {
     const key = `${seed}:${persona.id}`;
     let value = this.propensities.get(key);
-    if (value === undefined) this.propensities.set(key, (value = propensity(seed, persona)));
+    if (value === undefined) this.propensities.set(key, (value = propensity(seed, persona, this.params)));
     return value;
   };
 
   async decide(request: DecisionRequest): Promise<ProviderAnswer> {
-    const value = request.purpose === 'turn' ? offlineTurn(request, this.propensityOf) : request.purpose === 'vote' ? offlineVote(request) : offlineInitialPost(request);
+    const value =
+      request.purpose === 'turn'
+        ? offlineTurn(request, this.propensityOf, this.params)
+        : request.purpose === 'vote'
+          ? offlineVote(request, this.params)
+          : offlineInitialPost(request);
     return { ok: true, value, raw: '', cached: false, usage: null };
   }
 }
