@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { conditionRuns, parseExperiment } from '../domain/config.js';
 import type { EventStore } from '../events/store.js';
 
 /** Per condition stream: turnout overall and by treatment group, mean final likelihood. */
@@ -22,7 +23,10 @@ export interface ConditionSummary {
 }
 
 export async function conditionSummaries(store: EventStore, runId: number): Promise<ConditionSummary[]> {
-  const streams = (await store.runStreams(runId)).filter((s) => s.name !== 'warmup');
+  // Streams in the config's order of conditions, not by name.
+  const order = conditionRuns(parseExperiment((await store.getRun(runId)).config)).map((c) => c.stream);
+  const rank = (name: string) => (order.indexOf(name) === -1 ? order.length : order.indexOf(name));
+  const streams = (await store.runStreams(runId)).filter((s) => s.name !== 'warmup').sort((a, b) => rank(a.name) - rank(b.name));
   const out: ConditionSummary[] = [];
   for (const s of streams) {
     const row = await store.db

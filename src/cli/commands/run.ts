@@ -29,6 +29,7 @@ export interface RunFlags {
   provider?: string;
   warmupOnly?: boolean;
   fromWarmup?: string | true;
+  workers?: number;
 }
 
 export const OFFLINE_NOTICE = 'offline persona model: a documented behavioural model, NOT an LLM (docs/offline-model.md)';
@@ -58,7 +59,8 @@ export function registerRun(program: Command): void {
     .option('--users-dir <dir>', 'folder with profiles.csv and network.csv (default: the bundled users_data/)')
     .option('--provider <name>', 'offline | openai (default: openai when an API key is configured, else offline)')
     .option('--warmup-only', 'record the warmup only (conditions can fork from it later with --from-warmup)')
-    .option('--from-warmup [run]', 'run the conditions from a recorded warmup (a run id; default: the latest finished one)');
+    .option('--from-warmup [run]', 'run the conditions from a recorded warmup (a run id; default: the latest finished one)')
+    .option('--workers <n>', 'threads for the conditions with the offline model (default: 2 from 5,000 users, else 1); results are identical for any number', integerFlag('--workers', 1));
   // The reference's snake_case flags, so its users' commands keep working.
   const hidden = [
     new Option('--n_users <n>').argParser(integerFlag('--n_users')),
@@ -132,7 +134,7 @@ export async function runCommand(flags: RunFlags): Promise<void> {
   try {
     if (flags.fromWarmup !== undefined) config = { ...config, from_warmup: await findWarmup(store, flags.fromWarmup) };
     const runId = await store.createRun({ seed: config.seed, config, codeVersion: CODE_VERSION, createdAt: new Date().toISOString() });
-    await executeRun(store, runId, config, provider, population, flags.out);
+    await executeRun(store, runId, config, provider, population, flags.out, flags.workers);
   } finally {
     await provider.close?.();
     await store.close();
@@ -176,6 +178,7 @@ export async function executeRun(
   provider: Provider,
   population: ReturnType<typeof loadPopulation> | null,
   outDir: string,
+  workers?: number,
 ): Promise<void> {
   const warmupStream = config.from_warmup ?? undefined;
   acquireLease(store, runId, new Date().toISOString());
@@ -204,6 +207,8 @@ export async function executeRun(
       population,
       warmupStream,
       warmupOnly: config.warmup_only,
+      // Worker threads pay a start-up cost that only large populations recover.
+      workers: workers ?? (config.n_users >= 5000 ? 2 : 1),
       signal: abort.signal,
       onProgress: (p) => {
         progress.update(p);
