@@ -63,3 +63,9 @@ export class InterruptedError extends SimError {
 
 /** Another live process is executing the run. */
 export class RunBusyError extends SimError {}
+
+/** The LLM server refused the key (401/403) or does not know the model (404): stop at once. */
+export class LlmConfigurationError extends SimError {}
+
+/** --cache-only (replay) needed an answer the cache does not hold. */
+export class CacheMissError extends SimError {}

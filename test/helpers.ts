@@ -1,4 +1,4 @@
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const SIM_BIN = fileURLToPath(new URL('../bin/sim.js', import.meta.url));
@@ -11,5 +11,18 @@ export function runSim(args: string[], options: { cwd?: string; env?: NodeJS.Pro
     env: { ...process.env, OPENAI_API_KEY: '', ...options.env },
     encoding: 'utf8',
     timeout: options.timeoutMs ?? 120_000,
+  });
+}
+
+/** Like runSim, without blocking this process (needed when the test itself serves the child). */
+export function runSimAsync(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [SIM_BIN, ...args], { cwd: options.cwd ?? PROJECT_ROOT, env: { ...process.env, OPENAI_API_KEY: '', ...options.env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
   });
 }

@@ -55,6 +55,8 @@ export const experimentSchema = z.strictObject({
   from_warmup: z.string().nullable().default(null),
   /** What made the decisions: the offline persona model or an OpenAI-compatible LLM server. */
   provider: z.enum(['offline', 'openai']).default('offline'),
+  /** The OpenAI-compatible endpoint (null: api.openai.com). Never holds a key. */
+  base_url: z.string().nullable().default(null),
   /** Folder with profiles.csv and network.csv; null means the bundled default population. */
   users_dir: z.string().nullable().default(null),
   warmup: z.strictObject({ start_round: z.number().int(), end_round: z.number().int() }).default({ start_round: -15, end_round: 0 }),

@@ -192,6 +192,8 @@ export interface Provider {
   decide(request: DecisionRequest): Promise<ProviderAnswer>;
   /** Running totals for progress lines and summaries (LLM providers). */
   stats?(): ProviderStats;
+  /** Stop at once (Ctrl-C): cancel requests in flight; what was cached stays. */
+  abort?(): void;
   close?(): Promise<void>;
 }
 

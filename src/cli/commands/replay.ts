@@ -43,7 +43,7 @@ async function rerunWithSeed(store: EventStore, recorded: ExperimentConfig, seed
   const population = loadPopulation(config);
   const runId = await store.createRun({ seed, config, codeVersion: CODE_VERSION, createdAt: new Date().toISOString() });
   process.stderr.write(`sim: running the recorded config under seed ${seed} as run ${runId}\n`);
-  const provider = chooseProvider(config);
+  const provider = chooseProvider(config, { store });
   try {
     await executeRun(store, runId, config, provider, population, out);
   } finally {

@@ -6,7 +6,7 @@ import { loadPopulation } from '../../sim/population.js';
 import { runComplete } from '../../sim/run-status.js';
 import { DEFAULT_OUT } from '../program.js';
 import { openStoreWithRuns, selectRun } from '../run-select.js';
-import { chooseProvider, executeRun, printSummary } from './run.js';
+import { chooseProvider, executeRun, integerFlag } from './run.js';
 
 export function registerResume(program: Command): void {
   program
@@ -14,7 +14,8 @@ export function registerResume(program: Command): void {
     .description('continue an interrupted run from its last complete round (the cache answers what was already paid for)')
     .argument('[run]', 'run id (default: the latest run)')
     .option('--out <dir>', 'output directory holding sim.db', DEFAULT_OUT)
-    .action(async (runArg: string | undefined, opts: { out: string }) => {
+    .option('--concurrency <n>', 'LLM requests in flight (default 32)', integerFlag('--concurrency', 1))
+    .action(async (runArg: string | undefined, opts: { out: string; concurrency?: number }) => {
       const store = await openStoreWithRuns(opts.out);
       try {
         const runId = await selectRun(store, runArg);
@@ -28,7 +29,7 @@ export function registerResume(program: Command): void {
         // Only a run killed before its first batch needs the user files again; otherwise the
         // population is in the log.
         const needsPopulation = !config.from_warmup && store.head(streamId(runId, WARMUP_STREAM)).position === 0;
-        const provider = chooseProvider(config);
+        const provider = chooseProvider(config, { store, concurrency: opts.concurrency });
         try {
           process.stderr.write(`sim: resuming run ${runId}\n`);
           await executeRun(store, runId, config, provider, needsPopulation ? loadPopulation(config) : null, opts.out);

@@ -9,7 +9,11 @@ import { EventStore, streamId } from '../../events/store.js';
 import { conditionSummaries, type ConditionSummary } from '../../projections/queries.js';
 import { runExperiment, streamFinished, WARMUP_STREAM } from '../../sim/engine.js';
 import { loadPopulation } from '../../sim/population.js';
+import { loadApiKey } from '../../llm/api-key.js';
+import { LlmCache } from '../../llm/cache.js';
+import { OpenAiProvider } from '../../llm/openai-provider.js';
 import { CODE_VERSION } from '../../version.js';
+import { printEstimate } from './estimate.js';
 import { DEFAULT_OUT } from '../program.js';
 import { ProgressReporter } from '../progress.js';
 import { RunLog } from '../run-log.js';
@@ -30,6 +34,10 @@ export interface RunFlags {
   warmupOnly?: boolean;
   fromWarmup?: string | true;
   workers?: number;
+  baseUrl?: string;
+  concurrency?: number;
+  cacheOnly?: boolean;
+  dryRun?: boolean;
 }
 
 export const OFFLINE_NOTICE = 'offline persona model: a documented behavioural model, NOT an LLM (docs/offline-model.md)';
@@ -58,6 +66,10 @@ export function registerRun(program: Command): void {
     .option('--topic <topic>', 'the run topic (default Politics)')
     .option('--users-dir <dir>', 'folder with profiles.csv and network.csv (default: the bundled users_data/)')
     .option('--provider <name>', 'offline | openai (default: openai when an API key is configured, else offline)')
+    .option('--base-url <url>', 'an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (also OPENAI_BASE_URL)')
+    .option('--concurrency <n>', 'LLM requests in flight (default 32)', integerFlag('--concurrency', 1))
+    .option('--cache-only', 'never call the LLM: a request missing from the cache is an error')
+    .option('--dry-run', 'estimate calls, tokens and cost, and run nothing')
     .option('--warmup-only', 'record the warmup only (conditions can fork from it later with --from-warmup)')
     .option('--from-warmup [run]', 'run the conditions from a recorded warmup (a run id; default: the latest finished one)')
     .option('--workers <n>', 'threads for the conditions with the offline model (default: 2 from 5,000 users, else 1); results are identical for any number', integerFlag('--workers', 1));
@@ -70,6 +82,7 @@ export function registerRun(program: Command): void {
     new Option('--skip_main'),
     new Option('--skip_warmup'),
     new Option('--batch_size <n>').argParser(integerFlag('--batch_size')),
+    new Option('--n_cores <n>').argParser(integerFlag('--n_cores', 1)),
   ];
   for (const option of hidden) command.addOption(option.hideHelp());
   command.action(async (raw: Record<string, unknown>) => {
@@ -81,6 +94,7 @@ export function registerRun(program: Command): void {
       feedLength: (raw.feedLength ?? raw.feed_length) as number | undefined,
       warmupOnly: Boolean(raw.warmupOnly ?? raw.skip_main),
       fromWarmup: (raw.fromWarmup ?? (raw.skip_warmup ? true : undefined)) as string | true | undefined,
+      concurrency: (raw.concurrency ?? raw.n_cores) as number | undefined,
     };
     if (raw.batch_size !== undefined) {
       process.stderr.write('note: --batch_size is accepted for compatibility; memory is bounded by design (one round in memory at a time)\n');
@@ -121,16 +135,26 @@ export function resolveConfig(flags: RunFlags): ExperimentConfig {
   if (flags.provider !== undefined) {
     if (flags.provider !== 'offline' && flags.provider !== 'openai') throw new UsageError(`--provider: unknown provider "${flags.provider}" (use offline or openai)`);
     merged.provider = flags.provider;
+  } else if (!flags.config || !('provider' in input)) {
+    // The default: an LLM when a key is configured, else the offline model (said once, on stderr).
+    merged.provider = loadApiKey(process.env, process.cwd()) ? 'openai' : 'offline';
+    if (merged.provider === 'offline') process.stderr.write('sim: no OpenAI API key found (OPENAI_API_KEY or OPENAI_API_KEY.env): using the offline persona model, not an LLM\n');
   }
+  const baseUrl = flags.baseUrl ?? process.env.OPENAI_BASE_URL;
+  if (baseUrl) merged.base_url = baseUrl;
   return parseExperiment(merged, flags.config ? `${flags.config} with flags` : 'flags');
 }
 
 export async function runCommand(flags: RunFlags): Promise<void> {
   let config = resolveConfig(flags);
+  if (flags.dryRun) {
+    printEstimate(config);
+    return;
+  }
   // The population is validated whole before the database is touched: bad input writes nothing.
   const population = flags.fromWarmup === undefined ? loadPopulation(config) : null;
   const store = await EventStore.open(flags.out);
-  const provider = chooseProvider(config);
+  const provider = chooseProvider(config, { store, cacheOnly: flags.cacheOnly, concurrency: flags.concurrency });
   try {
     if (flags.fromWarmup !== undefined) config = { ...config, from_warmup: await findWarmup(store, flags.fromWarmup) };
     const runId = await store.createRun({ seed: config.seed, config, codeVersion: CODE_VERSION, createdAt: new Date().toISOString() });
@@ -142,15 +166,28 @@ export async function runCommand(flags: RunFlags): Promise<void> {
 }
 
 export interface ProviderChoice {
+  /** The store whose cache the provider reads and writes. */
+  store: EventStore;
   /** A cache miss is an error (exact replay). */
   cacheOnly?: boolean;
-  /** The store whose cache the provider reads and writes. */
-  store?: EventStore;
+  concurrency?: number;
 }
 
-export function chooseProvider(config: ExperimentConfig, _choice: ProviderChoice = {}): Provider {
+export function chooseProvider(config: ExperimentConfig, choice: ProviderChoice): Provider {
   if (config.provider === 'offline') return new OfflineProvider();
-  throw new UsageError(`--provider: "${config.provider}" is not available in this build`);
+  const apiKey = loadApiKey(process.env, process.cwd());
+  // A cache-only replay makes no request, so it needs no key.
+  if (!apiKey && !choice.cacheOnly) {
+    throw new UsageError('--provider openai: no API key (set OPENAI_API_KEY, or `cp OPENAI_API_KEY.env.example OPENAI_API_KEY.env` and put it there)');
+  }
+  return new OpenAiProvider({
+    apiKey: apiKey ?? 'cache-only-replay',
+    baseURL: config.base_url ?? undefined,
+    concurrency: choice.concurrency ?? 32,
+    cache: new LlmCache(choice.store.sqlite),
+    cacheOnly: choice.cacheOnly,
+    prices: config.llm.prices,
+  });
 }
 
 async function findWarmup(store: EventStore, from: string | true): Promise<string> {
@@ -193,8 +230,9 @@ export async function executeRun(
   const abort = new AbortController();
   const onSigint = () => {
     if (abort.signal.aborted) process.exit(130);
-    process.stderr.write('\nsim: stopping after the current round (Ctrl-C again to quit at once)\n');
+    process.stderr.write('\nsim: stopping: answers received so far are cached, the round will be redone by `sim resume` (Ctrl-C again to quit at once)\n');
     abort.abort();
+    provider.abort?.();
   };
   process.on('SIGINT', onSigint);
   const startedAt = Date.now();
