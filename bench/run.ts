@@ -6,7 +6,7 @@
  *   npm run bench -- --large  also 100,000 agents (and the 1,000,000-agent warmup + one condition)
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,13 +61,42 @@ if (!only || only === 'engine') {
   }
 }
 
+function llmCase(args: string[], label: string): void {
+  const r = child('llm-case.ts', args);
+  rows.push({ section: args[0] === 'replay' ? 'cache and replay' : 'LLM pipeline (200 ms latency)', case: label, ...r } as Row);
+  print(rows[rows.length - 1]);
+}
+
+if (!only || only === 'llm') {
+  llmCase(['pipeline', '8', '400'], 'concurrency 8: 400 calls');
+  llmCase(['pipeline', '64', '3200'], 'concurrency 64: 3,200 calls');
+  llmCase(['pipeline', '256', '12800'], 'concurrency 256: 12,800 calls');
+  llmCase(['engine', '64', '2000'], 'warmup of 2,000 agents, concurrency 64');
+}
+if (!only || only === 'replay') {
+  llmCase(['replay', '1000'], '1,000 agents x 2 conditions replayed from the cache');
+}
+if (!only || only === 'population') {
+  for (const n of large ? [20_000, 1_000_000] : [20_000]) {
+    const r = child('population-case.ts', [String(n)]);
+    rows.push({ section: 'population generation', case: `${n.toLocaleString('en-US')} users`, ...r } as Row);
+    print(rows[rows.length - 1]);
+  }
+}
+
 const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version };
 mkdirSync(join(root, 'bench'), { recursive: true });
 writeFileSync(join(root, 'bench', 'results.json'), `${JSON.stringify({ date: new Date().toISOString(), machine, rows }, null, 2)}\n`);
 
-const headers = ['section', 'case', 'wall s', 'agent-turns', 'µs/turn', 'events', 'peak RSS MB', 'db MB'];
-const table = rows.map((r) => [r.section, r.case, r.wallSeconds.toFixed(1), String(r.turns ?? '-'), r.turns ? ((r.wallSeconds * 1e6) / Number(r.turns)).toFixed(1) : '-', String(r.events ?? '-'), String(r.peakRssMb ?? '-'), String(r.dbMb ?? '-')]);
+const headers = ['section', 'case', 'wall s', 'figure'];
+const figure = (r: Row): string => {
+  if (r.section.startsWith('engine')) return `${r.turns} agent-turns, ${((r.wallSeconds * 1e6) / Number(r.turns)).toFixed(1)} µs/turn, ${r.events} events, peak RSS ${r.peakRssMb} MB, db ${r.dbMb} MB`;
+  if (r.section.startsWith('LLM') && r.engineShare !== undefined) return `${r.calls} calls, ${Number(r.callsPerSecond).toFixed(0)} calls/s, engine ${(100 * Number(r.engineShare)).toFixed(1)}% of wall time`;
+  if (r.section.startsWith('LLM')) return `${Number(r.callsPerSecond).toFixed(0)} calls/s of ideal ${r.ideal} (${(100 * Number(r.share)).toFixed(0)}%)`;
+  if (r.section.startsWith('cache')) return `${r.replayRequests} HTTP requests, ${r.cacheHits} cache hits, identical: ${r.identical ? 'yes' : 'NO'} (recording took ${Number(r.recordSeconds).toFixed(1)} s)`;
+  return `${r.users} users, ${r.edges} follows, peak RSS ${r.peakRssMb} MB`;
+};
+const table = rows.map((r) => [r.section, r.case, r.wallSeconds.toFixed(1), figure(r)]);
 const widths = headers.map((h, i) => Math.max(h.length, ...table.map((t) => t[i].length)));
 const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join(' | ');
 process.stdout.write(`${line(headers)}\n${widths.map((w) => '-'.repeat(w)).join('-|-')}\n${table.map(line).join('\n')}\n\nmachine: ${JSON.stringify(machine)}\nwritten: bench/results.json\n`);
-void statSync;

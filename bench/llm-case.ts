@@ -1,0 +1,97 @@
+/**
+ * LLM pipeline cases, run by bench/run.ts; prints one JSON line.
+ *   pipeline C N : N requests through the provider at concurrency C (calls/s vs C / latency)
+ *   engine C U   : the warmup of U users through the provider (engine overhead beyond the calls)
+ *   replay U     : a finished U-user run replayed from the cache (requests made, wall time)
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseExperiment } from '../src/domain/config.js';
+import type { DecisionRequest, Provider, ProviderAnswer } from '../src/domain/decision.js';
+import { EventStore } from '../src/events/store.js';
+import { LlmCache } from '../src/llm/cache.js';
+import { OpenAiProvider } from '../src/llm/openai-provider.js';
+import { runExperiment } from '../src/sim/engine.js';
+import { persona } from '../test/support/world.js';
+import { benchPopulation } from './population.js';
+
+const LATENCY_MS = 200;
+const [mode, a, b] = process.argv.slice(2);
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+const server = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench', 'fake-server-process.ts'), String(LATENCY_MS)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+const url = await new Promise<string>((resolve) => createInterface({ input: server.stdout! }).once('line', resolve));
+const dir = mkdtempSync(join(tmpdir(), 'sim-bench-llm-'));
+const store = await EventStore.open(dir);
+const provider = (concurrency: number, cacheOnly = false) =>
+  new OpenAiProvider({ apiKey: 'bench', baseURL: url, concurrency, cache: new LlmCache(store.sqlite), cacheOnly, backoffMs: 50 });
+
+/** Wraps a provider to add up the time at least one request was in flight. */
+function timed(inner: Provider): Provider & { busyMs: () => number; rounds: number[] } {
+  let inFlight = 0;
+  let since = 0;
+  let busy = 0;
+  const rounds: number[] = [];
+  return {
+    name: inner.name,
+    offline: inner.offline,
+    stats: () => inner.stats!(),
+    busyMs: () => busy,
+    rounds,
+    async decide(request: DecisionRequest): Promise<ProviderAnswer> {
+      if (inFlight++ === 0) since = performance.now();
+      try {
+        return await inner.decide(request);
+      } finally {
+        if (--inFlight === 0) busy += performance.now() - since;
+      }
+    },
+  };
+}
+
+let result: Record<string, number>;
+try {
+  if (mode === 'pipeline') {
+    const concurrency = Number(a);
+    const n = Number(b);
+    const p = provider(concurrency);
+    const requests: DecisionRequest[] = Array.from({ length: n }, (_, i) => ({ purpose: 'vote', key: { seed: 1, agentId: i, round: 30, purpose: 'vote' }, model: 'bench-model', temperature: 0.5, persona: persona(i), lastLikelihood: 3 }));
+    const t0 = performance.now();
+    await Promise.all(requests.map((r) => p.decide(r)));
+    const seconds = (performance.now() - t0) / 1000;
+    result = { wallSeconds: seconds, calls: p.stats().calls, callsPerSecond: p.stats().calls / seconds, ideal: concurrency / (LATENCY_MS / 1000), share: p.stats().calls / seconds / (concurrency / (LATENCY_MS / 1000)) };
+  } else if (mode === 'engine') {
+    const concurrency = Number(a);
+    const users = Number(b);
+    const config = parseExperiment({ n_users: users, seed: 1, warmup_only: true, provider: 'openai' });
+    const runId = await store.createRun({ seed: 1, config, codeVersion: 'bench', createdAt: 'now' });
+    const p = timed(provider(concurrency));
+    const t0 = performance.now();
+    await runExperiment({ store, provider: p, config, runId, population: benchPopulation(config), warmupOnly: true });
+    const wall = performance.now() - t0;
+    result = { wallSeconds: wall / 1000, calls: p.stats!().calls, llmBusySeconds: p.busyMs() / 1000, engineShare: (wall - p.busyMs()) / wall, callsPerSecond: p.stats!().calls / (wall / 1000) };
+  } else {
+    const users = Number(a);
+    const config = parseExperiment({ n_users: users, seed: 1, run_conditions: ['control', 'treatment_soc_message'], provider: 'openai' });
+    const runId = await store.createRun({ seed: 1, config, codeVersion: 'bench', createdAt: 'now' });
+    const population = benchPopulation(config);
+    const live = provider(256);
+    const t0 = performance.now();
+    await runExperiment({ store, provider: live, config, runId, population });
+    const recordSeconds = (performance.now() - t0) / 1000;
+    const replayRun = await store.createRun({ seed: 1, config, codeVersion: 'bench', createdAt: 'now' });
+    const cached = provider(256, true);
+    const t1 = performance.now();
+    await runExperiment({ store, provider: cached, config, runId: replayRun, population });
+    result = { wallSeconds: (performance.now() - t1) / 1000, recordSeconds, calls: live.stats().calls, replayRequests: cached.stats().calls, cacheHits: cached.stats().cacheHits, identical: (await store.fingerprint(runId)) === (await store.fingerprint(replayRun)) ? 1 : 0 };
+  }
+} finally {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+  server.kill('SIGTERM');
+}
+process.stdout.write(`${JSON.stringify(result)}\n`);
