@@ -1,10 +1,12 @@
 import { Command } from 'commander';
 import { CODE_VERSION } from '../version.js';
+import { registerExport } from './commands/export.js';
 import { registerProject } from './commands/project.js';
 import { registerReplay } from './commands/replay.js';
 import { registerResume } from './commands/resume.js';
 import { registerRun } from './commands/run.js';
 import { registerRuns } from './commands/runs.js';
+import { registerShow } from './commands/show.js';
 import { registerUsers } from './commands/users.js';
 
 export const DEFAULT_OUT = 'simulation_results';
@@ -25,6 +27,8 @@ export function buildProgram(): Command {
   registerResume(program);
   registerReplay(program);
   registerProject(program);
+  registerExport(program);
+  registerShow(program);
   registerRuns(program);
   registerUsers(program);
   for (const command of program.commands) command.exitOverride();

@@ -1,0 +1,51 @@
+import type { Command } from 'commander';
+import { createWriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { exportRunCsv } from '../../export/csv-export.js';
+import { DEFAULT_OUT } from '../program.js';
+import { openStoreWithRuns, selectRun } from '../run-select.js';
+
+export function registerExport(program: Command): void {
+  const exporter = program.command('export').description("write a run's data for analysis");
+  exporter
+    .command('csv')
+    .description("the reference's CSV layout: per condition voting, treatment, activity, engagement, personas, network (+ GraphML)")
+    .argument('[run]', 'run id (default: the latest run)')
+    .option('--out <dir>', 'output directory holding sim.db', DEFAULT_OUT)
+    .option('--to <dir>', 'folder to write (default: <out>/export/run-<id>)')
+    .option('--force', 'replace a non-empty --to folder')
+    .action(async (runArg: string | undefined, opts: { out: string; to?: string; force?: boolean }) => {
+      const store = await openStoreWithRuns(opts.out);
+      try {
+        const runId = await selectRun(store, runArg);
+        const to = opts.to ?? join(opts.out, 'export', `run-${runId}`);
+        const result = await exportRunCsv(store, runId, to, opts.force ?? false);
+        process.stdout.write(`exported run ${runId} to ${to}: ${result.folders.join(', ') || '(no condition recorded)'}\n`);
+        if (result.missing.length > 0) process.stderr.write(`sim: run ${runId} is not finished: ${result.missing.join(', ')} incomplete (exported what exists; \`sim resume ${runId}\` finishes it)\n`);
+      } finally {
+        await store.close();
+      }
+    });
+  exporter
+    .command('events')
+    .description('the raw event log as JSON Lines, every stream of the run in order')
+    .argument('[run]', 'run id (default: the latest run)')
+    .option('--out <dir>', 'output directory holding sim.db', DEFAULT_OUT)
+    .option('--to <file>', 'file to write (default: standard output)')
+    .action(async (runArg: string | undefined, opts: { out: string; to?: string }) => {
+      const store = await openStoreWithRuns(opts.out);
+      try {
+        const runId = await selectRun(store, runArg);
+        const sink = opts.to ? createWriteStream(opts.to) : process.stdout;
+        for (const s of await store.runStreams(runId)) {
+          for (const row of store.rawEvents(s.streamId)) {
+            const line = `{"position":${row.position},"stream":${JSON.stringify(s.name)},"sequence":${row.stream_position},"round":${row.round},"type":${JSON.stringify(row.type)},"agent":${row.agent_id ?? 'null'},"data":${row.payload},"hash":"${row.hash}"}\n`;
+            if (!sink.write(line)) await new Promise<void>((resolve) => sink.once('drain', () => resolve()));
+          }
+        }
+        if (opts.to) await new Promise<void>((resolve) => (sink as ReturnType<typeof createWriteStream>).end(resolve));
+      } finally {
+        await store.close();
+      }
+    });
+}

@@ -1,0 +1,92 @@
+import { conditionRuns, electionRound, parseExperiment, periodOf, type ExperimentConfig } from '../domain/config.js';
+import type { Persona } from '../domain/persona.js';
+import { emptyWorld, type World } from '../domain/world.js';
+import { EventStore, resolveStreamRef, streamId } from '../events/store.js';
+import { foldStream } from '../sim/engine.js';
+import { warmupStreamOf } from '../sim/run-status.js';
+import { roundsBetween, type PersonaCounts, type RoundRow } from './tables.js';
+
+/** What the exports and the report read about one condition stream of a run. */
+export interface ConditionData {
+  stream: string;
+  condition: string;
+  treatmentSeed: number;
+  message: string;
+  finished: boolean;
+  users: number[];
+  rounds: number[];
+  rows: RoundRow[];
+  treated: Array<{ agentId: number; period: number }>;
+  counts: Map<number, PersonaCounts>;
+}
+
+export interface RunData {
+  runId: number;
+  config: ExperimentConfig;
+  personas: Map<number, Persona>;
+  warmupStream: string;
+  conditions: ConditionData[];
+  /** Streams the config calls for that have not finished. */
+  missing: string[];
+  /** The warmup's end state, folded once when first needed. */
+  warmupWorld?: World;
+}
+
+export async function readRunData(store: EventStore, runId: number): Promise<RunData> {
+  const config = parseExperiment((await store.getRun(runId)).config, `run ${runId} config`);
+  const warmupStream = warmupStreamOf(runId, config);
+  const warmupRunId = Number(warmupStream.split('/')[1]);
+  const personaRows = await store.db.selectFrom('proj_personas').select(['agent_id', 'persona']).where('run_id', '=', warmupRunId).orderBy('agent_id').execute();
+  const personas = new Map(personaRows.map((r) => [Number(r.agent_id), JSON.parse(r.persona) as Persona]));
+  const users = [...personas.keys()];
+  const rounds = roundsBetween(config.warmup.start_round, electionRound(config));
+  const warmupRows = await roundRows(store, warmupStream);
+  const recorded = new Set((await store.runStreams(runId)).map((s) => s.name));
+  const conditions: ConditionData[] = [];
+  const missing: string[] = [];
+  if (store.lastEventType(warmupStream) !== 'StageCompleted') missing.push('warmup');
+  for (const c of config.warmup_only ? [] : conditionRuns(config)) {
+    const id = streamId(runId, c.stream);
+    const finished = store.lastEventType(id) === 'StageCompleted';
+    if (!finished) missing.push(c.stream);
+    if (!recorded.has(c.stream)) continue;
+    const agents = await store.db.selectFrom('proj_agents').selectAll().where('stream_id', '=', id).execute();
+    const treated = await store.db.selectFrom('proj_treatment').select(['agent_id', 'period']).where('stream_id', '=', id).execute();
+    conditions.push({
+      stream: c.stream,
+      condition: c.condition,
+      treatmentSeed: c.treatmentSeed,
+      message: config.conditions[c.condition].message,
+      finished,
+      users,
+      rounds,
+      rows: [...warmupRows, ...(await roundRows(store, id))],
+      treated: treated.map((t) => ({ agentId: Number(t.agent_id), period: Number(t.period) })),
+      counts: new Map(
+        agents.map((a) => [
+          Number(a.agent_id),
+          { following: a.following, followers: a.followers, liked: a.liked, replied: a.replied, seen: a.seen, treated: a.treated, voted: a.voted },
+        ]),
+      ),
+    });
+  }
+  return { runId, config, personas, warmupStream, conditions, missing };
+}
+
+async function roundRows(store: EventStore, stream: string): Promise<RoundRow[]> {
+  const rows = await store.db.selectFrom('proj_agent_rounds').select(['agent_id', 'round', 'active', 'likelihood', 'engagement']).where('stream_id', '=', stream).execute();
+  return rows.map((r) => ({ agentId: Number(r.agent_id), round: Number(r.round), active: Number(r.active), likelihood: r.likelihood === null ? null : Number(r.likelihood), engagement: Number(r.engagement) }));
+}
+
+/** The follow graph at the end of a condition, folded from its events and its warmup's. */
+export function finalNetwork(store: EventStore, runId: number, data: RunData, condition: ConditionData): Array<[number, number]> {
+  data.warmupWorld ??= foldStream(store, emptyWorld(), resolveStreamRef(runId, data.warmupStream)).state;
+  const world = foldStream(store, data.warmupWorld, streamId(runId, condition.stream)).state;
+  const edges: Array<[number, number]> = [];
+  for (const id of world.agentIds) for (const t of world.agents[id].following) edges.push([id, t]);
+  return edges;
+}
+
+export function periodFor(config: ExperimentConfig): (round: number) => number | null {
+  return (round) => (round <= config.warmup.end_round ? null : periodOf(config, round));
+}
