@@ -3,6 +3,7 @@ import { CODE_VERSION } from '../version.js';
 import { registerExport } from './commands/export.js';
 import { registerProject } from './commands/project.js';
 import { registerReplay } from './commands/replay.js';
+import { registerReport } from './commands/report.js';
 import { registerResume } from './commands/resume.js';
 import { registerRun } from './commands/run.js';
 import { registerRuns } from './commands/runs.js';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerProject(program);
   registerExport(program);
   registerShow(program);
+  registerReport(program);
   registerRuns(program);
   registerUsers(program);
   for (const command of program.commands) command.exitOverride();

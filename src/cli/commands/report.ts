@@ -1,0 +1,42 @@
+import type { Command } from 'commander';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { emptyWorld } from '../../domain/world.js';
+import { readRunData } from '../../export/run-data.js';
+import { buildReport } from '../../report/build.js';
+import { effectChart, likelihoodChart, toSvg, turnoutChart } from '../../report/charts.js';
+import { reportHtml } from '../../report/html.js';
+import { foldStream } from '../../sim/engine.js';
+import { DEFAULT_OUT } from '../program.js';
+import { openStoreWithRuns, selectRun } from '../run-select.js';
+
+export function registerReport(program: Command): void {
+  program
+    .command('report')
+    .description('write report.html (self-contained, charts as SVG) and report.json: turnout, likelihood, effects with 95% intervals, spillovers')
+    .argument('[run]', 'run id (default: the latest run)')
+    .option('--out <dir>', 'output directory holding sim.db', DEFAULT_OUT)
+    .option('--to <dir>', 'folder to write into (default: <out>/report/run-<id>)')
+    .option('--compare <dir>', 'overlay a folder in the reference layout (e.g. ../shared/reference/llm-sociopol/seed_1)')
+    .action(async (runArg: string | undefined, opts: { out: string; to?: string; compare?: string }) => {
+      const store = await openStoreWithRuns(opts.out);
+      try {
+        const runId = await selectRun(store, runArg);
+        const data = await readRunData(store, runId);
+        // The network when the conditions began: who follows whom at the warmup's end.
+        const warmup = foldStream(store, emptyWorld(), data.warmupStream).state;
+        const follows: Array<[number, number]> = [];
+        for (const id of warmup.agentIds) for (const t of warmup.agents[id].following) follows.push([id, t]);
+        const report = buildReport(data, await store.fingerprint(runId), follows, opts.compare ?? null);
+        const charts = { likelihood: await toSvg(likelihoodChart(report)), effects: await toSvg(effectChart(report)), turnout: await toSvg(turnoutChart(report)) };
+        const to = opts.to ?? join(opts.out, 'report', `run-${runId}`);
+        mkdirSync(to, { recursive: true });
+        writeFileSync(join(to, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+        writeFileSync(join(to, 'report.html'), reportHtml(report, charts));
+        process.stdout.write(`wrote ${join(to, 'report.html')} and report.json\n`);
+        if (!report.finished) process.stderr.write(`sim: run ${runId} is not finished (${report.missing.join(', ')}): the report covers what exists\n`);
+      } finally {
+        await store.close();
+      }
+    });
+}

@@ -1,0 +1,237 @@
+import { parse } from 'csv-parse/sync';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UsageError } from '../errors.js';
+import type { ConditionData, RunData } from '../export/run-data.js';
+import { differenceInMeans, mean, spread, type Estimate } from './stats.js';
+
+/** Everything report.json holds; report.html shows the same numbers. */
+export interface Report {
+  run: number;
+  fingerprint: string;
+  seed: number;
+  users: number;
+  provider: string;
+  finished: boolean;
+  missing: string[];
+  conditions: ConditionFigures[];
+  effects: EffectFigures[];
+  acrossSeeds: Array<{ condition: string; likelihoodEffect: ReturnType<typeof spread>; turnoutEffect: ReturnType<typeof spread> }>;
+  mixed: MixedFigures[];
+  likelihoodByRound: Record<string, Array<{ round: number; mean: number | null }>>;
+  compare: CompareFigures | null;
+}
+
+export interface ConditionFigures {
+  stream: string;
+  condition: string;
+  treatmentSeed: number;
+  eligible: number;
+  voters: number;
+  turnout: number | null;
+  treated: number;
+  turnoutTreated: number | null;
+  turnoutUntreated: number | null;
+  /** Users who stated at least one likelihood, and the mean of the last one each stated. */
+  stated: number;
+  meanFinalLikelihood: number | null;
+  meanFinalLikelihoodTreated: number | null;
+  meanFinalLikelihoodUntreated: number | null;
+}
+
+export interface EffectFigures {
+  stream: string;
+  condition: string;
+  likelihood: Estimate | null;
+  turnout: Estimate | null;
+}
+
+export interface MixedFigures {
+  stream: string;
+  /** Treated minus untreated, inside the condition. */
+  direct: Estimate | null;
+  /** Untreated users by how many treated users they follow, against control's users. */
+  spillover: Array<{ treatedFollowees: string; users: number; meanFinalLikelihood: number | null; vsControl: Estimate | null }>;
+}
+
+export interface CompareFigures {
+  source: string;
+  conditions: Array<{ condition: string; users: number; meanFinalLikelihood: number | null; likelihoodEffect: number | null }>;
+  likelihoodByRound: Record<string, Array<{ round: number; mean: number | null }>>;
+}
+
+/** The last likelihood each user stated up to election day (users who never stated are left out). */
+export function finalLikelihoods(c: ConditionData): Map<number, number> {
+  const last = new Map<number, { round: number; value: number }>();
+  for (const r of c.rows) {
+    if (r.likelihood === null) continue;
+    const seen = last.get(r.agentId);
+    if (!seen || r.round > seen.round) last.set(r.agentId, { round: r.round, value: r.likelihood });
+  }
+  return new Map([...last].map(([id, v]) => [id, v.value]));
+}
+
+/** Per round, the mean over users who have stated so far of their latest likelihood (carried forward). */
+export function likelihoodByRound(users: readonly number[], rounds: readonly number[], cells: (user: number, round: number) => number | null): Array<{ round: number; mean: number | null }> {
+  const current = new Map<number, number>();
+  return rounds.map((round) => {
+    for (const u of users) {
+      const v = cells(u, round);
+      if (v !== null) current.set(u, v);
+    }
+    return { round, mean: current.size > 0 ? mean([...current.values()]) : null };
+  });
+}
+
+export function buildReport(data: RunData, fingerprint: string, followsAtFork: ReadonlyArray<[number, number]>, compareDir: string | null): Report {
+  const eligible = (id: number) => (data.personas.get(id)?.age ?? 0) >= 18;
+  const figures = data.conditions.map((c) => conditionFigures(c, eligible));
+  const control = data.conditions.find((c) => c.condition === 'control') ?? null;
+  const controlFinal = control ? finalLikelihoods(control) : null;
+  const controlVotes = control ? votes(control, eligible) : null;
+
+  const effects: EffectFigures[] = data.conditions
+    .filter((c) => c !== control)
+    .map((c) => ({
+      stream: c.stream,
+      condition: c.condition,
+      likelihood: controlFinal ? differenceInMeans([...finalLikelihoods(c).values()], [...controlFinal.values()]) : null,
+      turnout: controlVotes ? differenceInMeans(votes(c, eligible), controlVotes) : null,
+    }));
+
+  const byCondition = new Map<string, EffectFigures[]>();
+  for (const e of effects) byCondition.set(e.condition, [...(byCondition.get(e.condition) ?? []), e]);
+  const acrossSeeds = [...byCondition.entries()]
+    .filter(([, list]) => list.length > 1)
+    .map(([condition, list]) => ({
+      condition,
+      likelihoodEffect: spread(list.flatMap((e) => (e.likelihood ? [e.likelihood.estimate] : []))),
+      turnoutEffect: spread(list.flatMap((e) => (e.turnout ? [e.turnout.estimate] : []))),
+    }));
+
+  const following = new Map<number, number[]>();
+  for (const [s, t] of followsAtFork) {
+    const list = following.get(s);
+    if (list) list.push(t);
+    else following.set(s, [t]);
+  }
+  const mixed: MixedFigures[] = data.conditions
+    .filter((c) => data.config.conditions[c.condition].probabilities.some((p) => p > 0 && p < 1))
+    .map((c) => mixedFigures(c, eligible, following, controlFinal));
+
+  const likelihood: Report['likelihoodByRound'] = {};
+  for (const c of data.conditions) {
+    const index = new Map<string, number>();
+    for (const r of c.rows) if (r.likelihood !== null) index.set(`${r.agentId}:${r.round}`, r.likelihood);
+    likelihood[c.stream] = likelihoodByRound(c.users, c.rounds, (u, round) => index.get(`${u}:${round}`) ?? null);
+  }
+
+  return {
+    run: data.runId,
+    fingerprint,
+    seed: data.config.seed,
+    users: data.personas.size,
+    provider: data.config.provider,
+    finished: data.missing.length === 0,
+    missing: data.missing,
+    conditions: figures,
+    effects,
+    acrossSeeds,
+    mixed,
+    likelihoodByRound: likelihood,
+    compare: compareDir ? readReferenceFolder(compareDir) : null,
+  };
+}
+
+function votes(c: ConditionData, eligible: (id: number) => boolean): number[] {
+  return c.users.filter(eligible).map((u) => c.counts.get(u)?.voted ?? 0);
+}
+
+function conditionFigures(c: ConditionData, eligible: (id: number) => boolean): ConditionFigures {
+  const adults = c.users.filter(eligible);
+  const treated = adults.filter((u) => c.counts.get(u)?.treated === 1);
+  const untreated = adults.filter((u) => c.counts.get(u)?.treated !== 1);
+  const voted = (u: number) => c.counts.get(u)?.voted ?? 0;
+  const sum = (list: number[]) => list.reduce((a, u) => a + voted(u), 0);
+  const final = finalLikelihoods(c);
+  const meanOf = (list: number[]) => {
+    const values = list.flatMap((u) => (final.has(u) ? [final.get(u)!] : []));
+    return values.length > 0 ? mean(values) : null;
+  };
+  return {
+    stream: c.stream,
+    condition: c.condition,
+    treatmentSeed: c.treatmentSeed,
+    eligible: adults.length,
+    voters: sum(adults),
+    turnout: adults.length > 0 ? sum(adults) / adults.length : null,
+    treated: treated.length,
+    turnoutTreated: treated.length > 0 ? sum(treated) / treated.length : null,
+    turnoutUntreated: untreated.length > 0 ? sum(untreated) / untreated.length : null,
+    stated: final.size,
+    meanFinalLikelihood: final.size > 0 ? mean([...final.values()]) : null,
+    meanFinalLikelihoodTreated: meanOf(treated),
+    meanFinalLikelihoodUntreated: meanOf(untreated),
+  };
+}
+
+function mixedFigures(c: ConditionData, eligible: (id: number) => boolean, following: Map<number, number[]>, controlFinal: Map<number, number> | null): MixedFigures {
+  const final = finalLikelihoods(c);
+  const isTreated = (u: number) => c.counts.get(u)?.treated === 1;
+  const adults = c.users.filter(eligible).filter((u) => final.has(u));
+  const direct = differenceInMeans(adults.filter(isTreated).map((u) => final.get(u)!), adults.filter((u) => !isTreated(u)).map((u) => final.get(u)!));
+  const groups = new Map<string, number[]>();
+  for (const u of adults.filter((x) => !isTreated(x))) {
+    const k = (following.get(u) ?? []).filter(isTreated).length;
+    const label = k >= 3 ? '3+' : String(k);
+    const group = groups.get(label);
+    if (group) group.push(u);
+    else groups.set(label, [u]);
+  }
+  const spillover = ['0', '1', '2', '3+'].map((label) => {
+    const members = groups.get(label) ?? [];
+    const values = members.map((u) => final.get(u)!);
+    // Compared with the same users in control: what they would have said without treated friends.
+    const baseline = controlFinal ? members.flatMap((u) => (controlFinal.has(u) ? [controlFinal.get(u)!] : [])) : [];
+    return {
+      treatedFollowees: label,
+      users: members.length,
+      meanFinalLikelihood: values.length > 0 ? mean(values) : null,
+      vsControl: controlFinal ? differenceInMeans(values, baseline) : null,
+    };
+  });
+  return { stream: c.stream, direct, spillover };
+}
+
+/** A folder in the reference layout (<condition>/<condition>_voting_data.csv), for --compare. */
+export function readReferenceFolder(dir: string): CompareFigures {
+  if (!existsSync(dir)) throw new UsageError(`--compare ${dir}: no such folder`);
+  const conditions: CompareFigures['conditions'] = [];
+  const byRound: CompareFigures['likelihoodByRound'] = {};
+  for (const name of readdirSync(dir).sort()) {
+    const file = join(dir, name, `${name}_voting_data.csv`);
+    if (!existsSync(file)) continue;
+    const records = parse(readFileSync(file), { relax_column_count: true }) as string[][];
+    const rounds = records[0].slice(1).map(Number);
+    const rows = records.slice(1);
+    const finals: number[] = [];
+    for (const row of rows) {
+      for (let j = row.length - 1; j >= 1; j--) {
+        if (row[j] !== '') {
+          finals.push(Number(row[j]));
+          break;
+        }
+      }
+    }
+    conditions.push({ condition: name, users: rows.length, meanFinalLikelihood: finals.length > 0 ? mean(finals) : null, likelihoodEffect: null });
+    const users = rows.map((_, i) => i);
+    byRound[name] = likelihoodByRound(users, rounds, (u, round) => {
+      const cell = rows[u][rounds.indexOf(round) + 1];
+      return cell === undefined || cell === '' ? null : Number(cell);
+    });
+  }
+  if (conditions.length === 0) throw new UsageError(`--compare ${dir}: no <condition>/<condition>_voting_data.csv files found`);
+  const control = conditions.find((c) => c.condition === 'control');
+  for (const c of conditions) if (control && c !== control && c.meanFinalLikelihood !== null && control.meanFinalLikelihood !== null) c.likelihoodEffect = c.meanFinalLikelihood - control.meanFinalLikelihood;
+  return { source: dir, conditions, likelihoodByRound: byRound };
+}
