@@ -1,0 +1,35 @@
+/**
+ * `npm run results`: regenerates result_data/ byte for byte: the default experiment on 2,000 users
+ * of the default population, seeds 1-5, with the offline persona model (not an LLM), exported in the
+ * reference layout (voting, treatment, personas per condition) plus each seed's report.json.
+ */
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const target = join(root, 'result_data');
+const sim = (args: string[]) => execFileSync(process.execPath, [join(root, 'bin', 'sim.js'), ...args], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, OPENAI_API_KEY: '' } });
+
+for (const entry of readdirSync(target)) if (entry.startsWith('seed_')) rmSync(join(target, entry), { recursive: true, force: true });
+for (const seed of [1, 2, 3, 4, 5]) {
+  const work = mkdtempSync(join(tmpdir(), 'sim-results-'));
+  try {
+    sim(['run', '--provider', 'offline', '--n-users', '2000', '--seed', String(seed), '--out', work]);
+    sim(['export', 'csv', '--out', work, '--to', join(work, 'csv')]);
+    sim(['report', '--out', work, '--to', join(work, 'report')]);
+    const seedDir = join(target, `seed_${seed}`);
+    for (const condition of readdirSync(join(work, 'csv')).filter((c) => !c.endsWith('.txt')).sort()) {
+      mkdirSync(join(seedDir, condition), { recursive: true });
+      for (const kind of ['voting_data', 'treatment_data', 'personas']) {
+        copyFileSync(join(work, 'csv', condition, `${condition}_${kind}.csv`), join(seedDir, condition, `${condition}_${kind}.csv`));
+      }
+    }
+    copyFileSync(join(work, 'report', 'report.json'), join(seedDir, 'report.json'));
+    process.stderr.write(`seed ${seed} done\n`);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
