@@ -98,3 +98,20 @@ describe('a simulated experiment', () => {
     await other.store.close();
   });
 });
+
+describe('large populations', () => {
+  it('are recorded in parts that fold to the same world as one event', async () => {
+    const { persona } = await import('./support/world.js');
+    const { populationEvents } = await import('../src/sim/engine.js');
+    const { evolveAll } = await import('../src/events/evolve.js');
+    const { makeEvent } = await import('../src/events/types.js');
+    const personas = Array.from({ length: 12_000 }, (_, i) => persona(11_999 - i));
+    const follows: Array<[number, number]> = Array.from({ length: 24_000 }, (_, i) => [i % 12_000, (i * 7 + 1) % 12_000] as [number, number]).filter(([s, t]) => s !== t);
+    const parts = populationEvents({ personas, follows, source: 's' }, -16);
+    expect(parts.map((e) => (e.data as { part?: number }).part)).toEqual([1, 2, 3, 4]);
+    const whole = evolveAll(emptyWorld(), [makeEvent('PopulationLoaded', { source: 's', agents: personas, follows }, -16)]);
+    expect(evolveAll(emptyWorld(), parts)).toEqual(whole);
+    expect(evolveAll(evolveAll(emptyWorld(), parts.slice(0, 2)), parts.slice(2))).toEqual(whole);
+    expect(whole.agentIds.slice(0, 3)).toEqual([0, 1, 2]);
+  });
+});

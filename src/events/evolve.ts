@@ -35,6 +35,7 @@ interface Batch {
   base: World;
   agents: Map<number, AgentState>;
   posts: Map<number, Post>;
+  agentIds?: number[];
 }
 
 function agentOf(b: Batch, id: number): AgentState {
@@ -73,11 +74,15 @@ function apply(b: Batch, event: SimEvent): void {
   const agentId = event.meta.agentId ?? -1;
   switch (event.type) {
     case 'PopulationLoaded': {
-      const ids = event.data.agents.map((a) => a.id).sort((a, b) => a - b);
-      w.agentIds = ids;
-      const following: Record<number, number[]> = {};
-      for (const id of ids) following[id] = [];
-      for (const [source, target] of event.data.follows) following[source].push(target);
+      const ids = event.data.agents.map((a) => a.id).sort((x, y) => x - y);
+      if (ids.length > 0) {
+        // Kept as a private array for the batch: parts arrive in ascending id order, so this appends.
+        b.agentIds ??= b.base.agentIds.slice();
+        const last = b.agentIds[b.agentIds.length - 1];
+        b.agentIds.push(...ids);
+        if (last !== undefined && ids[0] < last) b.agentIds.sort((x, y) => x - y);
+        w.agentIds = b.agentIds;
+      }
       for (const persona of event.data.agents) {
         w.personas[persona.id] = persona;
         const agent: AgentState = {
@@ -87,12 +92,18 @@ function apply(b: Batch, event: SimEvent): void {
           seen: new Map(),
           liked: new Set(),
           replied: new Set(),
-          following: following[persona.id].sort((x, y) => x - y),
+          following: [],
           voted: null,
         };
         w.agents[persona.id] = agent;
         b.agents.set(persona.id, agent);
       }
+      const touched = new Set<number>();
+      for (const [source, target] of event.data.follows) {
+        agentOf(b, source).following.push(target);
+        touched.add(source);
+      }
+      for (const source of touched) agentOf(b, source).following.sort((x, y) => x - y);
       return;
     }
     case 'StageStarted':

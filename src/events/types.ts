@@ -37,11 +37,17 @@ export type MessageKind = z.infer<typeof messageKind>;
 export const stageName = z.string().min(1);
 
 export const eventDataSchemas = {
-  /** The run's sampled population and the follow edges among it (source follows target). */
+  /**
+   * The run's sampled population and the follow edges among it (source follows target). Large
+   * populations come in parts (agents in ascending id first, then edges in (source, target)
+   * order), since one JSON text holding a million personas would pass V8's string limit.
+   */
   PopulationLoaded: z.object({
     source: z.string(),
     agents: z.array(personaSchema),
     follows: z.array(z.tuple([id, id])),
+    part: z.number().int().min(1).optional(),
+    parts: z.number().int().min(1).optional(),
   }),
   /** A stage of the run began: the warmup, or a condition forked from the warmup's end state. */
   StageStarted: z.object({

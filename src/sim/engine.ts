@@ -306,10 +306,7 @@ async function setupEvents(opts: EngineOptions, population: Population): Promise
   const { config } = opts;
   const seed = config.seed;
   const setupRound = config.warmup.start_round - 1;
-  const events: SimEvent[] = [
-    makeEvent('PopulationLoaded', { source: population.source, agents: population.personas, follows: population.follows }, setupRound),
-    makeEvent('StageStarted', { stage: WARMUP_STREAM, condition: null, treatmentSeed: null, forkedFrom: null }, setupRound),
-  ];
+  const events: SimEvent[] = [...populationEvents(population, setupRound), makeEvent('StageStarted', { stage: WARMUP_STREAM, condition: null, treatmentSeed: null, forkedFrom: null }, setupRound)];
   const ids = population.personas.map((p) => p.id).sort((a, b) => a - b);
   for (const id of ids) {
     const next = initialNextActivity(config.warmup.start_round, config.activity, rng(seed, 'warmup', config.warmup.start_round, id, 'initial-activity'));
@@ -346,6 +343,22 @@ async function setupEvents(opts: EngineOptions, population: Population): Promise
     events.push(makeEvent('PostCreated', { postId, authorId: request.key.agentId, topic: request.topic, subtopic: request.subtopic, text }, setupRound, request.key.agentId));
   });
   return events;
+}
+
+const AGENTS_PER_PART = 5_000;
+const FOLLOWS_PER_PART = 100_000;
+
+/** The population as one PopulationLoaded event, or as parts when it is large. */
+export function populationEvents(population: Population, round: number): SimEvent[] {
+  const agents = [...population.personas].sort((a, b) => a.id - b.id);
+  const follows = [...population.follows].sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  if (agents.length <= AGENTS_PER_PART && follows.length <= FOLLOWS_PER_PART) {
+    return [makeEvent('PopulationLoaded', { source: population.source, agents, follows }, round)];
+  }
+  const chunks: Array<{ agents: typeof agents; follows: typeof follows }> = [];
+  for (let i = 0; i < agents.length; i += AGENTS_PER_PART) chunks.push({ agents: agents.slice(i, i + AGENTS_PER_PART), follows: [] });
+  for (let i = 0; i < follows.length; i += FOLLOWS_PER_PART) chunks.push({ agents: [], follows: follows.slice(i, i + FOLLOWS_PER_PART) });
+  return chunks.map((c, i) => makeEvent('PopulationLoaded', { source: population.source, agents: c.agents, follows: c.follows, part: i + 1, parts: chunks.length }, round));
 }
 
 /** Asks the provider for every request at once (it limits concurrency itself); order is kept. */

@@ -91,11 +91,15 @@ async function exactReplay(original: EventStore, runId: number, config: Experime
 }
 
 function recordedPopulation(store: EventStore, runId: number): Population {
+  const population: Population = { personas: [], follows: [], source: '' };
   for (const event of store.readStream(streamId(runId, WARMUP_STREAM))) {
-    if (event.type === 'PopulationLoaded') return { personas: event.data.agents, follows: event.data.follows, source: event.data.source };
-    break;
+    if (event.type !== 'PopulationLoaded') break;
+    population.personas.push(...event.data.agents);
+    for (const edge of event.data.follows) population.follows.push(edge);
+    population.source = event.data.source;
   }
-  throw new RunNotFoundError(`run ${runId} has no recorded population: nothing to replay (resume it first)`);
+  if (population.personas.length === 0) throw new RunNotFoundError(`run ${runId} has no recorded population: nothing to replay (resume it first)`);
+  return population;
 }
 
 /** Copies every cached answer into the scratch database, so the replay pays for nothing. */

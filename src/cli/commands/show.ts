@@ -38,10 +38,12 @@ export function registerShow(program: Command): void {
             if (e.type === 'PostCreated') posts.set(e.data.postId, e.data.text);
             if (e.type === 'PopulationLoaded') {
               const p = e.data.agents.find((a) => a.id === agentId);
-              if (!p) throw new UsageError(`user ${agentId} is not in run ${runId}`);
-              found = true;
-              out.push(`persona: ${JSON.stringify(p)}`);
-              out.push(`follows: ${e.data.follows.filter(([s]) => s === agentId).map(([, t]) => t).join(', ') || 'nobody'}`);
+              if (p) {
+                found = true;
+                out.push(`persona: ${JSON.stringify(p)}`);
+              }
+              const follows = e.data.follows.filter(([s]) => s === agentId).map(([, t]) => t);
+              if (follows.length > 0) out.push(`follows at the start: ${follows.join(', ')}`);
               continue;
             }
             if (e.type === 'TreatmentAssigned' && e.data.treatedIds.includes(agentId)) out.push(`round ${e.meta.round}: treated in period ${e.data.period} (${e.data.message})`);
