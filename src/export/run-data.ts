@@ -1,4 +1,4 @@
-import { conditionRuns, electionRound, parseExperiment, periodOf, type ExperimentConfig } from '../domain/config.js';
+import { conditionRuns, electionRound, mainStartRound, parseExperiment, periodOf, type ExperimentConfig } from '../domain/config.js';
 import type { Persona } from '../domain/persona.js';
 import { emptyWorld, type World } from '../domain/world.js';
 import { EventStore, resolveStreamRef, streamId } from '../events/store.js';
@@ -26,7 +26,7 @@ export interface RunData {
   personas: Map<number, Persona>;
   warmupStream: string;
   conditions: ConditionData[];
-  /** Streams the config calls for that have not finished. */
+  /** Streams the config calls for that have not finished, each with the rounds it lacks. */
   missing: string[];
   /** The warmup's end state, folded once when first needed. */
   warmupWorld?: World;
@@ -44,11 +44,11 @@ export async function readRunData(store: EventStore, runId: number): Promise<Run
   const recorded = new Set((await store.runStreams(runId)).map((s) => s.name));
   const conditions: ConditionData[] = [];
   const missing: string[] = [];
-  if (store.lastEventType(warmupStream) !== 'StageCompleted') missing.push('warmup');
+  if (store.lastEventType(warmupStream) !== 'StageCompleted') missing.push(missingDetail('warmup', lastRoundCompleted(store, warmupStream), config.warmup.start_round, config.warmup.end_round, false));
   for (const c of config.warmup_only ? [] : conditionRuns(config)) {
     const id = streamId(runId, c.stream);
     const finished = store.lastEventType(id) === 'StageCompleted';
-    if (!finished) missing.push(c.stream);
+    if (!finished) missing.push(missingDetail(c.stream, lastRoundCompleted(store, id), mainStartRound(config), electionRound(config), true));
     if (!recorded.has(c.stream)) continue;
     const agents = await store.db.selectFrom('proj_agents').selectAll().where('stream_id', '=', id).execute();
     const treated = await store.db.selectFrom('proj_treatment').select(['agent_id', 'period']).where('stream_id', '=', id).execute();
@@ -71,6 +71,25 @@ export async function readRunData(store: EventStore, runId: number): Promise<Run
     });
   }
   return { runId, config, personas, warmupStream, conditions, missing };
+}
+
+/** The last round a stream recorded as complete, or null when it completed none (or does not exist). */
+function lastRoundCompleted(store: EventStore, stream: string): number | null {
+  const row = store.sqlite.prepare<[string], { round: number | null }>("select max(round) as round from events where stream_id = ? and type = 'RoundCompleted'").get(stream);
+  return row?.round ?? null;
+}
+
+/**
+ * Says what an unfinished stream lacks, e.g. "control (rounds 13..30 and the election missing)".
+ * Pure, so the wording is tested without a database.
+ */
+export function missingDetail(stream: string, lastCompleted: number | null, first: number, last: number, hasElection: boolean): string {
+  const from = lastCompleted === null ? first : lastCompleted + 1;
+  const parts: string[] = [];
+  if (from <= last) parts.push(from === last ? `round ${last}` : `rounds ${from}..${last}`);
+  if (hasElection) parts.push('the election');
+  if (parts.length === 0) return `${stream} (not closed)`;
+  return `${stream} (${lastCompleted === null ? 'not started: ' : ''}${parts.join(' and ')} missing)`;
 }
 
 async function roundRows(store: EventStore, stream: string): Promise<RoundRow[]> {

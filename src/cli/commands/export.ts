@@ -21,7 +21,7 @@ export function registerExport(program: Command): void {
         const to = opts.to ?? join(opts.out, 'export', `run-${runId}`);
         const result = await exportRunCsv(store, runId, to, opts.force ?? false);
         process.stdout.write(`exported run ${runId} to ${to}: ${result.folders.join(', ') || '(no condition recorded)'}\n`);
-        if (result.missing.length > 0) process.stderr.write(`sim: run ${runId} is not finished: ${result.missing.join(', ')} incomplete (exported what exists; \`sim resume ${runId}\` finishes it)\n`);
+        if (result.missing.length > 0) process.stderr.write(`sim: run ${runId} is not finished: ${result.missing.join('; ')}; exported what exists (\`sim resume ${runId}\` finishes it)\n`);
       } finally {
         await store.close();
       }

@@ -34,7 +34,7 @@ export function registerReport(program: Command): void {
         writeFileSync(join(to, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
         writeFileSync(join(to, 'report.html'), reportHtml(report, charts));
         process.stdout.write(`wrote ${join(to, 'report.html')} and report.json\n`);
-        if (!report.finished) process.stderr.write(`sim: run ${runId} is not finished (${report.missing.join(', ')}): the report covers what exists\n`);
+        if (!report.finished) process.stderr.write(`sim: run ${runId} is not finished: ${report.missing.join('; ')}; the report covers what exists\n`);
       } finally {
         await store.close();
       }

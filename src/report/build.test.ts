@@ -1,0 +1,152 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseExperiment } from '../domain/config.js';
+import type { Persona } from '../domain/persona.js';
+import type { ConditionData, RunData } from '../export/run-data.js';
+import type { PersonaCounts, RoundRow } from '../export/tables.js';
+import { buildReport, finalLikelihoods, likelihoodByRound, readReferenceFolder } from './build.js';
+
+/**
+ * A six-user run worked by hand. User 6 is 15 (never eligible). Warmup statements are shared by
+ * every condition; final likelihoods: control u1 3, u2 1, u4 4, u5 2 (u3 never states) -> mean 2.5;
+ * experiment_soc_message u1 4, u2 2, u3 3, u4 4 (u5 states nothing there) -> mean 3.25.
+ */
+const persona = (id: number, age: number): Persona => ({
+  id, age, sex: 'Male', race: 'White', education: 'HS-grad', occupation: 'Sales', workclass: 'Private', maritalStatus: 'Never-married',
+  relationship: 'Not-in-family', nativeCountry: 'United-States', hoursPerWeek: 40, politicalStance: 'Moderate', interests: ['Politics', 'Sports'],
+  closeFriends: [], publicProfile: '', workSchedule: 'full-time standard', tier: 'low', model: 'm',
+});
+const users = [1, 2, 3, 4, 5, 6];
+const rounds = Array.from({ length: 46 }, (_, i) => i - 15);
+const said = (agentId: number, round: number, likelihood: number): RoundRow => ({ agentId, round, active: 1, likelihood, engagement: 0 });
+const warmup = [said(1, -3, 2), said(4, -1, 4)];
+const counts = (voted: Record<number, number | null>, treated: number[] = []) =>
+  new Map<number, PersonaCounts>(users.map((u) => [u, { following: 0, followers: 0, liked: 0, replied: 0, seen: 0, treated: treated.includes(u) ? 1 : 0, voted: voted[u] ?? null }]));
+const condition = (stream: string, rows: RoundRow[], c: Map<number, PersonaCounts>, treated: number[] = []): ConditionData => ({
+  stream,
+  condition: stream.split('/')[0],
+  treatmentSeed: Number(stream.split('/')[1] ?? 1),
+  message: treated.length ? 'social' : 'none',
+  finished: true,
+  users,
+  rounds,
+  rows: [...warmup, ...rows],
+  treated: treated.map((agentId) => ({ agentId, period: 1 })),
+  counts: c,
+});
+const control = condition('control', [said(2, 2, 1), said(1, 5, 3), said(5, 10, 2)], counts({ 1: 1, 2: 0, 3: 1, 4: 0, 5: 1 }));
+const mixedVotes = { 1: 1, 2: 1, 3: 1, 4: 0, 5: 0 };
+const mixed = condition('experiment_soc_message/1', [said(1, 3, 4), said(2, 4, 2), said(3, 6, 3)], counts(mixedVotes, [1, 3]), [1, 3]);
+// A second treatment seed: u2 ends at 4 instead of 2 -> mean 3.75, effect 1.25.
+const mixed2 = condition('experiment_soc_message/2', [said(1, 3, 4), said(2, 4, 4), said(3, 6, 3)], counts(mixedVotes, [1, 3]), [1, 3]);
+const data: RunData = {
+  runId: 1,
+  config: parseExperiment({}),
+  personas: new Map(users.map((u) => [u, persona(u, u === 6 ? 15 : 30)])),
+  warmupStream: 'run/1/warmup',
+  conditions: [control, mixed, mixed2],
+  missing: [],
+};
+// At the fork: u2 follows two treated users (1, 3), u4 follows one (1), u5 none.
+const follows: Array<[number, number]> = [[2, 1], [2, 3], [4, 1], [5, 4]];
+
+describe('final likelihoods', () => {
+  it('keeps the last statement of each user who stated one, warmup included', () => {
+    expect([...finalLikelihoods(control)].sort((a, b) => a[0] - b[0])).toEqual([[1, 3], [2, 1], [4, 4], [5, 2]]);
+  });
+
+  it('carries each user\'s latest answer forward to give a mean per round', () => {
+    const index = new Map(control.rows.map((r) => [`${r.agentId}:${r.round}`, r.likelihood]));
+    const series = likelihoodByRound(users, rounds, (u, r) => index.get(`${u}:${r}`) ?? null);
+    const at = (r: number) => series.find((p) => p.round === r)!.mean;
+    expect(at(-15)).toBeNull();
+    expect(at(-3)).toBe(2);
+    expect(at(-1)).toBe(3);
+    expect(at(2)).toBeCloseTo(7 / 3, 12);
+    expect(at(5)).toBeCloseTo(8 / 3, 12);
+    expect(at(30)).toBe(2.5);
+  });
+});
+
+describe('buildReport', () => {
+  const report = buildReport(data, 'f', follows, null);
+
+  it('gives turnout over users 18+ and mean final likelihood, overall and by treatment group', () => {
+    const c = report.conditions.find((x) => x.stream === 'control')!;
+    expect(c).toMatchObject({ eligible: 5, voters: 3, turnout: 0.6, stated: 4, meanFinalLikelihood: 2.5, treated: 0 });
+    const m = report.conditions.find((x) => x.stream === 'experiment_soc_message/1')!;
+    expect(m).toMatchObject({ eligible: 5, voters: 3, turnout: 0.6, treated: 2, turnoutTreated: 1, stated: 4, meanFinalLikelihood: 3.25 });
+    expect(m.turnoutUntreated).toBeCloseTo(1 / 3, 12);
+    expect(m.meanFinalLikelihoodTreated).toBe(3.5);
+    expect(m.meanFinalLikelihoodUntreated).toBe(3);
+  });
+
+  it('estimates effects versus control with Neyman standard errors', () => {
+    const e = report.effects.find((x) => x.stream === 'experiment_soc_message/1')!;
+    expect(e.likelihood!.estimate).toBeCloseTo(0.75, 12);
+    // variances: [4,2,3,4] 11/12, [3,1,4,2] 5/3
+    expect(e.likelihood!.se).toBeCloseTo(Math.sqrt(11 / 12 / 4 + 5 / 3 / 4), 12);
+    expect(e.turnout!.estimate).toBeCloseTo(0, 12);
+    expect(report.effects.map((x) => x.stream)).toEqual(['experiment_soc_message/1', 'experiment_soc_message/2']);
+  });
+
+  it('summarises the spread of the effect across treatment seeds', () => {
+    const s = report.acrossSeeds.find((x) => x.condition === 'experiment_soc_message')!;
+    expect(s.likelihoodEffect!.runs).toBe(2);
+    expect(s.likelihoodEffect!.mean).toBeCloseTo(1, 12);
+    expect(s.likelihoodEffect!.sd).toBeCloseTo(Math.sqrt(0.125), 12);
+  });
+
+  it('splits a mixed condition into the direct effect and spillovers by treated followees', () => {
+    const m = report.mixed.find((x) => x.stream === 'experiment_soc_message/1')!;
+    expect(m.direct!.estimate).toBeCloseTo(0.5, 12);
+    expect(m.direct!.se).toBeCloseTo(Math.sqrt(0.5 / 2 + 2 / 2), 12);
+    const group = (label: string) => m.spillover.find((s) => s.treatedFollowees === label)!;
+    expect(group('0')).toMatchObject({ users: 0, meanFinalLikelihood: null });
+    expect(group('1')).toMatchObject({ users: 1, meanFinalLikelihood: 4 });
+    expect(group('1').vsControl!.estimate).toBe(0);
+    expect(group('2')).toMatchObject({ users: 1, meanFinalLikelihood: 2 });
+    // u2 said 1 in control
+    expect(group('2').vsControl!.estimate).toBe(1);
+    expect(group('3+').users).toBe(0);
+    expect(report.mixed.map((x) => x.stream)).toEqual(['experiment_soc_message/1', 'experiment_soc_message/2']);
+  });
+
+  it('gives no effects when the run has no control', () => {
+    const noControl = buildReport({ ...data, conditions: [mixed] }, 'f', follows, null);
+    expect(noControl.effects[0]).toMatchObject({ likelihood: null, turnout: null });
+    expect(noControl.mixed[0].spillover.every((s) => s.vsControl === null)).toBe(true);
+  });
+});
+
+describe('reading a folder in the reference layout (--compare)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sim-ref-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const write = (name: string, text: string) => {
+    mkdirSync(join(dir, name), { recursive: true });
+    writeFileSync(join(dir, name, `${name}_voting_data.csv`), text);
+  };
+  write('control', ',-1,0,1\n0,2.0,,3.0\n1,,1.0,\n2,,,\n');
+  write('treatment_soc_message', ',-1,0,1\n0,4.0,,\n1,,,3.0\n2,2.0,,\n');
+
+  it('takes each user\'s last stated value, the effect versus control, and the curve', () => {
+    const ref = readReferenceFolder(dir);
+    const c = ref.conditions.find((x) => x.condition === 'control')!;
+    expect(c).toMatchObject({ users: 3, meanFinalLikelihood: 2, likelihoodEffect: null });
+    const t = ref.conditions.find((x) => x.condition === 'treatment_soc_message')!;
+    expect(t.meanFinalLikelihood).toBeCloseTo(3, 12);
+    expect(t.likelihoodEffect).toBeCloseTo(1, 12);
+    expect(ref.likelihoodByRound.control).toEqual([
+      { round: -1, mean: 2 },
+      { round: 0, mean: 1.5 },
+      { round: 1, mean: 2 },
+    ]);
+  });
+
+  it('refuses a missing folder or one without voting files', () => {
+    expect(() => readReferenceFolder(join(dir, 'nope'))).toThrow(/--compare .*no such folder/);
+    expect(() => readReferenceFolder(join(dir, 'control', '..', 'control'))).toThrow(/no <condition>\/<condition>_voting_data.csv files found/);
+  });
+});
