@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
+import { conditionRuns, parseExperiment } from '../../domain/config.js';
 import { exportRunCsv } from '../../export/csv-export.js';
+import { WARMUP_STREAM } from '../../sim/engine.js';
 import { DEFAULT_OUT } from '../program.js';
 import { openStoreWithRuns, selectRun } from '../run-select.js';
 
@@ -37,7 +39,11 @@ export function registerExport(program: Command): void {
       try {
         const runId = await selectRun(store, runArg);
         const sink = opts.to ? createWriteStream(opts.to) : process.stdout;
-        for (const s of await store.runStreams(runId)) {
+        // The warmup first, then the conditions in the config's order: the order they ran in.
+        const order = [WARMUP_STREAM, ...conditionRuns(parseExperiment((await store.getRun(runId)).config)).map((c) => c.stream)];
+        const rank = (name: string) => (order.includes(name) ? order.indexOf(name) : order.length);
+        const streams = (await store.runStreams(runId)).sort((a, b) => rank(a.name) - rank(b.name));
+        for (const s of streams) {
           for (const row of store.rawEvents(s.streamId)) {
             const line = `{"position":${row.position},"stream":${JSON.stringify(s.name)},"sequence":${row.stream_position},"round":${row.round},"type":${JSON.stringify(row.type)},"agent":${row.agent_id ?? 'null'},"data":${row.payload},"hash":"${row.hash}"}\n`;
             if (!sink.write(line)) await new Promise<void>((resolve) => sink.once('drain', () => resolve()));

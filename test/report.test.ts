@@ -1,0 +1,169 @@
+import { parse } from 'csv-parse/sync';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT, runSim } from './helpers.js';
+import { writeUsersDir } from './support/users-files.js';
+
+/**
+ * A run whose mixed condition repeats over two treatment seeds (3 and 4), exported and reported.
+ * The report's numbers are recomputed here by hand from the exported CSVs only.
+ */
+const scratch = mkdtempSync(join(tmpdir(), 'sim-report-'));
+const users = writeUsersDir(join(scratch, 'users'), 120);
+const out = join(scratch, 'out');
+const to = join(scratch, 'csv');
+const reportDir = join(scratch, 'report');
+const config = join(scratch, 'experiment.json');
+const REFERENCE = join(PROJECT_ROOT, '..', 'shared', 'reference', 'llm-sociopol', 'seed_1');
+const Z = 1.959963984540054;
+
+beforeAll(() => {
+  writeFileSync(config, JSON.stringify({ n_runs: 2 }));
+  const run = runSim(['run', '--config', config, '--users-dir', users, '--n-users', '80', '--seed', '3', '--conditions', 'control,treatment_soc_message,experiment_soc_message', '--out', out]);
+  expect(run.status, run.stderr).toBe(0);
+  const exported = runSim(['export', 'csv', '--out', out, '--to', to]);
+  expect(exported.status, exported.stderr).toBe(0);
+  const report = runSim(['report', '--out', out, '--to', reportDir]);
+  expect(report.status, report.stderr).toBe(0);
+}, 120_000);
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+const read = (file: string) => parse(readFileSync(file)) as string[][];
+const report = () => JSON.parse(readFileSync(join(reportDir, 'report.json'), 'utf8'));
+/** Where each stream's files are: repeated conditions get one folder per treatment seed. */
+const folders: Record<string, string> = {
+  control: 'control',
+  treatment_soc_message: 'treatment_soc_message',
+  'experiment_soc_message/3': join('seed_3', 'experiment_soc_message'),
+  'experiment_soc_message/4': join('seed_4', 'experiment_soc_message'),
+};
+const file = (stream: string, kind: string) => {
+  const condition = stream.split('/')[0];
+  return join(to, folders[stream], `${condition}_${kind}.csv`);
+};
+
+/** user id -> last stated likelihood, for users who stated one. */
+function finals(stream: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const row of read(file(stream, 'voting_data')).slice(1)) {
+    const cells = row.slice(1).filter((c) => c !== '');
+    if (cells.length > 0) out.set(row[0], Number(cells[cells.length - 1]));
+  }
+  return out;
+}
+/** user id -> [age, treated, voted] from the personas file. */
+function personas(stream: string): Map<string, { age: number; treated: boolean; voted: number }> {
+  const rows = read(file(stream, 'personas'));
+  const col = (name: string) => rows[0].indexOf(name);
+  return new Map(rows.slice(1).map((r) => [r[0], { age: Number(r[col('age')]), treated: r[col('treatment_group')] === 'Yes', voted: Number(r[col('voted')]) }]));
+}
+const meanOf = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const varOf = (xs: number[]) => xs.reduce((a, x) => a + (x - meanOf(xs)) ** 2, 0) / (xs.length - 1);
+const byHand = (a: number[], b: number[]) => {
+  const estimate = meanOf(a) - meanOf(b);
+  const se = Math.sqrt(varOf(a) / a.length + varOf(b) / b.length);
+  return { estimate, se, ci95: [estimate - Z * se, estimate + Z * se] };
+};
+function close(actual: { estimate: number; se: number; ci95: number[] }, expected: ReturnType<typeof byHand>) {
+  expect(Math.abs(actual.estimate - expected.estimate)).toBeLessThan(1e-9);
+  expect(Math.abs(actual.se - expected.se)).toBeLessThan(1e-9);
+  expect(Math.abs(actual.ci95[0] - expected.ci95[0])).toBeLessThan(1e-9);
+  expect(Math.abs(actual.ci95[1] - expected.ci95[1])).toBeLessThan(1e-9);
+}
+const votesOfAdults = (stream: string) => [...personas(stream).values()].filter((p) => p.age >= 18).map((p) => p.voted);
+
+describe('export of repeated conditions', () => {
+  it('puts one folder per treatment seed, as the reference did', () => {
+    expect(readdirSync(to).sort()).toEqual(['control', 'population_summary.txt', 'seed_3', 'seed_4', 'treatment_soc_message']);
+    for (const stream of Object.keys(folders)) expect(existsSync(file(stream, 'voting_data')), stream).toBe(true);
+    // different treatment seeds, different assignments
+    expect(readFileSync(file('experiment_soc_message/3', 'treatment_data'), 'utf8')).not.toBe(readFileSync(file('experiment_soc_message/4', 'treatment_data'), 'utf8'));
+  });
+});
+
+describe('sim report', () => {
+  it('gives each condition the mean final likelihood and turnout the CSVs give', () => {
+    const r = report();
+    expect(r.conditions.map((c: { stream: string }) => c.stream)).toEqual(Object.keys(folders));
+    for (const stream of Object.keys(folders)) {
+      const figures = r.conditions.find((c: { stream: string }) => c.stream === stream);
+      const f = [...finals(stream).values()];
+      expect(figures.stated).toBe(f.length);
+      expect(Math.abs(figures.meanFinalLikelihood - meanOf(f))).toBeLessThan(1e-9);
+      const votes = votesOfAdults(stream);
+      expect(figures.eligible).toBe(votes.length);
+      expect(Math.abs(figures.turnout - meanOf(votes))).toBeLessThan(1e-9);
+    }
+  });
+
+  it('matches a by-hand computation of every effect versus control from the exported CSVs to 1e-9', () => {
+    const r = report();
+    const control = [...finals('control').values()];
+    for (const stream of ['treatment_soc_message', 'experiment_soc_message/3', 'experiment_soc_message/4']) {
+      const effect = r.effects.find((e: { stream: string }) => e.stream === stream);
+      close(effect.likelihood, byHand([...finals(stream).values()], control));
+      close(effect.turnout, byHand(votesOfAdults(stream), votesOfAdults('control')));
+    }
+  });
+
+  it('gives the between-seed spread of the mixed condition effect', () => {
+    const control = meanOf([...finals('control').values()]);
+    const effects = ['experiment_soc_message/3', 'experiment_soc_message/4'].map((s) => meanOf([...finals(s).values()]) - control);
+    const spread = report().acrossSeeds.find((s: { condition: string }) => s.condition === 'experiment_soc_message').likelihoodEffect;
+    expect(spread.runs).toBe(2);
+    expect(Math.abs(spread.mean - meanOf(effects))).toBeLessThan(1e-9);
+    expect(Math.abs(spread.sd - Math.abs(effects[0] - effects[1]) / Math.SQRT2)).toBeLessThan(1e-9);
+  });
+
+  it('gives the direct effect (treated minus untreated) and spillover groups of each mixed stream', () => {
+    const r = report();
+    expect(r.mixed.map((m: { stream: string }) => m.stream)).toEqual(['experiment_soc_message/3', 'experiment_soc_message/4']);
+    for (const m of r.mixed) {
+      const f = finals(m.stream);
+      const p = personas(m.stream);
+      const stated = [...f.keys()].filter((id) => p.get(id)!.age >= 18);
+      close(m.direct, byHand(stated.filter((id) => p.get(id)!.treated).map((id) => f.get(id)!), stated.filter((id) => !p.get(id)!.treated).map((id) => f.get(id)!)));
+      expect(m.spillover.map((s: { treatedFollowees: string }) => s.treatedFollowees)).toEqual(['0', '1', '2', '3+']);
+      // every untreated user who stated a likelihood is in exactly one group
+      expect(m.spillover.reduce((a: number, s: { users: number }) => a + s.users, 0)).toBe(stated.filter((id) => !p.get(id)!.treated).length);
+    }
+  });
+
+  it('writes the same numbers into report.html', () => {
+    const html = readFileSync(join(reportDir, 'report.html'), 'utf8');
+    const r = report();
+    const soc = r.effects.find((e: { stream: string }) => e.stream === 'treatment_soc_message').likelihood;
+    expect(html).toContain(`${soc.estimate >= 0 ? '+' : ''}${soc.estimate.toFixed(3)} [${soc.ci95[0].toFixed(3)}, ${soc.ci95[1].toFixed(3)}]`);
+    expect(html).toContain('offline persona model');
+    // self-contained: inline SVG, no script, no external resource
+    expect(html.match(/<svg/g)?.length).toBe(3);
+    expect(html).not.toMatch(/<script|<link|src="http|href="http/);
+  });
+
+  it('overlays a folder in the reference layout with --compare', () => {
+    if (!existsSync(REFERENCE)) return;
+    const dir = join(scratch, 'compare');
+    const result = runSim(['report', '--out', out, '--to', dir, '--compare', REFERENCE]);
+    expect(result.status, result.stderr).toBe(0);
+    const compare = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')).compare;
+    // by hand from the reference file: the mean of each user's last stated value
+    const rows = read(join(REFERENCE, 'control', 'control_voting_data.csv')).slice(1);
+    const last = rows.flatMap((row) => {
+      const cells = row.slice(1).filter((c) => c !== '');
+      return cells.length > 0 ? [Number(cells[cells.length - 1])] : [];
+    });
+    expect(Math.abs(compare.conditions.find((c: { condition: string }) => c.condition === 'control').meanFinalLikelihood - meanOf(last))).toBeLessThan(1e-9);
+    const html = readFileSync(join(dir, 'report.html'), 'utf8');
+    expect(html).toContain('reference: treatment_soc_message');
+    expect(html).toContain('reference effect on likelihood');
+  });
+
+  it('refuses a --compare folder that does not exist, in one line', () => {
+    const result = runSim(['report', '--out', out, '--to', join(scratch, 'r2'), '--compare', join(scratch, 'nothing')]);
+    expect(result.status).toBe(2);
+    expect(result.stderr.trim()).toBe(`sim: --compare ${join(scratch, 'nothing')}: no such folder`);
+    expect(existsSync(join(scratch, 'r2'))).toBe(false);
+  });
+});
