@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -13,38 +13,48 @@ const scratch = mkdtempSync(join(tmpdir(), 'sim-browser-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe('report.html in a browser', () => {
-  it('renders its three charts with marks, offline', async () => {
+  it('renders its three charts with their marks, offline', async () => {
     expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: .ci/run installs Debian's chromium package`).toBe(true);
     const users = writeUsersDir(join(scratch, 'users'), 60);
     const out = join(scratch, 'out');
-    expect(runSim(['run', '--users-dir', users, '--n-users', '50', '--conditions', 'control,treatment_soc_message', '--out', out]).status).toBe(0);
+    expect(runSim(['run', '--users-dir', users, '--n-users', '50', '--seed', '3', '--conditions', 'control,treatment_soc_message,experiment_soc_message', '--out', out]).status).toBe(0);
     expect(runSim(['report', '--out', out, '--to', join(scratch, 'report')]).status).toBe(0);
 
-    const browser = await chromium.launch({
+    // A fresh profile of our own: nothing from another run of the browser can leak in.
+    const profile = join(scratch, 'profile');
+    mkdirSync(profile);
+    const context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
-      // playwright gives the browser a fresh, empty profile of its own.
+      headless: true,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
     try {
-      const page = await browser.newPage();
+      const page = await context.newPage();
       const requests: string[] = [];
       page.on('request', (r) => requests.push(r.url()));
       await page.goto(pathToFileURL(join(scratch, 'report', 'report.html')).href);
+      expect(await page.locator('h1').textContent()).toBe('Run 1');
       for (const id of ['likelihood-chart', 'effect-chart', 'turnout-chart']) {
-        const svg = page.locator(`#${id} svg`);
+        const svg = page.locator(`#${id} > svg`);
         await expect(svg.count()).resolves.toBe(1);
         const box = await svg.boundingBox();
-        expect(box!.width).toBeGreaterThan(200);
-        expect(box!.height).toBeGreaterThan(50);
-        expect(await page.locator(`#${id} svg path`).count()).toBeGreaterThan(3);
+        expect(box!.width, id).toBeGreaterThan(200);
+        expect(box!.height, id).toBeGreaterThan(50);
       }
-      // lines for both conditions and one bar per condition
-      expect(await page.locator('#turnout-chart svg .mark-rect path').count()).toBe(2);
-      expect(await page.locator('h1').textContent()).toBe('Run 1');
+      // one line per condition, drawn with a visible length
+      const lines = page.locator('#likelihood-chart .mark-line.role-mark path');
+      expect(await lines.count()).toBe(3);
+      for (const box of await Promise.all((await lines.all()).map((l) => l.boundingBox()))) expect(box!.width).toBeGreaterThan(100);
+      // one point and one interval per effect (two conditions versus control), plus the zero line
+      expect(await page.locator('#effect-chart .mark-symbol.role-mark path').count()).toBe(2);
+      expect(await page.locator('#effect-chart .mark-rule.role-mark line').count()).toBe(3);
+      // one bar per condition, each with a width
+      const bars = page.locator('#turnout-chart .mark-rect.role-mark path');
+      expect(await bars.count()).toBe(3);
+      for (const box of await Promise.all((await bars.all()).map((b) => b.boundingBox()))) expect(box!.width).toBeGreaterThan(1);
       expect(requests.every((u) => u.startsWith('file:'))).toBe(true);
-      await page.screenshot({ path: join(scratch, 'report.png'), fullPage: true });
     } finally {
-      await browser.close();
+      await context.close();
     }
-  });
+  }, 60_000);
 });
