@@ -78,4 +78,27 @@ describe('crash safety', () => {
     }
     expect(stagesHit.size).toBeGreaterThanOrEqual(2);
   }, 300_000);
+
+  it('refuses a second process executing the same run, and neither corrupts the log', async () => {
+    const out = join(scratch, 'two-writers');
+    // Long enough (the default population, 3,000 users) that the second process arrives mid-run.
+    const long = ['run', '--n-users', '3000', '--seed', '9', '--conditions', 'control,experiment_soc_message', '--workers', '1'];
+    const child = spawn(process.execPath, [SIM_BIN, ...long, '--out', out], { cwd: PROJECT_ROOT, env: { ...process.env, OPENAI_API_KEY: '' } });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve) => {
+      let text = '';
+      child.stderr.on('data', (c: Buffer) => {
+        text += c.toString();
+        if (/ agents /.test(text)) resolve();
+      });
+    });
+    const second = runSim(['resume', '--out', out]);
+    expect(second.status).toBe(1);
+    expect(second.stderr).toMatch(/run 1 is being executed by process \d+/);
+    expect(await exited).toBe(0);
+    expect(runSim(['project', '--out', out]).status).toBe(0);
+    const reference = join(scratch, 'two-writers-reference');
+    expect(runSim([...long, '--out', reference]).status).toBe(0);
+    expect(fingerprintOf(out)).toMatchObject({ status: 'finished', fingerprint: fingerprintOf(reference).fingerprint });
+  }, 120_000);
 });
