@@ -1,34 +1,14 @@
 import type { ExperimentConfig } from './config.js';
 import { workScheduleFromHours, type Persona } from './persona.js';
 import { rng } from './rng.js';
+import type { ProfileRow } from './population/types.js';
 import { drawTier } from './tiers.js';
-
-/** A row of profiles.csv as loaded (the reference's columns). */
-export interface ProfileInput {
-  userId: number;
-  age: number;
-  sex: string;
-  race: string;
-  education: string;
-  occupation: string;
-  workclass: string;
-  maritalStatus: string;
-  relationship: string;
-  nativeCountry: string;
-  hoursPerWeek: number;
-  politicalStance: string;
-  interests: string[];
-  closeFriends: number[];
-  publicProfile: string;
-  model?: string;
-  workSchedule?: string;
-}
 
 /**
  * The personas of a run: each profile with its work schedule (derived when absent) and an LLM tier
  * drawn from its own stream, mapped to a model unless the profile names one.
  */
-export function toPersonas(profiles: readonly ProfileInput[], config: ExperimentConfig): Persona[] {
+export function toPersonas(profiles: readonly ProfileRow[], config: ExperimentConfig): Persona[] {
   return profiles.map((p) => {
     const tier = drawTier(p, config.llm, rng(config.seed, 'setup', 0, p.userId, 'tier'));
     return {

@@ -1,10 +1,11 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { existsSync } from 'node:fs';
-import { sql } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import { DatabaseError, IntegrityError, RunNotFoundError, StreamConflictError } from '../errors.js';
 import { canonicalJson, sha256 } from './canonical.js';
 import { databaseFile, describeSqliteError, openDatabase, type OpenDatabase } from './database.js';
 import { currentLease, leaseIsLive } from './leases.js';
+import type { EventsTable } from './schema.js';
 import { EVENT_SCHEMA_VERSION, validateEvent, type EventType, type RecordedEvent, type SimEvent } from './types.js';
 
 export type RunStatus = 'running' | 'interrupted' | 'finished' | 'failed';
@@ -376,17 +377,8 @@ export function fingerprintOf(streams: ReadonlyArray<{ name: string; hash: strin
 
 export type StoredRow = EventRow;
 
-interface EventRow {
-  position: number;
-  stream_id: string;
-  stream_position: number;
-  round: number;
-  type: string;
-  agent_id: number | null;
-  payload: string;
-  schema_version: number;
-  hash: string;
-}
+/** A stored event row as the driver returns it. */
+type EventRow = Selectable<EventsTable>;
 
 function toRecordedEvent(row: EventRow): RecordedEvent {
   const where = `event ${row.position} (${row.stream_id}#${row.stream_position})`;

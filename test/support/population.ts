@@ -1,6 +1,7 @@
 import type { Population } from '../../src/sim/engine.js';
 import { parseExperiment, type ExperimentConfig } from '../../src/domain/config.js';
-import { toPersonas, type ProfileInput } from '../../src/domain/personas.js';
+import { toPersonas } from '../../src/domain/personas.js';
+import type { ProfileRow } from '../../src/domain/population/types.js';
 import { rng } from '../../src/domain/rng.js';
 
 const EDUCATION = ['HS-grad', 'Some-college', 'Bachelors', 'Masters', 'Doctorate', '11th'];
@@ -8,7 +9,7 @@ const STANCES = ['very liberal', 'liberal', 'slightly liberal', 'moderate', 'sli
 const INTERESTS = ['Politics', 'Technology', 'Sports', 'Health', 'Music'];
 
 /** A small hand-rolled population for engine tests (independent of the users_data generator). */
-export function testProfiles(n: number, seed = 1): ProfileInput[] {
+export function testProfiles(n: number, seed = 1): ProfileRow[] {
   return Array.from({ length: n }, (_, i) => {
     const r = rng(seed, 'test-population', 0, i, 'profile');
     const age = i % 10 === 9 ? 15 : r.int(18, 80);
@@ -32,18 +33,23 @@ export function testProfiles(n: number, seed = 1): ProfileInput[] {
   });
 }
 
-export function testPopulation(n: number, config: ExperimentConfig, seed = 1): Population {
+/** k distinct random follows per user (never oneself), sorted: a simple test network. */
+export function testFollows(n: number, seed: number, k: number): Array<[number, number]> {
   const follows: Array<[number, number]> = [];
   for (let i = 0; i < n; i++) {
     const r = rng(seed, 'test-network', 0, i, 'follows');
     const targets = new Set<number>();
-    while (targets.size < Math.min(5, n - 1)) {
+    while (targets.size < Math.min(k, n - 1)) {
       const t = r.int(0, n - 1);
       if (t !== i) targets.add(t);
     }
     for (const t of [...targets].sort((a, b) => a - b)) follows.push([i, t]);
   }
-  return { personas: toPersonas(testProfiles(n, seed), config), follows, source: `test population of ${n}` };
+  return follows;
+}
+
+export function testPopulation(n: number, config: ExperimentConfig, seed = 1): Population {
+  return { personas: toPersonas(testProfiles(n, seed), config), follows: testFollows(n, seed, 5), source: `test population of ${n}` };
 }
 
 export function smallConfig(overrides: Record<string, unknown> = {}): ExperimentConfig {

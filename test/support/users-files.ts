@@ -1,8 +1,7 @@
 import { stringify } from 'csv-stringify/sync';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { rng } from '../../src/domain/rng.js';
-import { testProfiles } from './population.js';
+import { testFollows, testProfiles } from './population.js';
 
 export const PROFILE_COLUMNS = [
   'user_id', 'age', 'sex', 'race', 'education', 'occupation', 'workclass', 'marital_status', 'relationship',
@@ -18,16 +17,7 @@ export function writeUsersDir(dir: string, n: number, seed = 1): string {
     p.nativeCountry, p.hoursPerWeek, p.politicalStance, p.interests.join(', '), '', p.publicProfile,
   ]);
   writeFileSync(join(dir, 'profiles.csv'), stringify([PROFILE_COLUMNS, ...rows]));
-  const edges: Array<[number, number]> = [];
-  for (let i = 0; i < n; i++) {
-    const r = rng(seed, 'test-network', 0, i, 'follows');
-    const targets = new Set<number>();
-    while (targets.size < Math.min(6, n - 1)) {
-      const t = r.int(0, n - 1);
-      if (t !== i) targets.add(t);
-    }
-    for (const t of [...targets].sort((a, b) => a - b)) edges.push([i, t]);
-  }
+  const edges = testFollows(n, seed, 6);
   writeFileSync(join(dir, 'network.csv'), stringify([['source_user_id', 'target_user_id'], ...edges]));
   return dir;
 }
