@@ -4,16 +4,23 @@
  * reference layout (voting, treatment, personas per condition) plus each seed's report.json.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Report } from '../src/report/build.js';
+import { resultsSummaryTable } from '../src/report/summary.js';
+
+/** PROTOCOL.md, "Reference figures": mean final likelihood over the reference's 5 seeds. */
+const REFERENCE = { control: 2.516, treatment_info_message: 2.527, treatment_soc_message: 2.62 };
+const SUMMARY_HEADING = '## Summary (mean over the 5 seeds)';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const target = join(root, 'result_data');
 const sim = (args: string[]) => execFileSync(process.execPath, [join(root, 'bin', 'sim.js'), ...args], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, OPENAI_API_KEY: '' } });
 
 for (const entry of readdirSync(target)) if (entry.startsWith('seed_')) rmSync(join(target, entry), { recursive: true, force: true });
+const reports: Report[] = [];
 for (const seed of [1, 2, 3, 4, 5]) {
   const work = mkdtempSync(join(tmpdir(), 'sim-results-'));
   try {
@@ -28,8 +35,16 @@ for (const seed of [1, 2, 3, 4, 5]) {
       }
     }
     copyFileSync(join(work, 'report', 'report.json'), join(seedDir, 'report.json'));
+    reports.push(JSON.parse(readFileSync(join(seedDir, 'report.json'), 'utf8')) as Report);
     process.stderr.write(`seed ${seed} done\n`);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
 }
+
+// The README's summary table is rewritten from these reports, so it always says what the files hold.
+const readme = join(target, 'README.md');
+const text = readFileSync(readme, 'utf8');
+const at = text.indexOf(SUMMARY_HEADING);
+if (at < 0) throw new Error(`${readme}: no "${SUMMARY_HEADING}" heading to write the summary under`);
+writeFileSync(readme, `${text.slice(0, at)}${SUMMARY_HEADING}\n\n${resultsSummaryTable(reports, REFERENCE)}`);

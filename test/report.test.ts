@@ -140,6 +140,7 @@ describe('sim report', () => {
     // self-contained: inline SVG, no script, no external resource
     expect(html.match(/<svg/g)?.length).toBe(3);
     expect(html).not.toMatch(/<script|<link|src="http|href="http/);
+    expect(readdirSync(reportDir).sort()).toEqual(['report.html', 'report.json']);
   });
 
   it('overlays a folder in the reference layout with --compare', () => {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { emptyWorld } from '../../domain/world.js';
 import { readRunData } from '../../export/run-data.js';
@@ -31,8 +31,13 @@ export function registerReport(program: Command): void {
         const charts = { likelihood: await toSvg(likelihoodChart(report)), effects: await toSvg(effectChart(report)), turnout: await toSvg(turnoutChart(report)) };
         const to = opts.to ?? join(opts.out, 'report', `run-${runId}`);
         mkdirSync(to, { recursive: true });
-        writeFileSync(join(to, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
-        writeFileSync(join(to, 'report.html'), reportHtml(report, charts));
+        // Each file appears whole or not at all: written beside its final name, then renamed.
+        const put = (name: string, text: string) => {
+          writeFileSync(join(to, `.${name}.partial-${process.pid}`), text);
+          renameSync(join(to, `.${name}.partial-${process.pid}`), join(to, name));
+        };
+        put('report.json', `${JSON.stringify(report, null, 2)}\n`);
+        put('report.html', reportHtml(report, charts));
         process.stdout.write(`wrote ${join(to, 'report.html')} and report.json\n`);
         if (!report.finished) process.stderr.write(`sim: run ${runId} is not finished: ${report.missing.join('; ')}; the report covers what exists\n`);
       } finally {
