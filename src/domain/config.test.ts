@@ -56,3 +56,16 @@ describe('experiment config', () => {
     ]);
   });
 });
+
+describe('partial configs', () => {
+  it('merge nested sections over the defaults', () => {
+    const c = parseExperiment({ llm: { models: { low: 'llama3', mid: 'llama3', high: 'llama3' } }, feed: { length: 6 } });
+    expect(c.llm.models.low).toBe('llama3');
+    expect(c.llm.temperature).toBe(0.5);
+    expect(c.llm.prices['gpt-4.1']).toBeDefined();
+    expect(c.feed).toEqual({ length: 6, interest_share: 0.6, followed_share: 0.2, trending_share: 0.15 });
+  });
+  it('still refuse unknown nested keys', () => {
+    expect(() => parseExperiment({ feed: { lenght: 6 } })).toThrow(/feed: unknown key "lenght"/);
+  });
+});

@@ -137,13 +137,28 @@ export type ExperimentInput = z.input<typeof experimentSchema>;
 
 /** Validates a config and lists every problem (zod's and the cross-field rules below). */
 export function parseExperiment(input: unknown, source = 'config'): ExperimentConfig {
-  const parsed = experimentSchema.safeParse(input ?? {});
+  // A config names only what it changes: nested sections merge over the defaults ({"llm": {"models":
+  // ...}} keeps the default temperature and prices). Arrays are replaced whole.
+  const parsed = experimentSchema.safeParse(mergeOver(DEFAULTS, input ?? {}));
   if (!parsed.success) {
     throw new ConfigError(source, parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${describeIssue(i)}`));
   }
   const problems = crossFieldProblems(parsed.data);
   if (problems.length > 0) throw new ConfigError(source, problems);
   return parsed.data;
+}
+
+const DEFAULTS: ExperimentConfig = experimentSchema.parse({});
+
+function isPlainObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+function mergeOver(base: unknown, over: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(over)) return over;
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(over)) out[key] = key in base ? mergeOver(base[key], value) : value;
+  return out;
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
