@@ -102,9 +102,9 @@ export type WorkerMessage =
   | { type: 'error'; name: string; message: string; exitCode: number; round: number | null };
 
 /**
- * A worker's old-generation cap. V8 lets garbage pile up to well beyond the live set when the cap is
- * high (three threads reached 6 GB at 20,000 agents with ~0.4 GB live); a cap sized to the
- * population keeps the run's memory proportional to what it holds.
+ * A worker's old-generation cap. V8 lets garbage pile up far beyond the live set when the cap is
+ * high (each thread is its own heap); a cap sized to the population keeps the run's memory
+ * proportional to what it holds (about 6 MB of live state per 1,000 agents, with ample margin here).
  */
 export function workerHeapMb(nUsers: number): number {
   return Math.min(16_384, Math.round(384 + nUsers * 0.04));
