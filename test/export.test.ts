@@ -177,6 +177,20 @@ describe('sim export csv', () => {
   });
 });
 
+describe('writing where it cannot', () => {
+  it('says so in one line and leaves no partial file', () => {
+    const blocker = join(scratch, 'a-file');
+    writeFileSync(blocker, '');
+    const events = runSim(['export', 'events', '--out', out, '--to', join(blocker, 'log.jsonl')]);
+    expect(events.status).toBe(2);
+    expect(events.stderr.trim()).toBe(`sim: --to ${join(blocker, 'log.jsonl')}: cannot write there (ENOTDIR)`);
+    const csv = runSim(['export', 'csv', '--out', out, '--to', join(blocker, 'csv')]);
+    expect(csv.status).toBe(2);
+    expect(csv.stderr.trim()).toBe(`sim: --to ${join(blocker, 'csv')}: cannot write there (ENOTDIR)`);
+    expect(readdirSync(scratch).some((f) => f.includes('partial'))).toBe(false);
+  });
+});
+
 describe('sim show user', () => {
   it("prints one user's persona, feeds, decisions, treatment, likelihoods and vote", () => {
     const voter = events.find((e) => e.stream === 'treatment_soc_message' && e.type === 'VoteCast')!;

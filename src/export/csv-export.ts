@@ -24,8 +24,12 @@ export async function exportRunCsv(store: EventStore, runId: number, to: string,
   }
   const data = await readRunData(store, runId);
   const staging = join(dirname(to), `.${basename(to)}.partial-${process.pid}`);
-  rmSync(staging, { recursive: true, force: true });
-  mkdirSync(staging, { recursive: true });
+  try {
+    rmSync(staging, { recursive: true, force: true });
+    mkdirSync(staging, { recursive: true });
+  } catch (error) {
+    throw new UsageError(`--to ${to}: cannot write there (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
   const folders: string[] = [];
   try {
     const repeated = new Set(data.conditions.filter((c) => c.stream.includes('/')).map((c) => c.condition));

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
-import { createWriteStream } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { UsageError } from '../../errors.js';
 import { conditionRuns, parseExperiment } from '../../domain/config.js';
 import { exportRunCsv } from '../../export/csv-export.js';
 import { WARMUP_STREAM } from '../../sim/engine.js';
@@ -38,20 +39,77 @@ export function registerExport(program: Command): void {
       const store = await openStoreWithRuns(opts.out);
       try {
         const runId = await selectRun(store, runArg);
-        const sink = opts.to ? createWriteStream(opts.to) : process.stdout;
         // The warmup first, then the conditions in the config's order: the order they ran in.
         const order = [WARMUP_STREAM, ...conditionRuns(parseExperiment((await store.getRun(runId)).config)).map((c) => c.stream)];
         const rank = (name: string) => (order.includes(name) ? order.indexOf(name) : order.length);
         const streams = (await store.runStreams(runId)).sort((a, b) => rank(a.name) - rank(b.name));
-        for (const s of streams) {
-          for (const row of store.rawEvents(s.streamId)) {
-            const line = `{"position":${row.position},"stream":${JSON.stringify(s.name)},"sequence":${row.stream_position},"round":${row.round},"type":${JSON.stringify(row.type)},"agent":${row.agent_id ?? 'null'},"data":${row.payload},"hash":"${row.hash}"}\n`;
-            if (!sink.write(line)) await new Promise<void>((resolve) => sink.once('drain', () => resolve()));
+        const lines = function* () {
+          for (const s of streams) {
+            for (const row of store.rawEvents(s.streamId)) {
+              yield `{"position":${row.position},"stream":${JSON.stringify(s.name)},"sequence":${row.stream_position},"round":${row.round},"type":${JSON.stringify(row.type)},"agent":${row.agent_id ?? 'null'},"data":${row.payload},"hash":"${row.hash}"}\n`;
+            }
           }
-        }
-        if (opts.to) await new Promise<void>((resolve) => (sink as ReturnType<typeof createWriteStream>).end(resolve));
+        };
+        if (opts.to) writeFileWhole(opts.to, lines());
+        else await writeStdout(lines());
       } finally {
         await store.close();
       }
     });
+}
+
+/** Streams lines to standard output; a reader that goes away (`| head`) ends the export quietly. */
+async function writeStdout(lines: Iterable<string>): Promise<void> {
+  const out = process.stdout;
+  let gone = false;
+  const onError = (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    gone = true;
+  };
+  out.on('error', onError);
+  try {
+    for (const line of lines) {
+      if (gone || out.destroyed) return;
+      if (!out.write(line)) {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            out.off('drain', done);
+            out.off('close', done);
+            resolve();
+          };
+          out.once('drain', done);
+          out.once('close', done);
+        });
+      }
+    }
+  } finally {
+    if (!gone) out.off('error', onError);
+  }
+}
+
+/** Writes a file beside its name and renames it at the end, so it is whole or absent. */
+function writeFileWhole(path: string, lines: Iterable<string>): void {
+  const partial = join(dirname(path), `.${basename(path)}.partial-${process.pid}`);
+  let fd: number;
+  try {
+    fd = openSync(partial, 'w');
+  } catch (error) {
+    throw new UsageError(`--to ${path}: cannot write there (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+  try {
+    let chunk = '';
+    for (const line of lines) {
+      chunk += line;
+      if (chunk.length > 1 << 20) {
+        writeSync(fd, chunk);
+        chunk = '';
+      }
+    }
+    writeSync(fd, chunk);
+    closeSync(fd);
+    renameSync(partial, path);
+  } catch (error) {
+    rmSync(partial, { force: true });
+    throw error;
+  }
 }
