@@ -40,6 +40,9 @@ export async function openDatabase(file: string, options: { readonly?: boolean }
       sqlite.pragma('journal_mode = WAL');
       // NORMAL is durable across process crashes in WAL mode (only an OS crash can lose the last commit).
       sqlite.pragma('synchronous = NORMAL');
+      // A round's batch at a million agents writes over a GB of WAL; give the space back after each
+      // checkpoint instead of keeping the file at its high-water mark.
+      sqlite.pragma('journal_size_limit = 67108864');
     }
     // Projection rows are updated in agent order, all over their B-trees: at 100,000 agents the
     // default 2 MB page cache missed constantly. 64 MB per connection keeps the hot pages.
