@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EventStore, streamId } from '../src/events/store.js';
 import { PROJECT_ROOT, runSim } from './helpers.js';
 import { writeUsersDir } from './support/users-files.js';
 
@@ -95,6 +96,19 @@ describe('sim report', () => {
       const votes = votesOfAdults(stream);
       expect(figures.eligible).toBe(votes.length);
       expect(Math.abs(figures.turnout - meanOf(votes))).toBeLessThan(1e-9);
+    }
+  });
+
+  it("agrees with the projection's last stated likelihood per user (proj_agents.last_likelihood)", async () => {
+    const store = await EventStore.open(out);
+    try {
+      for (const figures of report().conditions) {
+        const rows = await store.db.selectFrom('proj_agents').select('last_likelihood').where('stream_id', '=', streamId(1, figures.stream)).where('last_likelihood', 'is not', null).execute();
+        expect(rows.length, figures.stream).toBe(figures.stated);
+        expect(Math.abs(meanOf(rows.map((r) => Number(r.last_likelihood))) - figures.meanFinalLikelihood)).toBeLessThan(1e-9);
+      }
+    } finally {
+      await store.close();
     }
   });
 
