@@ -24,8 +24,8 @@ interface Row {
 const rows: Row[] = [];
 
 /** Runs a bench case in its own process so peak RSS belongs to that case alone. */
-function child(script: string, args: string[]): Record<string, number | string> {
-  const out = execFileSync(process.execPath, ['--import', 'tsx', join(root, 'bench', script), ...args], {
+function child(script: string, args: string[], nodeFlags: string[] = []): Record<string, number | string> {
+  const out = execFileSync(process.execPath, [...nodeFlags, '--import', 'tsx', join(root, 'bench', script), ...args], {
     cwd: root,
     encoding: 'utf8',
     maxBuffer: 64 * 2 ** 20,
@@ -38,7 +38,9 @@ function child(script: string, args: string[]): Record<string, number | string> 
 function engineCase(users: number, conditions: string, workers: number, label: string): void {
   const dir = mkdtempSync(join(tmpdir(), 'sim-bench-'));
   try {
-    const r = child('engine-case.ts', [String(users), conditions, String(workers), dir]);
+    // Node's default heap limit (about 4 GB) is too small from a few hundred thousand agents.
+    const heap = users > 200_000 ? ['--max-old-space-size=20000'] : [];
+    const r = child('engine-case.ts', [String(users), conditions, String(workers), dir], heap);
     rows.push({ section: 'engine (offline)', case: label, ...r } as Row);
     print(rows[rows.length - 1]);
   } finally {
