@@ -6,6 +6,7 @@ import { canonicalJson, sha256 } from './canonical.js';
 import { databaseFile, describeSqliteError, openDatabase, type OpenDatabase } from './database.js';
 import { currentLease, leaseIsLive } from './leases.js';
 import type { EventsTable } from './schema.js';
+import type { WriteLock } from './write-lock.js';
 import { EVENT_SCHEMA_VERSION, validateEvent, type EventType, type RecordedEvent, type SimEvent } from './types.js';
 
 export type RunStatus = 'running' | 'interrupted' | 'finished' | 'failed';
@@ -85,6 +86,8 @@ export function eventHashInput(
  */
 export class EventStore {
   private readonly statements: ReturnType<EventStore['prepare']>;
+  /** Set when several threads of this process append to the database (conditions in workers). */
+  writeLock: WriteLock | null = null;
 
   private constructor(readonly handle: OpenDatabase) {
     this.statements = this.prepare();
@@ -228,6 +231,9 @@ export class EventStore {
    * Appends events to a stream in one transaction. `expectedPosition` is the stream position the
    * caller last saw (0 for a new stream); if another writer got there first, nothing is written and
    * a StreamConflictError is thrown. `inTransaction` runs inside the same transaction.
+   *
+   * Payloads and hashes are computed before the transaction, against the head read then, so the
+   * write lock is held only for the inserts; the transaction checks that the head has not moved.
    */
   append(
     runId: number,
@@ -237,51 +243,55 @@ export class EventStore {
     inTransaction?: InTransaction,
   ): RecordedEvent[] {
     const st = this.statements;
+    let seen: StreamHead;
+    try {
+      seen = this.head(stream.id);
+    } catch (error) {
+      throw describeSqliteError(this.file, error, `appending to ${stream.id}`);
+    }
+    if (seen.position !== expectedPosition) throw new StreamConflictError(stream.id, expectedPosition, seen.position);
+    const recorded = new Array<RecordedEvent>(events.length);
+    const rows = new Array<unknown[]>(events.length);
+    let prevHash = seen.hash;
+    let position = seen.position;
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i];
+      position += 1;
+      const payload = canonicalJson(event.data);
+      const agentId = event.meta.agentId ?? null;
+      const meta = { streamPosition: position, type: event.type, round: event.meta.round, agentId, schemaVersion: EVENT_SCHEMA_VERSION };
+      const hash = sha256(eventHashInput(prevHash, meta, payload));
+      rows[i] = [stream.id, position, event.meta.round, event.type, agentId, payload, EVENT_SCHEMA_VERSION, hash];
+      recorded[i] = {
+        type: event.type,
+        data: event.data,
+        meta: { round: event.meta.round, agentId },
+        position: 0,
+        streamId: stream.id,
+        streamPosition: position,
+        schemaVersion: EVENT_SCHEMA_VERSION,
+        hash,
+      } as RecordedEvent;
+      prevHash = hash;
+    }
+
     const tx = this.sqlite.transaction((): RecordedEvent[] => {
       const row = st.head.get(stream.id);
       const head = row ? { position: Number(row.last_position), hash: row.last_hash } : EMPTY_STREAM;
-      if (head.position !== expectedPosition) throw new StreamConflictError(stream.id, expectedPosition, head.position);
+      if (head.position !== seen.position || head.hash !== seen.hash) throw new StreamConflictError(stream.id, expectedPosition, head.position);
       if (!row) st.insertStream.run(stream.id, runId, stream.name, 0, '');
-
-      let prevHash = head.hash;
-      let position = head.position;
-      const recorded: RecordedEvent[] = new Array(events.length);
-      const params: unknown[] = [];
-      let chunkStart = 0;
-      for (let i = 0; i < events.length; i++) {
-        const event = events[i];
-        position += 1;
-        const payload = canonicalJson(event.data);
-        const agentId = event.meta.agentId ?? null;
-        const meta = { streamPosition: position, type: event.type, round: event.meta.round, agentId, schemaVersion: EVENT_SCHEMA_VERSION };
-        const hash = sha256(eventHashInput(prevHash, meta, payload));
-        params.push(stream.id, position, event.meta.round, event.type, agentId, payload, EVENT_SCHEMA_VERSION, hash);
-        recorded[i] = {
-          type: event.type,
-          data: event.data,
-          meta: { round: event.meta.round, agentId },
-          position: 0,
-          streamId: stream.id,
-          streamPosition: position,
-          schemaVersion: EVENT_SCHEMA_VERSION,
-          hash,
-        } as RecordedEvent;
-        prevHash = hash;
-        const rows = i - chunkStart + 1;
-        if (rows === INSERT_CHUNK || i === events.length - 1) {
-          const statement = rows === INSERT_CHUNK ? st.insertChunk : this.insertStatement(rows);
-          const last = Number(statement.run(...params).lastInsertRowid);
-          for (let j = 0; j < rows; j++) recorded[chunkStart + j].position = last - rows + 1 + j;
-          params.length = 0;
-          chunkStart = i + 1;
-        }
+      for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
+        const n = Math.min(INSERT_CHUNK, rows.length - start);
+        const statement = n === INSERT_CHUNK ? st.insertChunk : this.insertStatement(n);
+        const last = Number(statement.run(...rows.slice(start, start + n).flat()).lastInsertRowid);
+        for (let j = 0; j < n; j++) recorded[start + j].position = last - n + 1 + j;
       }
       st.updateHead.run(position, prevHash, stream.id);
       inTransaction?.(recorded);
       return recorded;
     });
     try {
-      return tx.immediate();
+      return this.writeLock ? this.writeLock.run(() => tx.immediate()) : tx.immediate();
     } catch (error) {
       if (error instanceof StreamConflictError) throw error;
       if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {

@@ -2,6 +2,7 @@ import { dirname } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { OfflineProvider } from '../domain/offline-model.js';
 import { EventStore } from '../events/store.js';
+import { WriteLock } from '../events/write-lock.js';
 import { runConditions, type WorkerJob, type WorkerMessage } from './engine.js';
 
 /**
@@ -17,6 +18,7 @@ parentPort!.on('message', (message: { type: string }) => {
 });
 
 const store = await EventStore.open(dirname(job.dbFile));
+store.writeLock = new WriteLock(job.writeLock);
 try {
   await runConditions(
     { store, provider: new OfflineProvider(), config: job.config, runId: job.runId, population: null, signal: abort.signal, onProgress: (p) => post({ type: 'progress', progress: p }) },

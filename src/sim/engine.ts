@@ -11,6 +11,7 @@ import { emptyWorld, type World } from '../domain/world.js';
 import { evolveAll } from '../events/evolve.js';
 import { EventStore, streamId, streamRef } from '../events/store.js';
 import { makeEvent, type SimEvent } from '../events/types.js';
+import { WriteLock } from '../events/write-lock.js';
 import { ProjectionWriter } from '../projections/writer.js';
 import { InterruptedError, SimError } from '../errors.js';
 
@@ -94,6 +95,8 @@ export interface WorkerJob {
   conditions: ConditionRun[];
   warmupId: string;
   warmupEnd: World;
+  /** The WriteLock's buffer: the threads take turns appending. */
+  writeLock: SharedArrayBuffer;
 }
 
 export type WorkerMessage =
@@ -114,8 +117,9 @@ export function workerHeapMb(nUsers: number): number {
 async function runInWorkers(opts: EngineOptions, pending: ConditionRun[], warmupId: string, warmupEnd: World, n: number): Promise<void> {
   const { Worker } = await import('node:worker_threads');
   const shares = Array.from({ length: n }, (_, i) => pending.filter((_, j) => j % n === i));
+  const writeLock = new WriteLock();
   const threads = shares.map((conditions) => {
-    const job: WorkerJob = { dbFile: opts.store.file, runId: opts.runId, config: opts.config, conditions, warmupId, warmupEnd };
+    const job: WorkerJob = { dbFile: opts.store.file, runId: opts.runId, config: opts.config, conditions, warmupId, warmupEnd, writeLock: writeLock.buffer };
     return new Worker(new URL('./condition-worker.js', import.meta.url), { workerData: job, resourceLimits: { maxOldGenerationSizeMb: workerHeapMb(opts.config.n_users) } });
   });
   const onAbort = () => threads.forEach((t) => t.postMessage({ type: 'abort' }));
