@@ -101,14 +101,20 @@ export function selectFeed(ctx: FeedContext, agentId: number, config: Experiment
 }
 
 /** Ranks feed posts: followed author, engagement by followed users, then total engagement. */
-export function rankFeed(world: World, agentId: number, postIds: readonly number[], weights: ExperimentConfig['ranking']): number[] {
+export function rankFeed(
+  world: World,
+  agentId: number,
+  postIds: readonly number[],
+  weights: ExperimentConfig['ranking'],
+  byFollowed: (postId: number) => FollowedEngagement = (id) => followedEngagement(world, id, world.agents[agentId].following),
+): number[] {
   const following = world.agents[agentId].following;
   const score = (id: number) => {
     const post = world.posts[id];
-    const byFollowed = followedEngagement(world, post.id, following);
+    const engaged = byFollowed(id);
     return (
       (sortedIncludes(following, post.authorId) ? weights.followed_author : 0) +
-      weights.per_followed_engagement * (byFollowed.likes + byFollowed.replies) +
+      weights.per_followed_engagement * (engaged.likes + engaged.replies) +
       weights.per_engagement * engagementOf(post)
     );
   };
@@ -117,8 +123,13 @@ export function rankFeed(world: World, agentId: number, postIds: readonly number
   return scored.map((s) => s.id);
 }
 
+export interface FollowedEngagement {
+  likes: number;
+  replies: number;
+}
+
 /** Likes and replies on a post by users this agent follows: O(following), whatever the post's popularity. */
-export function followedEngagement(world: World, postId: number, following: readonly number[]): { likes: number; replies: number } {
+export function followedEngagement(world: World, postId: number, following: readonly number[]): FollowedEngagement {
   let likes = 0;
   let replies = 0;
   for (const f of following) {
@@ -133,11 +144,14 @@ export function followedEngagement(world: World, postId: number, following: read
 /** The ranked feed as the agent sees it. */
 export function buildFeed(ctx: FeedContext, agentId: number, config: ExperimentConfig, rng: Rng): FeedItem[] {
   const { world } = ctx;
-  const ranked = rankFeed(world, agentId, selectFeed(ctx, agentId, config.feed, rng), config.ranking);
   const following = world.agents[agentId].following;
+  // Counted once per post: ranking and the feed item both need it, and it costs O(following).
+  const engaged = new Map<number, FollowedEngagement>();
+  for (const id of selectFeed(ctx, agentId, config.feed, rng)) engaged.set(id, followedEngagement(world, id, following));
+  const ranked = rankFeed(world, agentId, [...engaged.keys()], config.ranking, (id) => engaged.get(id)!);
   return ranked.map((id, index) => {
     const post = world.posts[id];
-    const byFollowed = followedEngagement(world, id, following);
+    const byFollowed = engaged.get(id)!;
     const latest = post.replies[post.replies.length - 1];
     return {
       number: index + 1,

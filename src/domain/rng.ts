@@ -25,32 +25,43 @@ export function rng(seed: number, stage: string, round: number, agent: number, p
 }
 
 export function fromPrng(prng: () => number): Rng {
-  const next = () => prng();
-  const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
-  return {
-    next,
-    int,
-    pick(items) {
-      if (items.length === 0) throw new Error('rng.pick: empty array');
-      return items[int(0, items.length - 1)];
-    },
-    shuffle(items) {
-      const out = items.slice();
-      for (let i = out.length - 1; i > 0; i--) {
-        const j = int(0, i);
-        [out[i], out[j]] = [out[j], out[i]];
-      }
-      return out;
-    },
-    sample(items, k) {
-      const out = items.slice();
-      const n = Math.min(Math.max(k, 0), out.length);
-      // Partial Fisher-Yates: only the first n places are drawn.
-      for (let i = 0; i < n; i++) {
-        const j = int(i, out.length - 1);
-        [out[i], out[j]] = [out[j], out[i]];
-      }
-      return out.slice(0, n);
-    },
-  };
+  return new Stream(prng);
+}
+
+/** A class rather than closures: several streams are made per agent turn, and each closure costs. */
+class Stream implements Rng {
+  constructor(private readonly prng: () => number) {}
+
+  next(): number {
+    return this.prng();
+  }
+
+  int(lo: number, hi: number): number {
+    return lo + Math.floor(this.prng() * (hi - lo + 1));
+  }
+
+  pick<T>(items: readonly T[]): T {
+    if (items.length === 0) throw new Error('rng.pick: empty array');
+    return items[this.int(0, items.length - 1)];
+  }
+
+  shuffle<T>(items: readonly T[]): T[] {
+    const out = items.slice();
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = this.int(0, i);
+      [out[i], out[j]] = [out[j], out[i]];
+    }
+    return out;
+  }
+
+  sample<T>(items: readonly T[], k: number): T[] {
+    const out = items.slice();
+    const n = Math.min(Math.max(k, 0), out.length);
+    // Partial Fisher-Yates: only the first n places are drawn.
+    for (let i = 0; i < n; i++) {
+      const j = this.int(i, out.length - 1);
+      [out[i], out[j]] = [out[j], out[i]];
+    }
+    return out.slice(0, n);
+  }
 }
