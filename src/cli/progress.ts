@@ -7,14 +7,18 @@ import type { ProgressEvent } from '../sim/engine.js';
  */
 export class ProgressReporter {
   private readonly startedAt = Date.now();
-  private roundsDone = 0;
+  private roundsDone: number;
   private lastLineLength = 0;
 
+  /** `alreadyDone`: rounds a resumed run finished before this process started (not in its pace). */
   constructor(
     private readonly totalRounds: number,
     private readonly stream: NodeJS.WriteStream = process.stderr,
     private readonly stats?: () => ProviderStats | undefined,
-  ) {}
+    private readonly alreadyDone = 0,
+  ) {
+    this.roundsDone = alreadyDone;
+  }
 
   get isTty(): boolean {
     return Boolean(this.stream.isTTY);
@@ -24,7 +28,7 @@ export class ProgressReporter {
     this.roundsDone += 1;
     const elapsed = (Date.now() - this.startedAt) / 1000;
     const remaining = Math.max(0, this.totalRounds - this.roundsDone);
-    const eta = this.roundsDone > 0 ? (elapsed / this.roundsDone) * remaining : 0;
+    const eta = (elapsed / (this.roundsDone - this.alreadyDone)) * remaining;
     const where = p.stage === 'election' ? `${p.stream}: election day` : `${p.stream}: round ${p.round} (${p.roundsDone}/${p.roundsTotal})`;
     const s = this.stats?.();
     const llm = s ? ` | calls ${s.calls} cache hits ${s.cacheHits} cost $${s.costUsd.toFixed(4)}` : '';

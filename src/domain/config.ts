@@ -233,6 +233,13 @@ export interface ConditionRun {
   stream: string;
 }
 
+/** Rounds a run goes through, election days counted as one round each: the total that progress counts to. */
+export function roundsInRun(c: ExperimentConfig): number {
+  const warmup = c.from_warmup ? 0 : c.warmup.end_round - c.warmup.start_round + 1;
+  const perCondition = electionRound(c) - mainStartRound(c) + 2;
+  return warmup + (c.warmup_only ? 0 : conditionRuns(c).length * perCondition);
+}
+
 /** Every (condition, treatment seed) the experiment runs, in config order. */
 export function conditionRuns(c: ExperimentConfig): ConditionRun[] {
   const base = treatmentSeedOf(c);

@@ -1,4 +1,6 @@
+import { sql } from 'kysely';
 import { conditionRuns, type ExperimentConfig } from '../domain/config.js';
+import { canonicalJson } from '../events/canonical.js';
 import { EventStore, streamId } from '../events/store.js';
 import { streamFinished, WARMUP_STREAM } from './engine.js';
 
@@ -12,4 +14,16 @@ export function runComplete(store: EventStore, runId: number, config: Experiment
   if (!streamFinished(store, warmupStreamOf(runId, config))) return false;
   if (config.warmup_only) return true;
   return conditionRuns(config).every((c) => streamFinished(store, streamId(runId, c.stream)));
+}
+
+/** Rounds of the run already recorded, counted as `roundsInRun` counts them (an election day is one). */
+export async function roundsRecorded(store: EventStore, runId: number): Promise<number> {
+  const row = await store.db
+    .selectFrom('events')
+    .innerJoin('streams', 'streams.stream_id', 'events.stream_id')
+    .where('streams.run_id', '=', runId)
+    .where((eb) => eb.or([eb('events.type', '=', 'RoundCompleted'), eb.and([eb('events.type', '=', 'StageCompleted'), eb('events.payload', '=', canonicalJson({ stage: 'election' }))])]))
+    .select(sql<number>`count(*)`.as('rounds'))
+    .executeTakeFirstOrThrow();
+  return Number(row.rounds);
 }

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseExperiment, type ExperimentConfig } from '../../domain/config.js';
+import { parseExperiment, roundsInRun, type ExperimentConfig } from '../../domain/config.js';
 import { RunNotFoundError, UsageError } from '../../errors.js';
 import { EventStore, streamId } from '../../events/store.js';
 import { firstDivergence } from '../../sim/compare.js';
@@ -64,7 +64,7 @@ async function exactReplay(original: EventStore, runId: number, config: Experime
     const copied = copyCache(original, scratch);
     const replayId = await scratch.createRun({ seed: config.seed, config, codeVersion: CODE_VERSION, createdAt: new Date().toISOString() });
     process.stderr.write(`sim: replaying run ${runId} (seed ${config.seed}) from the cache only (${copied} cached answers) in ${scratchDir}\n`);
-    const progress = new ProgressReporter(0, process.stderr, () => provider.stats?.());
+    const progress = new ProgressReporter(roundsInRun(config), process.stderr, () => provider.stats?.());
     await runExperiment({ store: scratch, provider, config, runId: replayId, population, onProgress: (p) => progress.update(p) });
     progress.done();
     const divergence = await firstDivergence(original, runId, scratch, replayId);

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { parseExperiment } from '../../domain/config.js';
+import { parseExperiment, roundsInRun } from '../../domain/config.js';
 import { streamId } from '../../events/store.js';
 import { WARMUP_STREAM } from '../../sim/engine.js';
 import { loadPopulation } from '../../sim/population.js';
-import { runComplete } from '../../sim/run-status.js';
+import { roundsRecorded, runComplete } from '../../sim/run-status.js';
 import { DEFAULT_OUT } from '../program.js';
 import { openStoreWithRuns, selectRun } from '../run-select.js';
 import { chooseProvider, executeRun, integerFlag } from './run.js';
@@ -31,8 +31,9 @@ export function registerResume(program: Command): void {
         const needsPopulation = !config.from_warmup && store.head(streamId(runId, WARMUP_STREAM)).position === 0;
         const provider = chooseProvider(config, { store, concurrency: opts.concurrency });
         try {
-          process.stderr.write(`sim: resuming run ${runId}\n`);
-          await executeRun(store, runId, config, provider, needsPopulation ? loadPopulation(config) : null, opts.out);
+          const done = await roundsRecorded(store, runId);
+          process.stderr.write(`sim: resuming run ${runId} after ${done} of ${roundsInRun(config)} rounds\n`);
+          await executeRun(store, runId, config, provider, needsPopulation ? loadPopulation(config) : null, opts.out, undefined, done);
         } finally {
           await provider.close?.();
         }

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { conditionRuns, electionRound, mainStartRound, parseExperiment, type ExperimentConfig } from '../../domain/config.js';
+import { conditionRuns, parseExperiment, roundsInRun, type ExperimentConfig } from '../../domain/config.js';
 import { OfflineProvider } from '../../domain/offline-model.js';
 import type { Provider } from '../../domain/decision.js';
 import { ConfigError, RunNotFoundError, SimError, UsageError } from '../../errors.js';
@@ -216,13 +216,12 @@ export async function executeRun(
   population: ReturnType<typeof loadPopulation> | null,
   outDir: string,
   workers?: number,
+  roundsAlreadyDone = 0,
 ): Promise<void> {
   const warmupStream = config.from_warmup ?? undefined;
   acquireLease(store, runId, new Date().toISOString());
   const log = new RunLog(outDir, runId);
-  const warmupRounds = warmupStream ? 0 : config.warmup.end_round - config.warmup.start_round + 1;
-  const conditionRounds = config.warmup_only ? 0 : conditionRuns(config).length * (electionRound(config) - mainStartRound(config) + 2);
-  const progress = new ProgressReporter(warmupRounds + conditionRounds, process.stderr, () => provider.stats?.());
+  const progress = new ProgressReporter(roundsInRun(config), process.stderr, () => provider.stats?.(), roundsAlreadyDone);
   if (provider.offline) process.stderr.write(`sim: run ${runId} uses the ${OFFLINE_NOTICE}\n`);
   process.stderr.write(`sim: run ${runId}: ${config.n_users} users, seed ${config.seed}, conditions ${config.warmup_only ? '(warmup only)' : conditionRuns(config).map((c) => c.stream).join(', ')}; log ${log.file}\n`);
   log.line(`run=${runId} start provider="${provider.name}" n_users=${config.n_users} seed=${config.seed} code=${CODE_VERSION}`);
