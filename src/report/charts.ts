@@ -11,6 +11,8 @@ export async function toSvg(spec: TopLevelSpec): Promise<string> {
 }
 
 const WIDTH = 640;
+/** Stream names such as "experiment_info_message/2" are the labels: show them whole. */
+const CONFIG = { axis: { labelLimit: 0 }, legend: { labelLimit: 0 } };
 
 export function likelihoodChart(report: Report): TopLevelSpec {
   const values = Object.entries(report.likelihoodByRound).flatMap(([stream, points]) =>
@@ -22,6 +24,7 @@ export function likelihoodChart(report: Report): TopLevelSpec {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: 'Mean voting likelihood by round (latest answer of each user who answered so far)',
+    config: CONFIG,
     width: WIDTH,
     height: 300,
     data: { values },
@@ -42,12 +45,13 @@ export function effectChart(report: Report): TopLevelSpec {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: 'Effect on the mean final likelihood versus control, with 95% intervals',
+    config: CONFIG,
     width: WIDTH,
     height: Math.max(60, 40 * values.length),
     data: { values },
     layer: [
-      { mark: { type: 'rule' }, encoding: { y: { field: 'condition', type: 'nominal', title: null }, x: { field: 'lo', type: 'quantitative', title: 'difference in means' }, x2: { field: 'hi' } } },
-      { mark: { type: 'point', filled: true, size: 80 }, encoding: { y: { field: 'condition', type: 'nominal' }, x: { field: 'estimate', type: 'quantitative' } } },
+      { mark: { type: 'rule' }, encoding: { y: { field: 'condition', type: 'nominal', title: null, sort: null }, x: { field: 'lo', type: 'quantitative', title: 'difference in means' }, x2: { field: 'hi' } } },
+      { mark: { type: 'point', filled: true, size: 80 }, encoding: { y: { field: 'condition', type: 'nominal', sort: null }, x: { field: 'estimate', type: 'quantitative' } } },
       { mark: { type: 'rule', strokeDash: [4, 4] }, data: { values: [{ zero: 0 }] }, encoding: { x: { field: 'zero', type: 'quantitative' } } },
     ],
   };
@@ -58,6 +62,7 @@ export function turnoutChart(report: Report): TopLevelSpec {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: 'Turnout (voters / users 18+)',
+    config: CONFIG,
     width: WIDTH,
     height: Math.max(60, 30 * values.length),
     data: { values },
