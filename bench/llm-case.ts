@@ -2,9 +2,11 @@
  * LLM pipeline cases, run by bench/run.ts; prints one JSON line.
  *   pipeline C N : N requests through the provider at concurrency C (calls/s vs C / latency)
  *   engine C U   : the warmup of U users through the provider (engine overhead beyond the calls)
- *   replay U     : a finished U-user run replayed from the cache (requests made, wall time)
+ *   replay U C   : a U-user run of conditions C recorded through the server (no latency, to record
+ *                  quickly), then `sim replay` of it timed as a user runs it: from the cache only,
+ *                  every event compared
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +25,8 @@ const LATENCY_MS = 200;
 const [mode, a, b] = process.argv.slice(2);
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-const server = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench', 'fake-server-process.ts'), String(LATENCY_MS)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+const latency = mode === 'replay' ? 0 : LATENCY_MS;
+const server = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench', 'fake-server-process.ts'), String(latency)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
 const url = await new Promise<string>((resolve) => createInterface({ input: server.stdout! }).once('line', resolve));
 const dir = mkdtempSync(join(tmpdir(), 'sim-bench-llm-'));
 const store = await EventStore.open(dir);
@@ -76,21 +79,25 @@ try {
     result = { wallSeconds: wall / 1000, calls: p.stats!().calls, llmBusySeconds: p.busyMs() / 1000, engineShare: (wall - p.busyMs()) / wall, callsPerSecond: p.stats!().calls / (wall / 1000) };
   } else {
     const users = Number(a);
-    const config = parseExperiment({ n_users: users, seed: 1, run_conditions: ['control', 'treatment_soc_message'], provider: 'openai' });
+    const config = parseExperiment({ n_users: users, seed: 1, run_conditions: b.split(','), provider: 'openai', base_url: url });
     const runId = await store.createRun({ seed: 1, config, codeVersion: 'bench', createdAt: 'now' });
-    const population = benchPopulation(config);
     const live = provider(256);
     const t0 = performance.now();
-    await runExperiment({ store, provider: live, config, runId, population });
+    await runExperiment({ store, provider: live, config, runId, population: benchPopulation(config) });
     const recordSeconds = (performance.now() - t0) / 1000;
-    const replayRun = await store.createRun({ seed: 1, config, codeVersion: 'bench', createdAt: 'now' });
-    const cached = provider(256, true);
+    await store.setRunStatus(runId, 'finished');
+    const fingerprint = await store.fingerprint(runId);
+    await store.close();
+    // The server is gone before the replay starts: a request would fail, not be answered.
+    server.kill('SIGTERM');
     const t1 = performance.now();
-    await runExperiment({ store, provider: cached, config, runId: replayRun, population });
-    result = { wallSeconds: (performance.now() - t1) / 1000, recordSeconds, calls: live.stats().calls, replayRequests: cached.stats().calls, cacheHits: cached.stats().cacheHits, identical: (await store.fingerprint(runId)) === (await store.fingerprint(replayRun)) ? 1 : 0 };
+    const out = execFileSync(process.execPath, [join(root, 'bin', 'sim.js'), 'replay', '--seed', '1', '--out', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, OPENAI_API_KEY: '' } });
+    const wallSeconds = (performance.now() - t1) / 1000;
+    const m = /^identical ([0-9a-f]{64}) \((\d+) HTTP requests, (\d+) cache hits\)/.exec(out);
+    result = { wallSeconds, recordSeconds, calls: live.stats().calls, replayRequests: m ? Number(m[2]) : -1, cacheHits: m ? Number(m[3]) : 0, identical: m?.[1] === fingerprint ? 1 : 0 };
   }
 } finally {
-  await store.close();
+  await store.close().catch(() => undefined);
   rmSync(dir, { recursive: true, force: true });
   server.kill('SIGTERM');
 }

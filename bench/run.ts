@@ -3,7 +3,8 @@
  * on a shared 2-core machine are evidence to read, not assertions to gate on.
  *
  *   npm run bench             1,000 and 20,000 agents, offline, default experiment
- *   npm run bench -- --large  also 100,000 agents (and the 1,000,000-agent warmup + one condition)
+ *   npm run bench -- --large  also 100,000 agents, the 1,000,000-agent warmup + one condition,
+ *                             and `sim replay` of a 20,000-agent run
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -76,7 +77,8 @@ if (!only || only === 'llm') {
   llmCase(['engine', '64', '2000'], 'warmup of 2,000 agents, concurrency 64');
 }
 if (!only || only === 'replay') {
-  llmCase(['replay', '1000'], '1,000 agents x 2 conditions replayed from the cache');
+  llmCase(['replay', '1000', 'control,treatment_soc_message'], '`sim replay` of 1,000 agents x 2 conditions');
+  if (large) llmCase(['replay', '20000', all], '`sim replay` of 20,000 agents x 5 conditions');
 }
 if (!only || only === 'population') {
   for (const n of large ? [20_000, 1_000_000] : [20_000]) {
