@@ -43,9 +43,10 @@ export type InTransaction = (recorded: RecordedEvent[]) => void;
 export const EMPTY_STREAM: StreamHead = { position: 0, hash: '' };
 
 const INSERT_CHUNK = 64;
+const EVENT_COLUMNS = 8;
 
 function insertEventsSql(rows: number): string {
-  const values = Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
+  const values = Array.from({ length: rows }, () => `(${Array(EVENT_COLUMNS).fill('?').join(', ')})`).join(', ');
   return `insert into events (stream_id, stream_position, round, type, agent_id, payload, schema_version, hash) values ${values}`;
 }
 
@@ -251,7 +252,8 @@ export class EventStore {
     }
     if (seen.position !== expectedPosition) throw new StreamConflictError(stream.id, expectedPosition, seen.position);
     const recorded = new Array<RecordedEvent>(events.length);
-    const rows = new Array<unknown[]>(events.length);
+    // Every row's eight column values, one after another, as the multi-row inserts take them.
+    const params = new Array<unknown>(events.length * EVENT_COLUMNS);
     let prevHash = seen.hash;
     let position = seen.position;
     for (let i = 0; i < events.length; i++) {
@@ -261,7 +263,15 @@ export class EventStore {
       const agentId = event.meta.agentId ?? null;
       const meta = { streamPosition: position, type: event.type, round: event.meta.round, agentId, schemaVersion: EVENT_SCHEMA_VERSION };
       const hash = sha256(eventHashInput(prevHash, meta, payload));
-      rows[i] = [stream.id, position, event.meta.round, event.type, agentId, payload, EVENT_SCHEMA_VERSION, hash];
+      const at = i * EVENT_COLUMNS;
+      params[at] = stream.id;
+      params[at + 1] = position;
+      params[at + 2] = event.meta.round;
+      params[at + 3] = event.type;
+      params[at + 4] = agentId;
+      params[at + 5] = payload;
+      params[at + 6] = EVENT_SCHEMA_VERSION;
+      params[at + 7] = hash;
       recorded[i] = {
         type: event.type,
         data: event.data,
@@ -280,10 +290,10 @@ export class EventStore {
       const head = row ? { position: Number(row.last_position), hash: row.last_hash } : EMPTY_STREAM;
       if (head.position !== seen.position || head.hash !== seen.hash) throw new StreamConflictError(stream.id, expectedPosition, head.position);
       if (!row) st.insertStream.run(stream.id, runId, stream.name, 0, '');
-      for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
-        const n = Math.min(INSERT_CHUNK, rows.length - start);
+      for (let start = 0; start < events.length; start += INSERT_CHUNK) {
+        const n = Math.min(INSERT_CHUNK, events.length - start);
         const statement = n === INSERT_CHUNK ? st.insertChunk : this.insertStatement(n);
-        const last = Number(statement.run(...rows.slice(start, start + n).flat()).lastInsertRowid);
+        const last = Number(statement.run(...params.slice(start * EVENT_COLUMNS, (start + n) * EVENT_COLUMNS)).lastInsertRowid);
         for (let j = 0; j < n; j++) recorded[start + j].position = last - n + 1 + j;
       }
       st.updateHead.run(position, prevHash, stream.id);
