@@ -41,7 +41,7 @@ table{border-collapse:collapse;margin:1em 0;font-size:0.9em}th,td{border:1px sol
 ${offline}${unfinished}
 <h2>Conditions</h2>
 ${table(
-  ['condition', 'eligible', 'turnout', 'treated', 'turnout treated', 'turnout untreated', 'stated', 'mean final likelihood', 'treated', 'untreated'],
+  ['condition', 'eligible', 'turnout', 'treated', 'turnout treated', 'turnout untreated', 'stated', 'mean final likelihood', 'likelihood treated', 'likelihood untreated'],
   report.conditions.map((c) => [c.stream, String(c.eligible), pct(c.turnout), String(c.treated), pct(c.turnoutTreated), pct(c.turnoutUntreated), String(c.stated), num(c.meanFinalLikelihood), num(c.meanFinalLikelihoodTreated), num(c.meanFinalLikelihoodUntreated)]),
 )}
 <h2>Effects versus control (difference in means, 95% interval, Neyman/HC2 standard errors)</h2>
