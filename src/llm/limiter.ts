@@ -4,7 +4,9 @@
  */
 export class AdaptiveLimiter {
   private active = 0;
-  private readonly waiting: Array<() => void> = [];
+  /** Waiting tasks in arrival order, from `head` on: a round queues thousands, and Array.shift is O(n). */
+  private waiting: Array<() => void> = [];
+  private head = 0;
   private limit: number;
   private successes = 0;
   maxObserved = 0;
@@ -25,8 +27,18 @@ export class AdaptiveLimiter {
       return await task();
     } finally {
       this.active -= 1;
-      this.waiting.shift()?.();
+      this.wakeOne();
     }
+  }
+
+  private wakeOne(): void {
+    if (this.head >= this.waiting.length) return;
+    const next = this.waiting[this.head++];
+    if (this.head > 1024 && this.head * 2 > this.waiting.length) {
+      this.waiting = this.waiting.slice(this.head);
+      this.head = 0;
+    }
+    next();
   }
 
   onRateLimited(): void {
@@ -39,7 +51,7 @@ export class AdaptiveLimiter {
     if (this.limit < this.max && this.successes >= 20) {
       this.limit += 1;
       this.successes = 0;
-      this.waiting.shift()?.();
+      this.wakeOne();
     }
   }
 }
