@@ -51,7 +51,10 @@ async function rerunWithSeed(store: EventStore, recorded: ExperimentConfig, seed
   }
 }
 
-/** Replays into a scratch database holding a copy of the cache; returns the exit code. */
+/**
+ * Replays into a scratch database, its provider reading answers from the recorded database's cache
+ * (cache-only never writes, so nothing there changes); returns the exit code.
+ */
 async function exactReplay(original: EventStore, runId: number, config: ExperimentConfig, keep: boolean): Promise<number> {
   if (config.from_warmup) {
     throw new UsageError(`run ${runId} started from another run's warmup (${config.from_warmup}): replay that run, which recorded the warmup`);
@@ -59,11 +62,10 @@ async function exactReplay(original: EventStore, runId: number, config: Experime
   const population = recordedPopulation(original, runId);
   const scratchDir = mkdtempSync(join(tmpdir(), 'sim-replay-'));
   const scratch = await EventStore.open(scratchDir);
-  const provider = chooseProvider(config, { cacheOnly: true, store: scratch });
+  const provider = chooseProvider(config, { cacheOnly: true, store: original });
   try {
-    const copied = copyCache(original, scratch);
     const replayId = await scratch.createRun({ seed: config.seed, config, codeVersion: CODE_VERSION, createdAt: new Date().toISOString() });
-    process.stderr.write(`sim: replaying run ${runId} (seed ${config.seed}) from the cache only (${copied} cached answers) in ${scratchDir}\n`);
+    process.stderr.write(`sim: replaying run ${runId} (seed ${config.seed}) from the cache only (${await cachedAnswers(original)} cached answers) in ${scratchDir}\n`);
     const progress = new ProgressReporter(roundsInRun(config), process.stderr, () => provider.stats?.());
     await runExperiment({ store: scratch, provider, config, runId: replayId, population, onProgress: (p) => progress.update(p) });
     progress.done();
@@ -102,18 +104,7 @@ function recordedPopulation(store: EventStore, runId: number): Population {
   return population;
 }
 
-/** Copies every cached answer into the scratch database, so the replay pays for nothing. */
-function copyCache(from: EventStore, to: EventStore): number {
-  const insert = to.sqlite.prepare(
-    'insert into llm_cache (key, model, response, prompt_tokens, completion_tokens, cached_tokens, created_at) values (?, ?, ?, ?, ?, ?, ?) on conflict (key) do nothing',
-  );
-  let n = 0;
-  to.sqlite.transaction(() => {
-    for (const row of from.sqlite.prepare('select key, model, response, prompt_tokens, completion_tokens, cached_tokens, created_at from llm_cache').iterate()) {
-      const r = row as { key: string; model: string; response: string; prompt_tokens: number; completion_tokens: number; cached_tokens: number; created_at: string };
-      insert.run(r.key, r.model, r.response, r.prompt_tokens, r.completion_tokens, r.cached_tokens, r.created_at);
-      n += 1;
-    }
-  })();
-  return n;
+async function cachedAnswers(store: EventStore): Promise<number> {
+  const row = await store.db.selectFrom('llm_cache').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  return Number(row.n);
 }
