@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors.js';
-import { conditionRuns, parseExperiment } from './config.js';
+import { conditionRuns, parseExperiment, roundsInRun } from './config.js';
 
 function problemsOf(input: unknown): string[] {
   try {
@@ -67,5 +67,15 @@ describe('partial configs', () => {
   });
   it('still refuse unknown nested keys', () => {
     expect(() => parseExperiment({ feed: { lenght: 6 } })).toThrow(/feed: unknown key "lenght"/);
+  });
+
+  it('count the rounds a run goes through: warmup, then each condition stream with its election day', () => {
+    // 16 warmup rounds (-15..0); each stream: rounds 1..30 and the election day.
+    expect(roundsInRun(parseExperiment({}))).toBe(16 + 5 * 31);
+    expect(roundsInRun(parseExperiment({ warmup_only: true }))).toBe(16);
+    expect(roundsInRun(parseExperiment({ from_warmup: 'run/1/warmup' }))).toBe(5 * 31);
+    // Two treatment seeds repeat the two mixed conditions only.
+    expect(roundsInRun(parseExperiment({ n_runs: 2 }))).toBe(16 + 7 * 31);
+    expect(roundsInRun(parseExperiment({ warmup: { start_round: -3, end_round: 0 }, run_conditions: ['control'] }))).toBe(4 + 31);
   });
 });
