@@ -67,5 +67,14 @@ export class RunBusyError extends SimError {}
 /** The LLM server refused the key (401/403) or does not know the model (404): stop at once. */
 export class LlmConfigurationError extends SimError {}
 
+/**
+ * The LLM server gave no answer (connection refused, timeouts, 5xx) for longer than the run allows.
+ * Nothing unanswered was recorded; `sim resume` asks again. Its own exit code so scripts can wait
+ * for the server and retry.
+ */
+export class LlmUnavailableError extends SimError {
+  override readonly exitCode = 3;
+}
+
 /** --cache-only (replay) needed an answer the cache does not hold. */
 export class CacheMissError extends SimError {}
