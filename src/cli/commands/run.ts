@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { conditionRuns, parseExperiment, roundsInRun, type ExperimentConfig } from '../../domain/config.js';
 import { OfflineProvider } from '../../domain/offline-model.js';
 import type { Provider } from '../../domain/decision.js';
-import { ConfigError, RunNotFoundError, SimError, UsageError } from '../../errors.js';
+import { ConfigError, InterruptedError, RunNotFoundError, SimError, UsageError } from '../../errors.js';
 import { acquireLease, releaseLease } from '../../events/leases.js';
 import { EventStore, streamId } from '../../events/store.js';
 import { conditionSummaries, type ConditionSummary } from '../../projections/queries.js';
@@ -15,6 +15,7 @@ import { OpenAiProvider } from '../../llm/openai-provider.js';
 import { CODE_VERSION } from '../../version.js';
 import { printEstimate } from './estimate.js';
 import { DEFAULT_OUT } from '../program.js';
+import { onInterrupt } from '../interrupt.js';
 import { ProgressReporter } from '../progress.js';
 import { RunLog } from '../run-log.js';
 import { printTable } from '../table.js';
@@ -227,13 +228,12 @@ export async function executeRun(
   log.line(`run=${runId} start provider="${provider.name}" n_users=${config.n_users} seed=${config.seed} code=${CODE_VERSION}`);
 
   const abort = new AbortController();
-  const onSigint = () => {
-    if (abort.signal.aborted) process.exit(130);
-    process.stderr.write('\nsim: stopping: answers received so far are cached, the round will be redone by `sim resume` (Ctrl-C again to quit at once)\n');
+  const stopListening = onInterrupt((signal) => {
+    const key = signal === 'SIGINT' ? 'Ctrl-C' : signal;
+    process.stderr.write(`\nsim: ${signal}: stopping at the next round boundary (the round in progress is recorded whole or not at all)${provider.offline ? '' : ' (answers received so far are cached)'}; ${key} again quits at once\n`);
     abort.abort();
     provider.abort?.();
-  };
-  process.on('SIGINT', onSigint);
+  });
   const startedAt = Date.now();
   try {
     await runExperiment({
@@ -259,13 +259,19 @@ export async function executeRun(
     const interrupted = error instanceof SimError && error.exitCode === 130;
     await store.setRunStatus(runId, interrupted ? 'interrupted' : 'failed').catch(() => undefined);
     log.line(`run=${runId} ${interrupted ? 'interrupted' : 'failed'}: ${error instanceof Error ? error.message : String(error)}`);
+    // Name the command that continues this very run (and folder).
+    if (error instanceof InterruptedError) throw new InterruptedError(error.round, error.stream, resumeCommand(runId, outDir));
     throw error;
   } finally {
-    process.off('SIGINT', onSigint);
+    stopListening();
     releaseLease(store, runId);
   }
   progress.done();
   await printSummary(store, runId, provider, (Date.now() - startedAt) / 1000);
+}
+
+function resumeCommand(runId: number, outDir: string): string {
+  return `sim resume ${runId}${outDir === DEFAULT_OUT ? '' : ` --out ${/^[\w./-]+$/.test(outDir) ? outDir : JSON.stringify(outDir)}`}`;
 }
 
 export async function printSummary(store: EventStore, runId: number, provider: Provider | null, seconds: number | null): Promise<void> {
