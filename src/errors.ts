@@ -50,6 +50,9 @@ export class InputFileError extends SimError {
 /** A run id that does not exist, or a run in a state the command cannot work on. */
 export class RunNotFoundError extends SimError {}
 
+/** A user or condition the run does not have (well-formed, but not in the data: not a usage error). */
+export class NotFoundError extends SimError {}
+
 /** The recorded hash chain does not match the events. */
 export class IntegrityError extends SimError {}
 

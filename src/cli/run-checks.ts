@@ -111,8 +111,8 @@ export function adoptWarmupConfig(
   configFile: string | undefined,
   warmup: { runId: number; config: ExperimentConfig },
 ): ExperimentConfig {
+  if (flags.warmupOnly) throw new UsageError(`--warmup-only and --from-warmup conflict: run ${warmup.runId}'s warmup is recorded already`);
   const conflicts: string[] = [];
-  if (flags.warmupOnly) conflicts.push('--warmup-only (the warmup is already recorded)');
   for (const key of WARMUP_KEYS) {
     const recorded = valueAt(warmup.config, key);
     if (canonical(valueAt(asked, key)) === canonical(recorded)) continue;
