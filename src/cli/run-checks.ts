@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { parseExperiment, type ExperimentConfig } from '../domain/config.js';
 import { ConfigError, UsageError } from '../errors.js';
 import { parseJsonText } from './json-file.js';
@@ -150,4 +150,14 @@ function setAt(object: Record<string, unknown>, path: string, value: unknown): v
 
 function canonical(value: unknown): string {
   return JSON.stringify(value, (_, v: unknown) => (typeof v === 'object' && v !== null && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v)) ?? 'undefined';
+}
+
+/** A folder named by a flag must be one (a missing --users-dir is a usage error, like a missing --config). */
+export function checkFolderFlag(flag: string, dir: string | undefined, mustExist: boolean, holds?: string): void {
+  if (dir === undefined) return;
+  if (!existsSync(dir)) {
+    if (mustExist) throw new UsageError(`${flag} ${dir}: no such folder${holds ? ` (it should hold ${holds})` : ''}`);
+    return;
+  }
+  if (!statSync(dir).isDirectory()) throw new UsageError(`${flag} ${dir}: is a file, not a folder`);
 }

@@ -15,7 +15,7 @@ import { CODE_VERSION } from '../../version.js';
 import { printEstimate } from './estimate.js';
 import { DEFAULT_OUT } from '../program.js';
 import { onInterrupt } from '../interrupt.js';
-import { adoptWarmupConfig, checkBaseUrl, parseWithFlags, readConfigInput } from '../run-checks.js';
+import { adoptWarmupConfig, checkBaseUrl, checkFolderFlag, parseWithFlags, readConfigInput } from '../run-checks.js';
 import { ProgressReporter } from '../progress.js';
 import { RunLog } from '../run-log.js';
 import { printTable } from '../table.js';
@@ -149,6 +149,8 @@ export async function runCommand(flags: RunFlags): Promise<void> {
   // Everything that can be checked is checked before the database is created or touched: a refused
   // command writes nothing.
   checkProviderReady(config, flags.cacheOnly);
+  checkFolderFlag('--users-dir', flags.usersDir, true, 'profiles.csv and network.csv');
+  checkFolderFlag('--out', flags.out, false);
   let store: EventStore;
   let population: ReturnType<typeof loadPopulation> | null = null;
   if (flags.fromWarmup !== undefined) {
