@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { excerpt, looksBinary } from './excerpt.js';
+import { byteExcerpt, excerpt, looksBinary } from './excerpt.js';
 
 describe('excerpt', () => {
   it('escapes control characters and cuts long text', () => {
@@ -14,5 +14,12 @@ describe('looksBinary', () => {
     expect(looksBinary(Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]))).toBe(true);
     expect(looksBinary(Buffer.from([0x1f, 0x8b, 0x08, 0x08, 0xe9, 0xfe, 0xc4, 0xd7, 0xff, 0x9c]))).toBe(true);
     expect(looksBinary(Buffer.from('user_id,age\n1,"Émile, 北京"\r\n', 'utf8'))).toBe(false);
+  });
+});
+
+describe('byteExcerpt', () => {
+  it('shows ASCII as is and other bytes as \\xNN', () => {
+    expect(byteExcerpt(Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x00, 0xa1, 0x41]))).toBe('\\x7fELF\\x00\\xa1A');
+    expect(byteExcerpt(Buffer.from('abcdef'), 3)).toBe('abc...');
   });
 });

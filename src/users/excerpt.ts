@@ -17,6 +17,12 @@ function printable(ch: string): string {
   return ch;
 }
 
+/** The first bytes of a binary file, ASCII shown as is and every other byte as \xNN. */
+export function byteExcerpt(bytes: Uint8Array, max = 24): string {
+  const shown = [...bytes.subarray(0, max)].map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
+  return bytes.length > max ? `${shown}...` : shown;
+}
+
 /**
  * A file that is binary rather than text: a NUL byte, bytes that are not UTF-8, or mostly control
  * characters, in its first 8 KB.

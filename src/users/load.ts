@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ProfileRow, UserFiles } from '../domain/population/types.js';
 import { InputFileError } from '../errors.js';
-import { excerpt, looksBinary } from './excerpt.js';
+import { byteExcerpt, excerpt, looksBinary } from './excerpt.js';
 
 export type { ProfileRow, UserFiles } from '../domain/population/types.js';
 
@@ -78,7 +78,7 @@ function readCsv(file: string, problems: Problems): { header: string[]; records:
   let parsed: Array<{ record: string[]; info: { lines: number } }>;
   const bytes = readFileSync(file);
   if (looksBinary(bytes)) {
-    problems.add(file, null, `is a binary file, not CSV text (it starts with "${excerpt(bytes.subarray(0, 64).toString('latin1'), 24)}")`);
+    problems.add(file, null, `is a binary file, not CSV text (it starts with "${byteExcerpt(bytes)}")`);
     return null;
   }
   try {
