@@ -375,7 +375,14 @@ export function populationEvents(population: Population, round: number): SimEven
  * asked for meanwhile drops the round before anything of it is applied or appended.
  */
 async function decideAll(provider: Provider, requests: DecisionRequest[], signal: AbortSignal | undefined, round: number, stream: string): Promise<ProviderAnswer[]> {
-  const answers = await Promise.all(requests.map((r) => provider.decide(r)));
+  let answers: ProviderAnswer[];
+  try {
+    answers = await Promise.all(requests.map((r) => provider.decide(r)));
+  } catch (error) {
+    // A provider stopped mid-request knows the round, not the stream.
+    if (error instanceof InterruptedError && error.stream === undefined) throw new InterruptedError(error.round, stream);
+    throw error;
+  }
   await checkpoint(signal, round, stream);
   return answers;
 }

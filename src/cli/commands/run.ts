@@ -249,7 +249,7 @@ export async function executeRun(
   const abort = new AbortController();
   const stopListening = onInterrupt((signal) => {
     const key = signal === 'SIGINT' ? 'Ctrl-C' : signal;
-    process.stderr.write(`\nsim: ${signal}: stopping at the next round boundary (the round in progress is recorded whole or not at all)${provider.offline ? '' : ' (answers received so far are cached)'}; ${key} again quits at once\n`);
+    process.stderr.write(`\nsim: ${signal}: stopping at the next round boundary (the round in progress is recorded whole or not at all${provider.offline ? '' : '; answers received so far are cached'}); ${key} again quits at once\n`);
     abort.abort();
     provider.abort?.();
   });
