@@ -143,7 +143,7 @@ describe('Ctrl-C and SIGTERM stop an offline run', () => {
 });
 
 describe('Ctrl-C in an LLM run', () => {
-  it('stops with exit 130 and the answers already received are cached', async () => {
+  it('stops with exit 130, and resume completes the run', async () => {
     const server = await startFakeServer({ latencyMs: 20 });
     try {
       const out = join(scratch, 'llm');
