@@ -20,7 +20,7 @@ let counter = 0;
 const freshOut = () => join(scratch, `out-${++counter}`);
 const oneLine = (stderr: string) => stderr.trim().split('\n').filter((l) => !/^sim: no OpenAI API key found/.test(l));
 
-describe('sim run validates everything before creating anything', () => {
+describe('sim run validates everything before creating anything', { timeout: 240_000 }, () => {
   const refusals: Array<{ name: string; args: string[]; env?: NodeJS.ProcessEnv; status: number; message: RegExp }> = [
     {
       name: '--provider openai without a key',
@@ -127,14 +127,14 @@ describe('sim run validates everything before creating anything', () => {
   });
 });
 
-describe('sim run --from-warmup', () => {
+describe('sim run --from-warmup', { timeout: 240_000 }, () => {
   const out = join(scratch, 'warm');
   const runs = () => JSON.parse(runSim(['runs', '--json', '--out', out]).stdout) as Array<{ id: number; seed: number; status: string }>;
   const logs = () => readdirSync(join(out, 'logs')).sort();
   beforeAll(() => {
     const warm = runSim(['run', '--users-dir', users, '--n-users', '30', '--seed', '7', '--num-contents', '4', '--warmup-only', '--out', out]);
     expect(warm.status, warm.stderr).toBe(0);
-  });
+  }, 240_000);
 
   it("records and prints the warmup's users and seed, not the defaults", async () => {
     const result = runSim(['run', '--from-warmup', '--conditions', 'control', '--out', out]);
@@ -176,12 +176,12 @@ describe('sim run --from-warmup', () => {
   });
 });
 
-describe('sim show user', () => {
+describe('sim show user', { timeout: 240_000 }, () => {
   const out = join(scratch, 'show');
   beforeAll(() => {
     const done = runSim(['run', ...small, '--out', out]);
     expect(done.status, done.stderr).toBe(0);
-  });
+  }, 240_000);
   const runsJson = () => runSim(['runs', '--json', '--out', out]).stdout;
 
   it('exits 1 for a user or condition the run does not have (not found is not usage), 2 for a malformed id', () => {
