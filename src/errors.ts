@@ -50,14 +50,22 @@ export class InputFileError extends SimError {
 /** A run id that does not exist, or a run in a state the command cannot work on. */
 export class RunNotFoundError extends SimError {}
 
+/** A user or condition the run does not have (well-formed, but not in the data: not a usage error). */
+export class NotFoundError extends SimError {}
+
 /** The recorded hash chain does not match the events. */
 export class IntegrityError extends SimError {}
 
 /** The user stopped a run (Ctrl-C) or it was told to stop: what was committed stays; resume goes on. */
 export class InterruptedError extends SimError {
   override readonly exitCode = 130;
-  constructor(readonly round: number) {
-    super(`interrupted before round ${round} was recorded; everything before it is saved (continue with \`sim resume\`)`);
+  constructor(
+    readonly round: number,
+    readonly stream?: string,
+    /** The command that continues the run, when known (the CLI names the run and folder). */
+    resume = 'sim resume',
+  ) {
+    super(`interrupted before round ${round}${stream ? ` of ${stream}` : ''} was recorded; every round before it is saved: \`${resume}\` continues`);
   }
 }
 

@@ -3,10 +3,13 @@ import type { ProgressEvent } from '../sim/engine.js';
 
 /**
  * Progress of a run: one rewritten line on a terminal, plain lines otherwise (CI logs, pipes).
- * ETA is estimated from the rounds done so far across all streams of the run.
+ * ETA is estimated from the pace of the rounds this process ran (across all streams), timed from
+ * the start of its first round: not from the process's start, whose loading (on a resume, folding
+ * every recorded event) is no round's time, and not from rounds a resumed run did before.
  */
 export class ProgressReporter {
-  private readonly startedAt = Date.now();
+  /** When this process's first round started (null before its first round ends). */
+  private startedAt: number | null = null;
   private roundsDone: number;
   private lastLineLength = 0;
 
@@ -26,7 +29,9 @@ export class ProgressReporter {
 
   update(p: ProgressEvent): void {
     this.roundsDone += 1;
-    const elapsed = (Date.now() - this.startedAt) / 1000;
+    const now = Date.now();
+    this.startedAt ??= now - p.roundMs;
+    const elapsed = Math.max(0, now - this.startedAt) / 1000;
     const remaining = Math.max(0, this.totalRounds - this.roundsDone);
     const eta = (elapsed / (this.roundsDone - this.alreadyDone)) * remaining;
     const where = p.stage === 'election' ? `${p.stream}: election day` : `${p.stream}: round ${p.round} (${p.roundsDone}/${p.roundsTotal})`;

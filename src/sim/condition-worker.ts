@@ -28,8 +28,8 @@ try {
   );
   post({ type: 'done' });
 } catch (error) {
-  const e = error as Error & { exitCode?: number; round?: number };
-  post({ type: 'error', name: e.name, message: e.message, exitCode: e.exitCode ?? 1, round: e.round ?? null });
+  const e = error as Error & { exitCode?: number; round?: number; stream?: string };
+  post({ type: 'error', name: e.name, message: e.message, exitCode: e.exitCode ?? 1, round: e.round ?? null, stream: e.stream ?? null });
 } finally {
   await store.close();
 }

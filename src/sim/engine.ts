@@ -74,6 +74,8 @@ export async function runExperiment(opts: EngineOptions): Promise<void> {
     warmupEnd = await runWarmup(opts, projections, warmupId);
   }
   if (opts.warmupOnly) return;
+  // A signal that arrived as the warmup ended must not start the conditions (or their threads).
+  await checkpoint(opts.signal, mainStartRound(opts.config));
   const pending = conditionRuns(opts.config).filter((c) => !streamFinished(opts.store, streamId(opts.runId, c.stream)));
   const workers = Math.min(opts.workers ?? 1, pending.length);
   if (workers > 1 && opts.provider.offline) {
@@ -102,7 +104,7 @@ export interface WorkerJob {
 export type WorkerMessage =
   | { type: 'progress'; progress: ProgressEvent }
   | { type: 'done' }
-  | { type: 'error'; name: string; message: string; exitCode: number; round: number | null };
+  | { type: 'error'; name: string; message: string; exitCode: number; round: number | null; stream: string | null };
 
 /**
  * A worker's old-generation cap. V8 lets garbage pile up far beyond the live set when the cap is
@@ -124,6 +126,8 @@ async function runInWorkers(opts: EngineOptions, pending: ConditionRun[], warmup
   });
   const onAbort = () => threads.forEach((t) => t.postMessage({ type: 'abort' }));
   opts.signal?.addEventListener('abort', onAbort);
+  // Aborted while the threads were being created: the listener above would never fire.
+  if (opts.signal?.aborted) onAbort();
   try {
     const results = await Promise.allSettled(
       threads.map(
@@ -132,7 +136,7 @@ async function runInWorkers(opts: EngineOptions, pending: ConditionRun[], warmup
             thread.on('message', (m: WorkerMessage) => {
               if (m.type === 'progress') opts.onProgress?.(m.progress);
               else if (m.type === 'done') resolve();
-              else reject(m.exitCode === 130 ? new InterruptedError(m.round ?? 0) : new SimError(`condition worker: ${m.message}`));
+              else reject(m.exitCode === 130 ? new InterruptedError(m.round ?? 0, m.stream ?? undefined) : new SimError(`condition worker: ${m.message}`));
             });
             thread.on('error', reject);
             thread.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`condition worker exited with code ${code}`))));
@@ -222,7 +226,7 @@ async function runRounds(
   const seed = config.seed;
   let state = initial;
   for (let round = from; round <= to; round++) {
-    if (opts.signal?.aborted) throw new InterruptedError(round);
+    await checkpoint(opts.signal, round, writer.stream.name);
     const startedAt = performance.now();
     const batch: SimEvent[] = [];
 
@@ -246,7 +250,7 @@ async function runRounds(
       likelyVoters: countLikelyVoters(state, config.messages.likely_voter_threshold),
     };
     const requests = active.map((a) => buildTurnRequest(ctx, a));
-    const answers = await decideAll(opts.provider, requests, opts.signal, round);
+    const answers = await decideAll(opts.provider, requests, opts.signal, round, writer.stream.name);
 
     const ledger = newLedger(state);
     let fellBack = 0;
@@ -281,10 +285,11 @@ async function runRounds(
 async function runElection(opts: EngineOptions, writer: StreamWriter, state: World): Promise<World> {
   const { config } = opts;
   const round = electionRound(config);
+  await checkpoint(opts.signal, round, writer.stream.name);
   const startedAt = performance.now();
   const requests = state.agentIds.map((a) => buildVoteRequest(state, a, config, config.seed, round));
   const asked = requests.filter((r): r is NonNullable<typeof r> => r !== null);
-  const answers = await decideAll(opts.provider, asked, opts.signal, round);
+  const answers = await decideAll(opts.provider, asked, opts.signal, round, writer.stream.name);
   const byAgent = new Map(asked.map((r, i) => [r.key.agentId, answers[i]]));
   const batch: SimEvent[] = [];
   state.agentIds.forEach((agentId, i) => {
@@ -335,7 +340,7 @@ async function setupEvents(opts: EngineOptions, population: Population): Promise
       maxChars: config.content.max_chars,
     };
   });
-  const answers = await decideAll(opts.provider, requests, opts.signal, setupRound);
+  const answers = await decideAll(opts.provider, requests, opts.signal, setupRound, WARMUP_STREAM);
   requests.forEach((request, postId) => {
     const answer = answers[postId];
     const content = answer.ok && typeof (answer.value as { content?: unknown }).content === 'string' ? ((answer.value as { content: string }).content.trim()) : '';
@@ -365,11 +370,32 @@ export function populationEvents(population: Population, round: number): SimEven
   return chunks.map((c, i) => makeEvent('PopulationLoaded', { source: population.source, agents: c.agents, follows: c.follows, part: i + 1, parts: chunks.length }, round));
 }
 
-/** Asks the provider for every request at once (it limits concurrency itself); order is kept. */
-async function decideAll(provider: Provider, requests: DecisionRequest[], signal: AbortSignal | undefined, round: number): Promise<ProviderAnswer[]> {
-  const answers = await Promise.all(requests.map((r) => provider.decide(r)));
-  if (signal?.aborted) throw new InterruptedError(round);
+/**
+ * Asks the provider for every request at once (it limits concurrency itself); order is kept. A stop
+ * asked for meanwhile drops the round before anything of it is applied or appended.
+ */
+async function decideAll(provider: Provider, requests: DecisionRequest[], signal: AbortSignal | undefined, round: number, stream: string): Promise<ProviderAnswer[]> {
+  let answers: ProviderAnswer[];
+  try {
+    answers = await Promise.all(requests.map((r) => provider.decide(r)));
+  } catch (error) {
+    // A provider stopped mid-request knows the round, not the stream.
+    if (error instanceof InterruptedError && error.stream === undefined) throw new InterruptedError(error.round, stream);
+    throw error;
+  }
+  await checkpoint(signal, round, stream);
   return answers;
+}
+
+/**
+ * A point where a run may stop: everything before it is appended, nothing after it is. The offline
+ * model answers without I/O, so without this yield a round loop would never let the event loop run
+ * a signal handler (or, in a worker thread, receive the "abort" message): Ctrl-C would go unheard.
+ */
+async function checkpoint(signal: AbortSignal | undefined, round: number, stream?: string): Promise<void> {
+  if (!signal) return;
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  if (signal.aborted) throw new InterruptedError(round, stream);
 }
 
 // ---- folding recorded streams --------------------------------------------------------------------

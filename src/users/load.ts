@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ProfileRow, UserFiles } from '../domain/population/types.js';
 import { InputFileError } from '../errors.js';
+import { byteExcerpt, excerpt, looksBinary } from './excerpt.js';
 
 export type { ProfileRow, UserFiles } from '../domain/population/types.js';
 
@@ -75,11 +76,18 @@ export function loadUsersDir(dir: string): UserFiles {
 
 function readCsv(file: string, problems: Problems): { header: string[]; records: Array<{ cells: string[]; line: number }> } | null {
   let parsed: Array<{ record: string[]; info: { lines: number } }>;
+  const bytes = readFileSync(file);
+  if (looksBinary(bytes)) {
+    problems.add(file, null, `is a binary file, not CSV text (it starts with "${byteExcerpt(bytes)}")`);
+    return null;
+  }
   try {
-    parsed = parse(readFileSync(file), { info: true, relax_column_count: true, skip_empty_lines: true, bom: true }) as never;
+    parsed = parse(bytes, { info: true, relax_column_count: true, skip_empty_lines: true, bom: true }) as never;
   } catch (error) {
     const e = error as Error & { lines?: number };
-    problems.add(file, e.lines ?? null, `not valid CSV: ${e.message.replace(/^Invalid /, 'invalid ')}`);
+    // csv-parse quotes the whole offending field: show only its start, printable.
+    const message = e.message.replace(/^Invalid /, 'invalid ').replace(/value is "([\s\S]*)"$/, (_, value: string) => `value starts "${excerpt(value)}"`);
+    problems.add(file, e.lines ?? null, `not valid CSV: ${excerpt(message, 300)}`);
     return null;
   }
   if (parsed.length === 0) {
@@ -110,20 +118,20 @@ function readProfiles(file: string, problems: Problems): Array<{ row: ProfileRow
     const bad = (what: string) => problems.add(file, line, what);
 
     const userId = parseInteger(cell('user_id'));
-    if (userId === null) bad(`user_id "${cell('user_id')}" is not an integer`);
+    if (userId === null) bad(`user_id "${excerpt(cell('user_id'))}" is not an integer`);
     else if (seen.has(userId)) bad(`duplicate user_id ${userId} (first on line ${seen.get(userId)})`);
     const age = parseInteger(cell('age'));
-    if (age === null) bad(`age "${cell('age')}" is not an integer`);
+    if (age === null) bad(`age "${excerpt(cell('age'))}" is not an integer`);
     else if (age < 0 || age > 120) bad(`age ${age} is out of range (0-120)`);
     const hours = Number(cell('hours_per_week'));
-    if (cell('hours_per_week') === '' || !Number.isFinite(hours) || hours < 0 || hours > 168) bad(`hours_per_week "${cell('hours_per_week')}" is not a number of hours (0-168)`);
+    if (cell('hours_per_week') === '' || !Number.isFinite(hours) || hours < 0 || hours > 168) bad(`hours_per_week "${excerpt(cell('hours_per_week'))}" is not a number of hours (0-168)`);
     const interests = parseList(cell('interests'));
     if (interests.length === 0) bad('interests is empty (list at least one, e.g. "Politics, Technology")');
     const friends = parseList(cell('close_friends'));
     const closeFriends: number[] = [];
     for (const f of friends) {
       const id = parseInteger(f);
-      if (id === null) bad(`close_friends has "${f}", which is not a user id`);
+      if (id === null) bad(`close_friends has "${excerpt(f)}", which is not a user id`);
       else closeFriends.push(id);
     }
     if (userId === null || age === null) continue;
@@ -168,7 +176,7 @@ function readNetwork(file: string, ids: Set<number>, problems: Problems): Array<
     const s = parseInteger((cells[source] ?? '').trim());
     const t = parseInteger((cells[target] ?? '').trim());
     if (s === null || t === null) {
-      problems.add(file, line, `edge "${cells.join(',')}" does not name two user ids`);
+      problems.add(file, line, `edge "${excerpt(cells.join(','))}" does not name two user ids`);
       continue;
     }
     if (!ids.has(s)) problems.add(file, line, `source_user_id ${s} is not a user in profiles.csv`);

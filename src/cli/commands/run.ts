@@ -1,9 +1,8 @@
 import { Command, Option } from 'commander';
-import { readFileSync } from 'node:fs';
 import { conditionRuns, parseExperiment, roundsInRun, type ExperimentConfig } from '../../domain/config.js';
 import { OfflineProvider } from '../../domain/offline-model.js';
 import type { Provider } from '../../domain/decision.js';
-import { ConfigError, RunNotFoundError, SimError, UsageError } from '../../errors.js';
+import { InterruptedError, RunNotFoundError, SimError, UsageError } from '../../errors.js';
 import { acquireLease, releaseLease } from '../../events/leases.js';
 import { EventStore, streamId } from '../../events/store.js';
 import { conditionSummaries, type ConditionSummary } from '../../projections/queries.js';
@@ -15,6 +14,8 @@ import { OpenAiProvider } from '../../llm/openai-provider.js';
 import { CODE_VERSION } from '../../version.js';
 import { printEstimate } from './estimate.js';
 import { DEFAULT_OUT } from '../program.js';
+import { onInterrupt } from '../interrupt.js';
+import { adoptWarmupConfig, checkBaseUrl, checkFolderFlag, parseWithFlags, readConfigInput } from '../run-checks.js';
 import { ProgressReporter } from '../progress.js';
 import { RunLog } from '../run-log.js';
 import { printTable } from '../table.js';
@@ -109,17 +110,7 @@ export function resolveConfig(flags: RunFlags): ExperimentConfig {
   let source = 'flags';
   if (flags.config) {
     source = flags.config;
-    let text: string;
-    try {
-      text = readFileSync(flags.config, 'utf8');
-    } catch (error) {
-      throw new UsageError(`--config ${flags.config}: cannot read (${(error as NodeJS.ErrnoException).code ?? error})`);
-    }
-    try {
-      input = JSON.parse(text);
-    } catch (error) {
-      throw new ConfigError(flags.config, [`not valid JSON: ${(error as Error).message}`]);
-    }
+    input = readConfigInput(flags.config);
   }
   const base = parseExperiment(input, source);
   const merged: ExperimentConfig = structuredClone(base);
@@ -142,7 +133,11 @@ export function resolveConfig(flags: RunFlags): ExperimentConfig {
   }
   const baseUrl = flags.baseUrl ?? process.env.OPENAI_BASE_URL;
   if (baseUrl) merged.base_url = baseUrl;
-  return parseExperiment(merged, flags.config ? `${flags.config} with flags` : 'flags');
+  const config = parseWithFlags(merged, flags.config ? `${flags.config} with flags` : 'flags');
+  if (config.provider === 'openai' && config.base_url) {
+    checkBaseUrl(config.base_url, flags.baseUrl ? { flag: '--base-url' } : process.env.OPENAI_BASE_URL ? { flag: 'OPENAI_BASE_URL' } : { file: flags.config ?? 'config' });
+  }
+  return config;
 }
 
 export async function runCommand(flags: RunFlags): Promise<void> {
@@ -151,12 +146,32 @@ export async function runCommand(flags: RunFlags): Promise<void> {
     printEstimate(config);
     return;
   }
-  // The population is validated whole before the database is touched: bad input writes nothing.
-  const population = flags.fromWarmup === undefined ? loadPopulation(config) : null;
-  const store = await EventStore.open(flags.out);
+  // Everything that can be checked is checked before the database is created or touched: a refused
+  // command writes nothing.
+  checkProviderReady(config, flags.cacheOnly);
+  checkFolderFlag('--users-dir', flags.usersDir, true, 'profiles.csv and network.csv');
+  checkFolderFlag('--out', flags.out, false);
+  let store: EventStore;
+  let population: ReturnType<typeof loadPopulation> | null = null;
+  if (flags.fromWarmup !== undefined) {
+    const existing = await EventStore.openExisting(flags.out);
+    if (!existing) throw new RunNotFoundError(`--from-warmup: ${flags.out} holds no sim.db, so no recorded warmup (record one with \`sim run --warmup-only --out ${flags.out}\`)`);
+    store = existing;
+    try {
+      const warmup = await findWarmup(store, flags.fromWarmup);
+      const input = flags.config ? readConfigInput(flags.config) : null;
+      config = { ...adoptWarmupConfig(config, flags, input, flags.config, { runId: warmup.runId, config: parseExperiment((await store.getRun(warmup.runId)).config, `run ${warmup.runId} config`) }), from_warmup: warmup.stream };
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+  } else {
+    // The population is validated whole before the database is touched: bad input writes nothing.
+    population = loadPopulation(config);
+    store = await EventStore.open(flags.out);
+  }
   const provider = chooseProvider(config, { store, cacheOnly: flags.cacheOnly, concurrency: flags.concurrency });
   try {
-    if (flags.fromWarmup !== undefined) config = { ...config, from_warmup: await findWarmup(store, flags.fromWarmup) };
     const runId = await store.createRun({ seed: config.seed, config, codeVersion: CODE_VERSION, createdAt: new Date().toISOString() });
     await executeRun(store, runId, config, provider, population, flags.out, flags.workers);
   } finally {
@@ -173,13 +188,18 @@ export interface ProviderChoice {
   concurrency?: number;
 }
 
-export function chooseProvider(config: ExperimentConfig, choice: ProviderChoice): Provider {
-  if (config.provider === 'offline') return new OfflineProvider();
-  const apiKey = loadApiKey(process.env, process.cwd());
-  // A cache-only replay makes no request, so it needs no key.
-  if (!apiKey && !choice.cacheOnly) {
+/** An LLM run needs a key (except a cache-only replay, which makes no request). */
+export function checkProviderReady(config: ExperimentConfig, cacheOnly?: boolean): void {
+  if (config.provider === 'offline' || cacheOnly) return;
+  if (!loadApiKey(process.env, process.cwd())) {
     throw new UsageError('--provider openai: no API key (set OPENAI_API_KEY, or `cp OPENAI_API_KEY.env.example OPENAI_API_KEY.env` and put it there)');
   }
+}
+
+export function chooseProvider(config: ExperimentConfig, choice: ProviderChoice): Provider {
+  if (config.provider === 'offline') return new OfflineProvider();
+  checkProviderReady(config, choice.cacheOnly);
+  const apiKey = loadApiKey(process.env, process.cwd());
   return new OpenAiProvider({
     apiKey: apiKey ?? 'cache-only-replay',
     baseURL: config.base_url ?? undefined,
@@ -190,21 +210,21 @@ export function chooseProvider(config: ExperimentConfig, choice: ProviderChoice)
   });
 }
 
-async function findWarmup(store: EventStore, from: string | true): Promise<string> {
+async function findWarmup(store: EventStore, from: string | true): Promise<{ runId: number; stream: string }> {
   if (from === true) {
     const runs = await store.listRunRows();
     for (const run of runs.reverse()) {
       const id = streamId(run.id, WARMUP_STREAM);
-      if (streamFinished(store, id)) return id;
+      if (streamFinished(store, id)) return { runId: run.id, stream: id };
     }
     throw new RunNotFoundError(`${store.file}: no run with a finished warmup to start from (record one with --warmup-only)`);
   }
   const runId = Number(from);
-  if (!Number.isInteger(runId)) throw new UsageError(`--from-warmup: "${from}" is not a run id`);
+  if (!Number.isInteger(runId) || runId < 1) throw new UsageError(`--from-warmup: "${from}" is not a run id`);
   await store.getRun(runId);
   const id = streamId(runId, WARMUP_STREAM);
   if (!streamFinished(store, id)) throw new RunNotFoundError(`${store.file}: run ${runId} has no finished warmup`);
-  return id;
+  return { runId, stream: id };
 }
 
 /** Runs (or continues) a recorded run to its end with progress, log and summary. Shared with resume. */
@@ -227,13 +247,12 @@ export async function executeRun(
   log.line(`run=${runId} start provider="${provider.name}" n_users=${config.n_users} seed=${config.seed} code=${CODE_VERSION}`);
 
   const abort = new AbortController();
-  const onSigint = () => {
-    if (abort.signal.aborted) process.exit(130);
-    process.stderr.write('\nsim: stopping: answers received so far are cached, the round will be redone by `sim resume` (Ctrl-C again to quit at once)\n');
+  const stopListening = onInterrupt((signal) => {
+    const key = signal === 'SIGINT' ? 'Ctrl-C' : signal;
+    process.stderr.write(`\nsim: ${signal}: stopping at the next round boundary (the round in progress is recorded whole or not at all${provider.offline ? '' : '; answers received so far are cached'}); ${key} again quits at once\n`);
     abort.abort();
     provider.abort?.();
-  };
-  process.on('SIGINT', onSigint);
+  });
   const startedAt = Date.now();
   try {
     await runExperiment({
@@ -259,13 +278,19 @@ export async function executeRun(
     const interrupted = error instanceof SimError && error.exitCode === 130;
     await store.setRunStatus(runId, interrupted ? 'interrupted' : 'failed').catch(() => undefined);
     log.line(`run=${runId} ${interrupted ? 'interrupted' : 'failed'}: ${error instanceof Error ? error.message : String(error)}`);
+    // Name the command that continues this very run (and folder).
+    if (error instanceof InterruptedError) throw new InterruptedError(error.round, error.stream, resumeCommand(runId, outDir));
     throw error;
   } finally {
-    process.off('SIGINT', onSigint);
+    stopListening();
     releaseLease(store, runId);
   }
   progress.done();
   await printSummary(store, runId, provider, (Date.now() - startedAt) / 1000);
+}
+
+function resumeCommand(runId: number, outDir: string): string {
+  return `sim resume ${runId}${outDir === DEFAULT_OUT ? '' : ` --out ${/^[\w./-]+$/.test(outDir) ? outDir : JSON.stringify(outDir)}`}`;
 }
 
 export async function printSummary(store: EventStore, runId: number, provider: Provider | null, seconds: number | null): Promise<void> {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { parseExperiment, conditionRuns } from '../../domain/config.js';
-import { UsageError } from '../../errors.js';
+import { NotFoundError, UsageError } from '../../errors.js';
 import { streamId } from '../../events/store.js';
 import type { RecordedEvent } from '../../events/types.js';
 import { warmupStreamOf } from '../../sim/run-status.js';
@@ -26,7 +26,7 @@ export function registerShow(program: Command): void {
         const config = parseExperiment((await store.getRun(runId)).config);
         const names = conditionRuns(config).map((c) => c.stream);
         const condition = opts.condition ?? names[0];
-        if (condition && !names.includes(condition)) throw new UsageError(`--condition: "${condition}" is not a condition of run ${runId} (${names.join(', ')})`);
+        if (condition && !names.includes(condition)) throw new NotFoundError(`--condition: "${condition}" is not a condition of run ${runId} (${names.join(', ')})`);
         const streams = [warmupStreamOf(runId, config), ...(condition && !config.warmup_only ? [streamId(runId, condition)] : [])];
         const out: string[] = [];
         const likelihoods: string[] = [];
@@ -53,7 +53,7 @@ export function registerShow(program: Command): void {
             if (e.type === 'VotingIntentionStated') likelihoods.push(`${e.meta.round}:${e.data.likelihood}`);
           }
         }
-        if (!found) throw new UsageError(`user ${agentId} is not in run ${runId}`);
+        if (!found) throw new NotFoundError(`user ${agentId} is not in run ${runId}`);
         out.push(`likelihood over time (round:value): ${likelihoods.join(' ') || 'never stated'}`);
         process.stdout.write(`${out.join('\n')}\n`);
       } finally {

@@ -3,6 +3,7 @@ import { generatePopulation } from '../../domain/population/generate.js';
 import { populationStats } from '../../domain/population/stats.js';
 import { loadUsersDir } from '../../users/load.js';
 import { writeUsersDir } from '../../users/write.js';
+import { checkFolderFlag } from '../run-checks.js';
 import { integerFlag } from './run.js';
 
 export function registerUsers(program: Command): void {
@@ -26,6 +27,7 @@ export function registerUsers(program: Command): void {
     .argument('<dir>', 'folder with profiles.csv and network.csv')
     .option('--json', 'print JSON')
     .action((dir: string, opts: { json?: boolean }) => {
+      checkFolderFlag('users stats', dir, true, 'profiles.csv and network.csv');
       const s = populationStats(loadUsersDir(dir));
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
