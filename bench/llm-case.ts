@@ -31,7 +31,7 @@ const url = await new Promise<string>((resolve) => createInterface({ input: serv
 const dir = mkdtempSync(join(tmpdir(), 'sim-bench-llm-'));
 const store = await EventStore.open(dir);
 const provider = (concurrency: number, cacheOnly = false) =>
-  new OpenAiProvider({ apiKey: 'bench', baseURL: url, concurrency, cache: new LlmCache(store.sqlite), cacheOnly, backoffMs: 50 });
+  new OpenAiProvider({ endpoints: [{ url, apiKey: 'bench', models: null, maxConcurrency: concurrency, weight: 1 }], cache: new LlmCache(store.sqlite), cacheOnly, backoffMs: 50 });
 
 /** Wraps a provider to add up the time at least one request was in flight. */
 function timed(inner: Provider): Provider & { busyMs: () => number; rounds: number[] } {

@@ -13,6 +13,18 @@ export interface CachedAnswer {
   usage: Usage;
 }
 
+/**
+ * Versions before 0.2 stored a request that never got an answer (server down, timeouts) like an
+ * answer, with this reason. Such a row is not an answer: it is asked again, and replacing it is the
+ * one overwrite the cache allows.
+ */
+const UNANSWERED_PREFIX = '{"ok":false,"raw":null,"reason":"no answer after ';
+
+export interface CacheHit extends CachedAnswer {
+  /** An old row of a request that got no answer (see UNANSWERED_PREFIX). */
+  unanswered: boolean;
+}
+
 export class LlmCache {
   private readonly get: BetterSqlite3.Statement<[string], { response: string; prompt_tokens: number; completion_tokens: number; cached_tokens: number }>;
   private readonly put: BetterSqlite3.Statement;
@@ -20,15 +32,26 @@ export class LlmCache {
   constructor(sqlite: BetterSqlite3.Database) {
     this.get = sqlite.prepare('select response, prompt_tokens, completion_tokens, cached_tokens from llm_cache where key = ?');
     this.put = sqlite.prepare(
-      'insert into llm_cache (key, model, response, prompt_tokens, completion_tokens, cached_tokens, created_at) values (?, ?, ?, ?, ?, ?, ?) on conflict (key) do nothing',
+      `insert into llm_cache (key, model, response, prompt_tokens, completion_tokens, cached_tokens, created_at) values (?, ?, ?, ?, ?, ?, ?)
+       on conflict (key) do update set response = excluded.response, prompt_tokens = excluded.prompt_tokens, completion_tokens = excluded.completion_tokens,
+         cached_tokens = excluded.cached_tokens, created_at = excluded.created_at
+       where substr(llm_cache.response, 1, ${UNANSWERED_PREFIX.length}) = '${UNANSWERED_PREFIX}'`,
     );
+    this.unanswered = sqlite.prepare(`select count(*) as n from llm_cache where substr(response, 1, ${UNANSWERED_PREFIX.length}) = '${UNANSWERED_PREFIX}'`);
   }
 
-  lookup(key: string): CachedAnswer | null {
+  private readonly unanswered: BetterSqlite3.Statement<[], { n: number }>;
+
+  lookup(key: string): CacheHit | null {
     const row = this.get.get(key);
     if (!row) return null;
     const stored = JSON.parse(row.response) as { ok: boolean; raw: string | null; reason: string | null };
-    return { ...stored, usage: { promptTokens: row.prompt_tokens, completionTokens: row.completion_tokens, cachedTokens: row.cached_tokens } };
+    return { ...stored, unanswered: row.response.startsWith(UNANSWERED_PREFIX), usage: { promptTokens: row.prompt_tokens, completionTokens: row.completion_tokens, cachedTokens: row.cached_tokens } };
+  }
+
+  /** Rows of requests that never got an answer, left by older versions (asked again by a new request). */
+  countUnanswered(): number {
+    return this.unanswered.get()!.n;
   }
 
   store(key: string, model: string, answer: CachedAnswer, now: string): void {

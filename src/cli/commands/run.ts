@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { conditionRuns, parseExperiment, roundsInRun, type ExperimentConfig } from '../../domain/config.js';
 import { OfflineProvider } from '../../domain/offline-model.js';
 import type { Provider } from '../../domain/decision.js';
-import { ConfigError, RunNotFoundError, SimError, UsageError } from '../../errors.js';
+import { ConfigError, LlmUnavailableError, RunNotFoundError, SimError, UsageError } from '../../errors.js';
 import { acquireLease, releaseLease } from '../../events/leases.js';
 import { EventStore, streamId } from '../../events/store.js';
 import { conditionSummaries, type ConditionSummary } from '../../projections/queries.js';
@@ -11,15 +11,15 @@ import { runExperiment, streamFinished, WARMUP_STREAM } from '../../sim/engine.j
 import { loadPopulation } from '../../sim/population.js';
 import { loadApiKey } from '../../llm/api-key.js';
 import { LlmCache } from '../../llm/cache.js';
-import { OpenAiProvider } from '../../llm/openai-provider.js';
 import { CODE_VERSION } from '../../version.js';
 import { printEstimate } from './estimate.js';
 import { DEFAULT_OUT } from '../program.js';
 import { ProgressReporter } from '../progress.js';
 import { RunLog } from '../run-log.js';
+import { addLlmOptions, checkEndpoints, maxFallbackRate, openAiProvider, recordBaseUrls, type LlmFlags } from '../llm-options.js';
 import { printTable } from '../table.js';
 
-export interface RunFlags {
+export interface RunFlags extends LlmFlags {
   config?: string;
   out: string;
   nUsers?: number;
@@ -34,7 +34,6 @@ export interface RunFlags {
   warmupOnly?: boolean;
   fromWarmup?: string | true;
   workers?: number;
-  baseUrl?: string;
   concurrency?: number;
   cacheOnly?: boolean;
   dryRun?: boolean;
@@ -66,7 +65,6 @@ export function registerRun(program: Command): void {
     .option('--topic <topic>', 'the run topic (default Politics)')
     .option('--users-dir <dir>', 'folder with profiles.csv and network.csv (default: the bundled users_data/)')
     .option('--provider <name>', 'offline | openai (default: openai when an API key is configured, else offline)')
-    .option('--base-url <url>', 'an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (also OPENAI_BASE_URL)')
     .option('--concurrency <n>', 'LLM requests in flight (default 32)', integerFlag('--concurrency', 1))
     .option('--cache-only', 'never call the LLM: a request missing from the cache is an error')
     .option('--dry-run', 'estimate calls, tokens and cost, and run nothing')
@@ -84,6 +82,7 @@ export function registerRun(program: Command): void {
     new Option('--batch_size <n>').argParser(integerFlag('--batch_size')),
     new Option('--n_cores <n>').argParser(integerFlag('--n_cores', 1)),
   ];
+  addLlmOptions(command);
   for (const option of hidden) command.addOption(option.hideHelp());
   command.action(async (raw: Record<string, unknown>) => {
     const flags: RunFlags = {
@@ -140,8 +139,8 @@ export function resolveConfig(flags: RunFlags): ExperimentConfig {
     merged.provider = loadApiKey(process.env, process.cwd()) ? 'openai' : 'offline';
     if (merged.provider === 'offline') process.stderr.write('sim: no OpenAI API key found (OPENAI_API_KEY or OPENAI_API_KEY.env): using the offline persona model, not an LLM\n');
   }
-  const baseUrl = flags.baseUrl ?? process.env.OPENAI_BASE_URL;
-  if (baseUrl) merged.base_url = baseUrl;
+  const baseUrls = flags.baseUrl ?? (process.env.OPENAI_BASE_URL ? [process.env.OPENAI_BASE_URL] : []);
+  recordBaseUrls(merged, baseUrls);
   return parseExperiment(merged, flags.config ? `${flags.config} with flags` : 'flags');
 }
 
@@ -153,12 +152,13 @@ export async function runCommand(flags: RunFlags): Promise<void> {
   }
   // The population is validated whole before the database is touched: bad input writes nothing.
   const population = flags.fromWarmup === undefined ? loadPopulation(config) : null;
+  if (!flags.cacheOnly) await checkEndpoints(config, {});
   const store = await EventStore.open(flags.out);
-  const provider = chooseProvider(config, { store, cacheOnly: flags.cacheOnly, concurrency: flags.concurrency });
+  const provider = chooseProvider(config, { store, cacheOnly: flags.cacheOnly, concurrency: flags.concurrency, llm: flags });
   try {
     if (flags.fromWarmup !== undefined) config = { ...config, from_warmup: await findWarmup(store, flags.fromWarmup) };
     const runId = await store.createRun({ seed: config.seed, config, codeVersion: CODE_VERSION, createdAt: new Date().toISOString() });
-    await executeRun(store, runId, config, provider, population, flags.out, flags.workers);
+    await executeRun(store, runId, config, provider, population, flags.out, flags.workers, 0, maxFallbackRate(flags));
   } finally {
     await provider.close?.();
     await store.close();
@@ -171,23 +171,14 @@ export interface ProviderChoice {
   /** A cache miss is an error (exact replay). */
   cacheOnly?: boolean;
   concurrency?: number;
+  /** Endpoints, outage and fallback limits (not part of the run's identity). */
+  llm?: LlmFlags;
 }
 
 export function chooseProvider(config: ExperimentConfig, choice: ProviderChoice): Provider {
   if (config.provider === 'offline') return new OfflineProvider();
-  const apiKey = loadApiKey(process.env, process.cwd());
-  // A cache-only replay makes no request, so it needs no key.
-  if (!apiKey && !choice.cacheOnly) {
-    throw new UsageError('--provider openai: no API key (set OPENAI_API_KEY, or `cp OPENAI_API_KEY.env.example OPENAI_API_KEY.env` and put it there)');
-  }
-  return new OpenAiProvider({
-    apiKey: apiKey ?? 'cache-only-replay',
-    baseURL: config.base_url ?? undefined,
-    concurrency: choice.concurrency ?? 32,
-    cache: new LlmCache(choice.store.sqlite),
-    cacheOnly: choice.cacheOnly,
-    prices: config.llm.prices,
-  });
+  // A cache-only replay makes no request, so it needs no key; a missing key is a usage error.
+  return openAiProvider(config, { cache: new LlmCache(choice.store.sqlite), cacheOnly: choice.cacheOnly, concurrency: choice.concurrency, llm: choice.llm });
 }
 
 async function findWarmup(store: EventStore, from: string | true): Promise<string> {
@@ -217,6 +208,7 @@ export async function executeRun(
   outDir: string,
   workers?: number,
   roundsAlreadyDone = 0,
+  maxFallbackRate?: number,
 ): Promise<void> {
   const warmupStream = config.from_warmup ?? undefined;
   acquireLease(store, runId, new Date().toISOString());
@@ -247,6 +239,7 @@ export async function executeRun(
       // Worker threads pay a start-up cost that only large populations recover.
       workers: workers ?? (config.n_users >= 5000 ? 2 : 1),
       signal: abort.signal,
+      maxFallbackRate,
       onProgress: (p) => {
         progress.update(p);
         log.round(p, provider.stats?.());
@@ -256,7 +249,8 @@ export async function executeRun(
     log.line(`run=${runId} finished seconds=${((Date.now() - startedAt) / 1000).toFixed(1)}`);
   } catch (error) {
     progress.done();
-    const interrupted = error instanceof SimError && error.exitCode === 130;
+    // An outage stops the run like Ctrl-C: nothing unanswered was recorded, resume goes on.
+    const interrupted = error instanceof SimError && (error.exitCode === 130 || error instanceof LlmUnavailableError);
     await store.setRunStatus(runId, interrupted ? 'interrupted' : 'failed').catch(() => undefined);
     log.line(`run=${runId} ${interrupted ? 'interrupted' : 'failed'}: ${error instanceof Error ? error.message : String(error)}`);
     throw error;
