@@ -1,5 +1,6 @@
 import OpenAI from 'openai';
 import type { EndpointStatus } from '../domain/decision.js';
+import { keepAliveFetch, type KeepAliveFetch } from './http-fetch.js';
 
 /**
  * The servers a run talks to. Each request goes to an endpoint serving its model with the most free
@@ -34,6 +35,7 @@ const RATE_WINDOW_S = 10;
 
 export class Endpoint {
   readonly client: OpenAI;
+  private readonly transport: KeepAliveFetch;
   /** The URL without credentials, for messages, progress and the log. */
   readonly label: string;
   state: EndpointState = 'up';
@@ -58,10 +60,15 @@ export class Endpoint {
     private readonly breaker: Required<BreakerOptions>,
     timeoutMs: number,
   ) {
-    this.client = new OpenAI({ apiKey: spec.apiKey, baseURL: spec.url, maxRetries: 0, timeout: timeoutMs });
+    this.transport = keepAliveFetch();
+    this.client = new OpenAI({ apiKey: spec.apiKey, baseURL: spec.url, maxRetries: 0, timeout: timeoutMs, fetch: this.transport.fetch });
     this.label = displayUrl(spec.url);
     this.limit = spec.maxConcurrency;
     this.cooldownMs = breaker.cooldownMs;
+  }
+
+  close(): void {
+    this.transport.close();
   }
 
   serves(model: string): boolean {
@@ -208,6 +215,10 @@ export class EndpointPool {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     for (const queue of this.queues.values()) for (const w of queue.drain()) w.reject(error);
+  }
+
+  close(): void {
+    for (const e of this.endpoints) e.close();
   }
 
   stats(): EndpointStats[] {

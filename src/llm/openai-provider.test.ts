@@ -127,6 +127,7 @@ describe('OpenAiProvider', () => {
     const p = provider({ breaker: { cooldownMs: 20, maxCooldownMs: 100 } });
     const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => p.decide(vote(600 + i))));
     server.setOptions({});
+    await p.close();
     expect(answers.every((a) => a.ok)).toBe(true);
     expect(p.stats().failures).toBe(0);
     for (let i = 0; i < 10; i++) expect(new LlmCache(store.sqlite).lookup(p.cacheKey(vote(600 + i)))).toMatchObject({ ok: true, unanswered: false });
@@ -148,12 +149,14 @@ describe('OpenAiProvider', () => {
 
     const before = server.requests;
     const answer = await p.decide(vote(700));
+    await p.close();
     expect(answer).toMatchObject({ ok: true, cached: false });
     expect(server.requests).toBe(before + 1);
     expect(cache.lookup(key)).toMatchObject({ ok: true, unanswered: false });
     expect(cache.countUnanswered()).toBe(unansweredBefore - 1);
     // A real answer is never overwritten.
     cache.store(key, 'gpt-4.1-nano', { ok: false, raw: 'x', reason: 'y', usage: { promptTokens: 0, completionTokens: 0, cachedTokens: 0 } }, 'later');
+    cache.flush();
     expect(cache.lookup(key)).toMatchObject({ ok: true });
   });
 });

@@ -89,8 +89,12 @@ export class OpenAiProvider implements Provider {
   }
 
   async close(): Promise<void> {
+    // Requests still running (a run that failed) end here rather than open new connections.
+    this.stop(new InterruptedError(0));
     if (this.outageTimer) clearTimeout(this.outageTimer);
     this.outageTimer = null;
+    this.pool.close();
+    this.o.cache.flush();
   }
 
   /** The cache key of a request: what is sent, plus the sample key that tells draws apart. */
@@ -223,10 +227,10 @@ export class OpenAiProvider implements Provider {
         const status = (error as { status?: number }).status;
         const message = redact(error instanceof Error ? error.message : String(error), endpoint.spec.apiKey);
         if (status === 401 || status === 403) {
-          throw new LlmConfigurationError(`${endpoint.label}: the API key was refused (HTTP ${status}); check OPENAI_API_KEY or the endpoint's api_key_env (nothing recorded was lost)`);
+          throw this.stopWith(new LlmConfigurationError(`${endpoint.label}: the API key was refused (HTTP ${status}); check OPENAI_API_KEY or the endpoint's api_key_env (nothing recorded was lost)`));
         }
         if (status === 404) {
-          throw new LlmConfigurationError(`${endpoint.label}: model "${request.model}" not found (HTTP 404); set the tier-to-model map in the config (llm.models) to models the server has, or the endpoint's models`);
+          throw this.stopWith(new LlmConfigurationError(`${endpoint.label}: model "${request.model}" not found (HTTP 404); set the tier-to-model map in the config (llm.models) to models the server has, or the endpoint's models`));
         }
         if (status === 400 && withFormat && /response_format|json_schema|structured/i.test(message)) {
           // A server without structured outputs: ask it for JSON in the text from now on (requests
@@ -282,6 +286,12 @@ export class OpenAiProvider implements Provider {
         ),
       );
     }, limit);
+  }
+
+  /** A configuration error ends every request: the others would meet it too. */
+  private stopWith(error: Error): Error {
+    this.stop(error);
+    return error;
   }
 
   private stop(error: Error): void {
