@@ -98,11 +98,11 @@ export class OpenAiProvider implements Provider {
   }
 
   /** The cache key of a request: what is sent, plus the sample key that tells draws apart. */
-  cacheKey(request: DecisionRequest): string {
+  cacheKey(request: DecisionRequest, messages: ChatMessage[] = buildMessages(request)): string {
     return sha256(
       canonicalJson({
         model: request.model,
-        messages: buildMessages(request),
+        messages,
         temperature: request.temperature,
         max_tokens: maxTokensFor(request),
         response_format: responseFormat(request),
@@ -112,7 +112,9 @@ export class OpenAiProvider implements Provider {
   }
 
   async decide(request: DecisionRequest): Promise<ProviderAnswer> {
-    const key = this.cacheKey(request);
+    // Rendered once: the key hashes the messages that are sent.
+    const messages: ChatMessage[] = buildMessages(request);
+    const key = this.cacheKey(request, messages);
     const hit = this.o.cache.lookup(key);
     if (hit && hit.unanswered) {
       // An older version cached "no answer" like an answer. It is not one: ask again, or, when
@@ -132,7 +134,6 @@ export class OpenAiProvider implements Provider {
     }
     if (this.stopped) throw this.stoppedFor(request);
 
-    const messages: ChatMessage[] = buildMessages(request);
     const usage: Usage = { ...ZERO };
     let raw: string | null = null;
     let reason: string | null = null;
