@@ -3,9 +3,10 @@ import type { Usage } from '../domain/decision.js';
 
 /**
  * Answers by request hash, in the run's database (shared by all runs in it). Written as answers
- * arrive, outside the rounds' transactions, so a crash never loses paid-for work: the answers that
- * arrive in one turn of the event loop are written together in one transaction at its end (one
- * commit per answer cost a third of a millisecond of the client's CPU each, docs/performance.md).
+ * arrive, outside the rounds' transactions, so a crash loses almost no paid-for work: the answers
+ * that arrive in one turn of the event loop are written together in one transaction at its end (a
+ * crash can lose that turn's answers; one commit per answer cost a third of a millisecond of the
+ * client's CPU each, docs/performance.md).
  */
 export interface CachedAnswer {
   ok: boolean;
