@@ -31,7 +31,7 @@ const url = await new Promise<string>((resolve) => createInterface({ input: serv
 const dir = mkdtempSync(join(tmpdir(), 'sim-bench-llm-'));
 const store = await EventStore.open(dir);
 const provider = (concurrency: number, cacheOnly = false) =>
-  new OpenAiProvider({ apiKey: 'bench', baseURL: url, concurrency, cache: new LlmCache(store.sqlite), cacheOnly, backoffMs: 50 });
+  new OpenAiProvider({ endpoints: [{ url, apiKey: 'bench', models: null, maxConcurrency: concurrency, weight: 1 }], cache: new LlmCache(store.sqlite), cacheOnly, backoffMs: 50 });
 
 /** Wraps a provider to add up the time at least one request was in flight. */
 function timed(inner: Provider): Provider & { busyMs: () => number; rounds: number[] } {
@@ -64,9 +64,13 @@ try {
     const p = provider(concurrency);
     const requests: DecisionRequest[] = Array.from({ length: n }, (_, i) => ({ purpose: 'vote', key: { seed: 1, agentId: i, round: 30, purpose: 'vote' }, model: 'bench-model', temperature: 0.5, persona: persona(i), lastLikelihood: 3 }));
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     await Promise.all(requests.map((r) => p.decide(r)));
+    await p.close();
     const seconds = (performance.now() - t0) / 1000;
-    result = { wallSeconds: seconds, calls: p.stats().calls, callsPerSecond: p.stats().calls / seconds, ideal: concurrency / (LATENCY_MS / 1000), share: p.stats().calls / seconds / (concurrency / (LATENCY_MS / 1000)) };
+    const cpu = process.cpuUsage(cpu0);
+    // CPU per call is what the client costs whatever else the machine runs; calls/s is what it achieved.
+    result = { wallSeconds: seconds, calls: p.stats().calls, callsPerSecond: p.stats().calls / seconds, ideal: concurrency / (LATENCY_MS / 1000), share: p.stats().calls / seconds / (concurrency / (LATENCY_MS / 1000)), cpuUsPerCall: (cpu.user + cpu.system) / p.stats().calls };
   } else if (mode === 'engine') {
     const concurrency = Number(a);
     const users = Number(b);

@@ -96,7 +96,7 @@ const headers = ['section', 'case', 'wall s', 'figure'];
 const figure = (r: Row): string => {
   if (r.section.startsWith('engine')) return `${r.turns} agent-turns, ${((r.wallSeconds * 1e6) / Number(r.turns)).toFixed(1)} µs/turn, ${r.events} events, peak RSS ${r.peakRssMb} MB, db ${r.dbMb} MB`;
   if (r.section.startsWith('LLM') && r.engineShare !== undefined) return `${r.calls} calls, ${Number(r.callsPerSecond).toFixed(0)} calls/s, engine ${(100 * Number(r.engineShare)).toFixed(1)}% of wall time`;
-  if (r.section.startsWith('LLM')) return `${Number(r.callsPerSecond).toFixed(0)} calls/s of ideal ${r.ideal} (${(100 * Number(r.share)).toFixed(0)}%)`;
+  if (r.section.startsWith('LLM')) return `${Number(r.callsPerSecond).toFixed(0)} calls/s of ideal ${r.ideal} (${(100 * Number(r.share)).toFixed(0)}%), client CPU ${Number(r.cpuUsPerCall).toFixed(0)} µs/call`;
   if (r.section.startsWith('cache')) return `${r.replayRequests} HTTP requests, ${r.cacheHits} cache hits, identical: ${r.identical ? 'yes' : 'NO'} (recording took ${Number(r.recordSeconds).toFixed(1)} s)`;
   return `${r.users} users, ${r.edges} follows, peak RSS ${r.peakRssMb} MB`;
 };

@@ -84,5 +84,11 @@ export class LlmUnavailableError extends SimError {
   override readonly exitCode = 3;
 }
 
+/**
+ * More of a stream's decisions fell back than --max-fallback-rate allows: a study that is mostly
+ * fallbacks is not a result. The round was not recorded; its answers are cached.
+ */
+export class FallbackBudgetError extends SimError {}
+
 /** --cache-only (replay) needed an answer the cache does not hold. */
 export class CacheMissError extends SimError {}

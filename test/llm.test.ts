@@ -71,7 +71,7 @@ describe('sim run against an OpenAI-compatible server', () => {
   it('records every unusable answer as a fallback event with its reason and raw text', async () => {
     server.setOptions({ apiKey: KEY, faults: { malformed: 1 } });
     const out = join(scratch, 'broken');
-    const result = await runSimAsync(['run', '--provider', 'openai', '--base-url', server.url, '--users-dir', users, '--n-users', '20', '--seed', '6', '--conditions', 'control', '--num-contents', '2', '--out', out], { env });
+    const result = await runSimAsync(['run', '--provider', 'openai', '--base-url', server.url, '--users-dir', users, '--n-users', '20', '--seed', '6', '--conditions', 'control', '--num-contents', '2', '--max-fallback-rate', '100%', '--out', out], { env });
     server.setOptions({ apiKey: KEY });
     expect(result.status, result.stderr).toBe(0);
     const store = await EventStore.open(out);

@@ -36,7 +36,7 @@ export class ProgressReporter {
     const eta = (elapsed / (this.roundsDone - this.alreadyDone)) * remaining;
     const where = p.stage === 'election' ? `${p.stream}: election day` : `${p.stream}: round ${p.round} (${p.roundsDone}/${p.roundsTotal})`;
     const s = this.stats?.();
-    const llm = s ? ` | calls ${s.calls} cache hits ${s.cacheHits} cost $${s.costUsd.toFixed(4)}` : '';
+    const llm = s ? ` | calls ${s.calls} cache hits ${s.cacheHits} cost $${s.costUsd.toFixed(4)}${endpointsText(s)}` : '';
     const line = `${where} | ${p.activeAgents} agents${p.fellBack ? `, ${p.fellBack} fell back` : ''} | ${this.roundsDone}/${this.totalRounds} rounds | ETA ${formatSeconds(eta)}${llm}`;
     if (this.isTty) {
       this.stream.write(`\r${line.padEnd(this.lastLineLength)}`);
@@ -50,6 +50,15 @@ export class ProgressReporter {
     if (this.isTty && this.lastLineLength > 0) this.stream.write('\n');
     this.lastLineLength = 0;
   }
+}
+
+/** Per server: state, calls/s, latency p50/p95 and errors (only when there are several). */
+export function endpointsText(s: ProviderStats): string {
+  const endpoints = s.endpoints ?? [];
+  if (endpoints.length < 2) return '';
+  const host = (url: string) => url.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
+  const ms = (x: number | null) => (x === null ? '-' : x.toFixed(0));
+  return ` | ${endpoints.map((e) => `${host(e.url)} ${e.state} ${e.callsPerSecond.toFixed(0)}/s ${ms(e.p50Ms)}/${ms(e.p95Ms)}ms ${e.errors} err`).join(', ')}`;
 }
 
 export function formatSeconds(seconds: number): string {

@@ -26,5 +26,10 @@ export class RunLog {
     this.line(
       `stream=${p.stream} stage=${p.stage} round=${p.round} agents=${p.activeAgents} fell_back=${p.fellBack} ms=${p.roundMs.toFixed(1)} rss_mb=${(mem.rss / 2 ** 20).toFixed(0)} heap_mb=${(mem.heapUsed / 2 ** 20).toFixed(0)}${llm}`,
     );
+    for (const e of stats?.endpoints ?? []) {
+      this.line(
+        `endpoint=${e.url} state=${e.state} in_flight=${e.inFlight} limit=${e.limit} calls=${e.calls} answered=${e.answered} errors=${e.errors} calls_per_s=${e.callsPerSecond.toFixed(1)} p50_ms=${e.p50Ms?.toFixed(0) ?? '-'} p95_ms=${e.p95Ms?.toFixed(0) ?? '-'}`,
+      );
+    }
   }
 }

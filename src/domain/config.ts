@@ -103,6 +103,23 @@ export const experimentSchema = z.strictObject({
       models: z.strictObject({ low: z.string(), mid: z.string(), high: z.string() }),
       /** USD per million tokens, per model; used for cost estimates only. */
       prices: z.record(z.string(), z.strictObject({ input: z.number().nonnegative(), cached_input: z.number().nonnegative(), output: z.number().nonnegative() })),
+      /**
+       * Several OpenAI-compatible servers (empty: base_url, or api.openai.com). Where requests go is
+       * not part of a run's identity: `sim resume --base-url` may point a run elsewhere.
+       */
+      endpoints: z
+        .array(
+          z.strictObject({
+            url: z.string(),
+            /** The environment variable holding this endpoint's key (default: OPENAI_API_KEY). */
+            api_key_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').optional(),
+            /** The models it serves (default: all). */
+            models: z.array(z.string()).min(1).optional(),
+            max_concurrency: z.number().int().min(1).optional(),
+            weight: z.number().positive().optional(),
+          }),
+        )
+        .default([]),
     })
     .default({
       temperature: 0.5,
@@ -128,6 +145,7 @@ export const experimentSchema = z.strictObject({
         'gpt-4.1-mini': { input: 0.4, cached_input: 0.1, output: 1.6 },
         'gpt-4.1': { input: 2, cached_input: 0.5, output: 8 },
       },
+      endpoints: [],
     }),
 });
 
@@ -171,6 +189,16 @@ function crossFieldProblems(c: ExperimentConfig): string[] {
   const tp = c.time_points;
   for (let i = 1; i < tp.length; i++) {
     if (tp[i] <= tp[i - 1]) problems.push(`time_points: must be strictly increasing (${tp[i - 1]} then ${tp[i]})`);
+  }
+  if (c.base_url !== null && urlProblem(c.base_url)) problems.push(`base_url: ${urlProblem(c.base_url)}`);
+  c.llm.endpoints.forEach((e, i) => {
+    const problem = urlProblem(e.url);
+    if (problem) problems.push(`llm.endpoints[${i}].url: ${problem}`);
+  });
+  if (c.llm.endpoints.length > 0) {
+    for (const model of new Set(Object.values(c.llm.models))) {
+      if (!c.llm.endpoints.some((e) => !e.models || e.models.includes(model))) problems.push(`llm.endpoints: no endpoint serves model "${model}" (llm.models)`);
+    }
   }
   if (c.warmup.end_round < c.warmup.start_round) problems.push('warmup: end_round must not be before start_round');
   if (tp[0] <= c.warmup.end_round) problems.push(`time_points: the first time point (${tp[0]}) must come after the warmup's last round (${c.warmup.end_round})`);
@@ -252,4 +280,16 @@ export function conditionRuns(c: ExperimentConfig): ConditionRun[] {
     }
   }
   return out;
+}
+
+/** Why a server URL cannot be used, or null: it must parse and be http or https. */
+export function urlProblem(url: string): string | null {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return `"${url}" is not a URL (e.g. http://127.0.0.1:8000/v1)`;
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return `"${url}" is not http or https`;
+  return null;
 }

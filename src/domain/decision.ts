@@ -208,4 +208,20 @@ export interface ProviderStats {
   completionTokens: number;
   cachedTokens: number;
   costUsd: number;
+  /** Per server, when there are servers (progress and the log show them). */
+  endpoints?: EndpointStatus[];
+}
+
+export interface EndpointStatus {
+  url: string;
+  /** up; out (circuit breaker open after repeated failures); probing (one request to test it). */
+  state: 'up' | 'out' | 'probing';
+  inFlight: number;
+  limit: number;
+  calls: number;
+  answered: number;
+  errors: number;
+  callsPerSecond: number;
+  p50Ms: number | null;
+  p95Ms: number | null;
 }

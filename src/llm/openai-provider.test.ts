@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeServer, type FakeServer } from '../../test/support/fake-openai-server.js';
 import { persona } from '../../test/support/world.js';
 import type { TurnRequest, VoteRequest } from '../domain/decision.js';
-import { CacheMissError } from '../errors.js';
+import { CacheMissError, LlmUnavailableError } from '../errors.js';
 import { EventStore } from '../events/store.js';
 import { LlmCache } from './cache.js';
 import { OpenAiProvider, parseJsonAnswer } from './openai-provider.js';
@@ -41,8 +41,9 @@ const turn = (agentId: number): TurnRequest => ({
   invitePost: null,
   activityRange: { min: 1, max: 5 },
 });
-const provider = (extra: Partial<ConstructorParameters<typeof OpenAiProvider>[0]> = {}) =>
-  new OpenAiProvider({ apiKey: 'k', baseURL: server.url, concurrency: 4, cache: new LlmCache(store.sqlite), backoffMs: 5, ...extra });
+const endpoint = (url: string, maxConcurrency = 4) => ({ url, apiKey: 'k', models: null, maxConcurrency, weight: 1 });
+const provider = (extra: Partial<ConstructorParameters<typeof OpenAiProvider>[0]> & { concurrency?: number } = {}) =>
+  new OpenAiProvider({ endpoints: [endpoint(server.url, extra.concurrency ?? 4)], cache: new LlmCache(store.sqlite), backoffMs: 5, ...extra });
 
 describe('OpenAiProvider', () => {
   it('answers from the cache without a request, and separately per sample key', async () => {
@@ -67,20 +68,22 @@ describe('OpenAiProvider', () => {
 
   it('retries rate limits and server errors until an answer comes', async () => {
     server.setOptions({ faults: { rateLimit: 0.3, serverError: 0.2 } });
-    const p = provider({ maxAttempts: 12 });
+    const p = provider();
     const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => p.decide(turn(100 + i))));
     server.setOptions({});
     expect(answers.every((a) => a.ok)).toBe(true);
     expect(p.stats().retries).toBeGreaterThan(0);
   });
 
-  it('honours retry-after on 429', async () => {
+  it('honours retry-after on 429, and asks until an answer comes', async () => {
     server.setOptions({ faults: { rateLimit: 1 }, retryAfterSeconds: 0.3 });
-    const p = provider({ maxAttempts: 2 });
+    const p = provider();
     const started = Date.now();
-    const answer = await p.decide(turn(200));
+    const pending = p.decide(turn(200));
+    await new Promise((r) => setTimeout(r, 100));
     server.setOptions({});
-    expect(answer.ok).toBe(false);
+    const answer = await pending;
+    expect(answer.ok).toBe(true);
     expect(Date.now() - started).toBeGreaterThanOrEqual(290);
   });
 
@@ -102,12 +105,59 @@ describe('OpenAiProvider', () => {
     expect(p.maxInFlight).toBe(3);
   });
 
-  it('gives up on a hanging server after its timeout, and says why', async () => {
+  it('never caches a request that got no answer: a hanging server stops the provider after --max-outage', async () => {
     server.setOptions({ faults: { hang: 1 } });
-    const answer = await provider({ timeoutMs: 100, maxAttempts: 2 }).decide(vote(500));
+    const p = provider({ timeoutMs: 100, maxOutageMs: 1000 });
+    const started = Date.now();
+    const outcome = await p.decide(vote(500)).then(
+      () => null,
+      (error: Error) => error,
+    );
     server.setOptions({});
-    expect(answer.ok).toBe(false);
-    expect(answer.ok ? '' : answer.reason).toMatch(/no answer after 2 attempts/);
+    await p.close();
+    expect(outcome).toBeInstanceOf(LlmUnavailableError);
+    expect(outcome?.message).toMatch(/has not answered for 1s .*timed out/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(990);
+    expect(p.stats().retries).toBeGreaterThan(1);
+    expect(new LlmCache(store.sqlite).lookup(p.cacheKey(vote(500)))).toBeNull();
+  });
+
+  it('retries dropped connections and 5xx without a cap, and caches only the answer', async () => {
+    server.setOptions({ faults: { drop: 0.3, serverError: 0.3 } });
+    const p = provider({ breaker: { cooldownMs: 20, maxCooldownMs: 100 } });
+    const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => p.decide(vote(600 + i))));
+    server.setOptions({});
+    await p.close();
+    expect(answers.every((a) => a.ok)).toBe(true);
+    expect(p.stats().failures).toBe(0);
+    for (let i = 0; i < 10; i++) expect(new LlmCache(store.sqlite).lookup(p.cacheKey(vote(600 + i)))).toMatchObject({ ok: true, unanswered: false });
+  });
+
+  it('asks again for an old cached transport failure and replaces it; a cache-only replay uses it and names it', async () => {
+    const cache = new LlmCache(store.sqlite);
+    const p = provider();
+    const key = p.cacheKey(vote(700));
+    // The row an older version wrote after 6 failed attempts.
+    cache.store(key, 'gpt-4.1-nano', { ok: false, raw: null, reason: 'no answer after 6 attempts (last: Connection error.)', usage: { promptTokens: 0, completionTokens: 0, cachedTokens: 0 } }, 'then');
+    const unansweredBefore = cache.countUnanswered();
+    expect(unansweredBefore).toBeGreaterThanOrEqual(1);
+    const replayed = await provider({ cacheOnly: true }).decide(vote(700));
+    expect(replayed).toMatchObject({ ok: false, cached: true });
+    const replayer = provider({ cacheOnly: true });
+    await replayer.decide(vote(700));
+    expect(replayer.stats()).toMatchObject({ unanswered: 1, unansweredExamples: ['agent 700 round 30 (vote)'] });
+
+    const before = server.requests;
+    const answer = await p.decide(vote(700));
+    await p.close();
+    expect(answer).toMatchObject({ ok: true, cached: false });
+    expect(server.requests).toBe(before + 1);
+    expect(cache.lookup(key)).toMatchObject({ ok: true, unanswered: false });
+    expect(cache.countUnanswered()).toBe(unansweredBefore - 1);
+    // A real answer is never overwritten.
+    cache.store(key, 'gpt-4.1-nano', { ok: false, raw: 'x', reason: 'y', usage: { promptTokens: 0, completionTokens: 0, cachedTokens: 0 } }, 'later');
+    cache.flush();
+    expect(cache.lookup(key)).toMatchObject({ ok: true });
   });
 });
 

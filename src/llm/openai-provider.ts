@@ -1,30 +1,31 @@
-import OpenAI from 'openai';
 import type { DecisionRequest, Provider, ProviderAnswer, ProviderStats, Usage } from '../domain/decision.js';
 import { validateAnswer } from '../domain/decision.js';
 import { buildMessages, maxTokensFor, responseFormat, type ChatMessage } from '../domain/prompts.js';
-import { CacheMissError, InterruptedError, LlmConfigurationError } from '../errors.js';
+import { CacheMissError, InterruptedError, LlmConfigurationError, LlmUnavailableError } from '../errors.js';
 import { canonicalJson, sha256 } from '../events/canonical.js';
 import { redact } from './api-key.js';
 import type { LlmCache } from './cache.js';
 import { costOf, type Price } from './cost.js';
-import { AdaptiveLimiter } from './limiter.js';
+import { EndpointPool, type BreakerOptions, type Endpoint, type EndpointSpec, type EndpointStats } from './endpoint-pool.js';
 
 export interface OpenAiProviderOptions {
-  apiKey: string;
-  /** An OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp, LiteLLM...); default api.openai.com. */
-  baseURL?: string;
-  concurrency: number;
+  /** The servers (vLLM, Ollama, llama.cpp, LiteLLM, api.openai.com...); at least one. */
+  endpoints: EndpointSpec[];
   cache: LlmCache;
   /** A cache miss is an error (exact replay): no HTTP request is ever made. */
   cacheOnly?: boolean;
   prices?: Record<string, Price>;
   timeoutMs?: number;
-  /** Transient failures (429, 5xx, timeouts, dropped connections) retried per request. */
-  maxAttempts?: number;
+  /**
+   * How long the run may go without any answer from any endpoint before it stops with
+   * LlmUnavailableError (default 10 minutes). Until then a request without an answer is retried.
+   */
+  maxOutageMs?: number;
   /** Backoff base; tests make it small. */
   backoffMs?: number;
   /** Corrections asked for after an unusable answer (the reference asked twice). */
   corrections?: number;
+  breaker?: BreakerOptions;
   now?: () => string;
 }
 
@@ -35,48 +36,73 @@ interface Completion {
 }
 
 const ZERO: Usage = { promptTokens: 0, completionTokens: 0, cachedTokens: 0 };
+export const DEFAULT_MAX_OUTAGE_MS = 10 * 60_000;
+
+export interface OpenAiStats extends ProviderStats {
+  /** Cached rows of requests that never got an answer (stored by older versions): asked again, or, in a cache-only replay, used and named. */
+  unanswered: number;
+  unansweredExamples: string[];
+  endpoints: EndpointStats[];
+}
 
 /**
  * Decisions by an LLM through the official openai client. Each request is first looked up in the
- * cache by the hash of (model, messages, temperature, max tokens, response format, sample key);
- * answers are validated, corrected up to twice, and cached as soon as they are final.
+ * cache by the hash of (model, messages, temperature, max tokens, response format, sample key), which
+ * names no endpoint; answers are validated, corrected up to twice, and cached as soon as they are
+ * final. Only what a server answered is cached or becomes a fallback: a request that gets no answer
+ * (refused, dropped, timed out, 5xx) is retried, on any endpoint serving its model, until the outage
+ * lasts longer than maxOutageMs; then every request fails with LlmUnavailableError.
  */
 export class OpenAiProvider implements Provider {
   readonly name: string;
   readonly offline = false;
-  private readonly client: OpenAI;
-  private readonly limiter: AdaptiveLimiter;
-  private textMode = false;
+  private readonly pool: EndpointPool;
   private aborted = false;
+  private stopped: Error | null = null;
+  private readonly stopListeners = new Set<() => void>();
   private readonly inFlight = new Set<AbortController>();
-  private readonly totals: ProviderStats = { calls: 0, cacheHits: 0, retries: 0, failures: 0, promptTokens: 0, completionTokens: 0, cachedTokens: 0, costUsd: 0 };
+  /** When the current outage began (first failure since the last answer from any endpoint). */
+  private outageSince: number | null = null;
+  private outageTimer: NodeJS.Timeout | null = null;
+  private lastTransportError = '';
+  private readonly totals = { calls: 0, cacheHits: 0, retries: 0, failures: 0, promptTokens: 0, completionTokens: 0, cachedTokens: 0, costUsd: 0, unanswered: 0 };
+  private readonly unansweredExamples: string[] = [];
 
   constructor(private readonly o: OpenAiProviderOptions) {
-    this.client = new OpenAI({ apiKey: o.apiKey, baseURL: o.baseURL, maxRetries: 0, timeout: o.timeoutMs ?? 60_000 });
-    this.limiter = new AdaptiveLimiter(o.concurrency);
-    this.name = `OpenAI-compatible LLM at ${o.baseURL ?? 'https://api.openai.com/v1'}`;
+    this.pool = new EndpointPool(o.endpoints, o.timeoutMs ?? 60_000, o.breaker);
+    const labels = this.pool.endpoints.map((e) => e.label);
+    this.name = labels.length === 1 ? `OpenAI-compatible LLM at ${labels[0]}` : `OpenAI-compatible LLM at ${labels.length} endpoints (${labels.join(', ')})`;
   }
 
-  stats(): ProviderStats {
-    return { ...this.totals };
+  stats(): OpenAiStats {
+    return { ...this.totals, unansweredExamples: [...this.unansweredExamples], endpoints: this.o.cacheOnly ? [] : this.pool.stats() };
   }
 
   get maxInFlight(): number {
-    return this.limiter.maxObserved;
+    return this.pool.maxObserved;
   }
 
   /** Stops at once: requests in flight are cancelled, later ones refused (answers already cached stay). */
   abort(): void {
     this.aborted = true;
-    for (const c of this.inFlight) c.abort();
+    this.stop(new InterruptedError(0));
+  }
+
+  async close(): Promise<void> {
+    // Requests still running (a run that failed) end here rather than open new connections.
+    this.stop(new InterruptedError(0));
+    if (this.outageTimer) clearTimeout(this.outageTimer);
+    this.outageTimer = null;
+    this.pool.close();
+    this.o.cache.flush();
   }
 
   /** The cache key of a request: what is sent, plus the sample key that tells draws apart. */
-  cacheKey(request: DecisionRequest): string {
+  cacheKey(request: DecisionRequest, messages: ChatMessage[] = buildMessages(request)): string {
     return sha256(
       canonicalJson({
         model: request.model,
-        messages: buildMessages(request),
+        messages,
         temperature: request.temperature,
         max_tokens: maxTokensFor(request),
         response_format: responseFormat(request),
@@ -86,18 +112,28 @@ export class OpenAiProvider implements Provider {
   }
 
   async decide(request: DecisionRequest): Promise<ProviderAnswer> {
-    const key = this.cacheKey(request);
+    // Rendered once: the key hashes the messages that are sent.
+    const messages: ChatMessage[] = buildMessages(request);
+    const key = this.cacheKey(request, messages);
     const hit = this.o.cache.lookup(key);
-    if (hit) {
+    if (hit && hit.unanswered) {
+      // An older version cached "no answer" like an answer. It is not one: ask again, or, when
+      // replaying exactly, reproduce the recorded fallback and say so.
+      this.totals.unanswered += 1;
+      if (this.o.cacheOnly) {
+        if (this.unansweredExamples.length < 5) this.unansweredExamples.push(`agent ${request.key.agentId} round ${request.key.round} (${request.purpose})`);
+        this.totals.cacheHits += 1;
+        return this.toAnswer(request, hit.ok, hit.raw, hit.reason, hit.usage, true);
+      }
+    } else if (hit) {
       this.totals.cacheHits += 1;
       return this.toAnswer(request, hit.ok, hit.raw, hit.reason, hit.usage, true);
     }
     if (this.o.cacheOnly) {
       throw new CacheMissError(`--cache-only: no cached answer for agent ${request.key.agentId}, round ${request.key.round} (${request.purpose}); the recorded run asked something else`);
     }
-    if (this.aborted) throw new InterruptedError(request.key.round);
+    if (this.stopped) throw this.stoppedFor(request);
 
-    const messages: ChatMessage[] = buildMessages(request);
     const usage: Usage = { ...ZERO };
     let raw: string | null = null;
     let reason: string | null = null;
@@ -105,8 +141,8 @@ export class OpenAiProvider implements Provider {
     const corrections = this.o.corrections ?? 2;
     for (let attempt = 0; attempt <= corrections; attempt++) {
       const completion = await this.complete(request, messages);
-      if ('failure' in completion) {
-        reason = completion.failure;
+      if ('refused' in completion) {
+        reason = completion.refused;
         break;
       }
       usage.promptTokens += completion.usage.promptTokens;
@@ -148,32 +184,38 @@ export class OpenAiProvider implements Provider {
     return { ok: false, reason: reason ?? 'no usable answer', raw, cached, usage };
   }
 
-  /** One completion, retrying what is transient; a failure when the server never answered usably. */
-  private async complete(request: DecisionRequest, messages: ChatMessage[]): Promise<Completion | { failure: string }> {
-    const maxAttempts = this.o.maxAttempts ?? 6;
+  /**
+   * One completion. What got no answer is retried without a cap on attempts (the outage clock is
+   * the cap); a request the server refused on its merits (HTTP 4xx) is returned as a refusal.
+   */
+  private async complete(request: DecisionRequest, messages: ChatMessage[]): Promise<Completion | { refused: string }> {
     const base = this.o.backoffMs ?? 500;
-    let lastError = '';
-    for (let attempt = 0; attempt < maxAttempts; attempt++) {
-      if (this.aborted) throw new InterruptedError(request.key.round);
+    for (let attempt = 0; ; attempt++) {
+      if (this.stopped) throw this.stoppedFor(request);
       if (attempt > 0) this.totals.retries += 1;
+      const endpoint = await this.pool.acquire(request.model).catch((error: Error) => {
+        throw error === this.stopped ? this.stoppedFor(request) : new LlmConfigurationError(error.message);
+      });
       const controller = new AbortController();
-      const withFormat = !this.textMode;
+      const withFormat = !endpoint.textMode;
+      const startedAt = performance.now();
+      let wait = 0;
       try {
         this.totals.calls += 1;
-        const response = await this.limiter.run(() => {
-          this.inFlight.add(controller);
-          return this.client.chat.completions.create(
-            {
-              model: request.model,
-              messages,
-              temperature: request.temperature,
-              max_tokens: maxTokensFor(request),
-              ...(withFormat ? { response_format: responseFormat(request) } : {}),
-            },
-            { signal: controller.signal },
-          );
-        });
-        this.limiter.onSuccess();
+        endpoint.calls += 1;
+        this.inFlight.add(controller);
+        const response = await endpoint.client.chat.completions.create(
+          {
+            model: request.model,
+            messages,
+            temperature: request.temperature,
+            max_tokens: maxTokensFor(request),
+            ...(withFormat ? { response_format: responseFormat(request) } : {}),
+          },
+          { signal: controller.signal },
+        );
+        endpoint.onAnswered(performance.now() - startedAt, Date.now());
+        this.answered();
         const choice = response.choices?.[0];
         const u = response.usage;
         return {
@@ -182,32 +224,100 @@ export class OpenAiProvider implements Provider {
           usage: { promptTokens: u?.prompt_tokens ?? 0, completionTokens: u?.completion_tokens ?? 0, cachedTokens: u?.prompt_tokens_details?.cached_tokens ?? 0 },
         };
       } catch (error) {
-        if (this.aborted) throw new InterruptedError(request.key.round);
+        if (this.stopped) throw this.stoppedFor(request);
         const status = (error as { status?: number }).status;
-        const message = redact(error instanceof Error ? error.message : String(error), this.o.apiKey);
+        const message = redact(error instanceof Error ? error.message : String(error), endpoint.spec.apiKey);
         if (status === 401 || status === 403) {
-          throw new LlmConfigurationError(`${this.name}: the API key was refused (HTTP ${status}); check OPENAI_API_KEY (nothing recorded was lost)`);
+          throw this.stopWith(new LlmConfigurationError(`${endpoint.label}: the API key was refused (HTTP ${status}); check OPENAI_API_KEY or the endpoint's api_key_env (nothing recorded was lost)`));
         }
         if (status === 404) {
-          throw new LlmConfigurationError(`${this.name}: model "${request.model}" not found (HTTP 404); set the tier-to-model map in the config (llm.models) to models the server has`);
+          throw this.stopWith(new LlmConfigurationError(`${endpoint.label}: model "${request.model}" not found (HTTP 404); set the tier-to-model map in the config (llm.models) to models the server has, or the endpoint's models`));
         }
         if (status === 400 && withFormat && /response_format|json_schema|structured/i.test(message)) {
-          // A server without structured outputs: ask for JSON in the text from now on (requests
+          // A server without structured outputs: ask it for JSON in the text from now on (requests
           // already in flight with the format come back here too, and are sent again).
-          this.textMode = true;
+          endpoint.textMode = true;
+          endpoint.onAnswered(performance.now() - startedAt, Date.now());
           attempt -= 1;
           continue;
         }
-        const transient = status === 429 || status === undefined || status === 408 || status >= 500;
-        if (!transient) return { failure: `the server refused the request (HTTP ${status}): ${message}` };
-        lastError = status === undefined ? message : `HTTP ${status}`;
-        if (status === 429) this.limiter.onRateLimited();
-        await sleep(status === 429 ? retryAfterMs(error) ?? backoff(base, attempt) : backoff(base, attempt));
+        if (status === 429) {
+          // The server is there but gives no answer: its limit shrinks, and a 429 that never ends
+          // (an exhausted quota) runs out the outage clock like silence does.
+          endpoint.onRateLimited();
+          this.lastTransportError = `${endpoint.label}: HTTP 429 (rate limited)`;
+          this.noAnswer();
+          wait = retryAfterMs(error) ?? backoff(base, Math.min(attempt, 6));
+        } else if (status === undefined || status === 408 || status >= 500) {
+          endpoint.onTransportFailure(Date.now());
+          this.lastTransportError = `${endpoint.label}: ${status === undefined ? transportMessage(error, message) : `HTTP ${status}`}`;
+          this.noAnswer();
+          // Another endpoint may answer at once; a lone endpoint is waited for.
+          wait = this.pool.endpoints.length > 1 && endpoint.state !== 'up' ? 0 : backoff(base, Math.min(attempt, 6));
+        } else {
+          endpoint.onAnswered(performance.now() - startedAt, Date.now());
+          return { refused: `the server refused the request (HTTP ${status}): ${message}` };
+        }
       } finally {
         this.inFlight.delete(controller);
+        this.pool.release(endpoint);
       }
+      if (wait > 0) await this.sleep(wait);
     }
-    return { failure: `no answer after ${maxAttempts} attempts (last: ${lastError})` };
+  }
+
+  private answered(): void {
+    this.outageSince = null;
+    if (this.outageTimer) clearTimeout(this.outageTimer);
+    this.outageTimer = null;
+  }
+
+  /** A failure without an answer: starts the outage clock, which stops the run when it runs out. */
+  private noAnswer(): void {
+    if (this.outageSince !== null) return;
+    this.outageSince = Date.now();
+    const limit = this.o.maxOutageMs ?? DEFAULT_MAX_OUTAGE_MS;
+    this.outageTimer = setTimeout(() => {
+      this.outageTimer = null;
+      if (this.outageSince === null) return;
+      const minutes = formatDuration(Date.now() - this.outageSince);
+      this.stop(
+        new LlmUnavailableError(
+          `the LLM server has not answered for ${minutes} (--max-outage ${formatDuration(limit)}; last error: ${this.lastTransportError}); the interrupted round was not recorded and the answers received are cached: continue with \`sim resume\` once the server is back (--base-url to point it at another)`,
+        ),
+      );
+    }, limit);
+  }
+
+  /** A configuration error ends every request: the others would meet it too. */
+  private stopWith(error: Error): Error {
+    this.stop(error);
+    return error;
+  }
+
+  private stop(error: Error): void {
+    if (this.stopped) return;
+    this.stopped = error;
+    this.pool.fail(error);
+    for (const c of this.inFlight) c.abort();
+    for (const wake of this.stopListeners) wake();
+  }
+
+  private stoppedFor(request: DecisionRequest): Error {
+    return this.stopped instanceof InterruptedError || !this.stopped ? new InterruptedError(request.key.round) : this.stopped;
+  }
+
+  /** Waits, or less when the provider is stopped meanwhile. */
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.stopListeners.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.stopListeners.add(done);
+    });
   }
 }
 
@@ -242,4 +352,19 @@ function backoff(base: number, attempt: number): number {
   return cap / 2 + Math.random() * (cap / 2);
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** "connect ECONNREFUSED 127.0.0.1:8000" rather than the client's generic "Connection error." */
+function transportMessage(error: unknown, message: string): string {
+  const cause = (error as { cause?: { code?: string; message?: string; cause?: { code?: string } } }).cause;
+  const code = cause?.code ?? cause?.cause?.code;
+  if (code) return `${message.replace(/\.$/, '')} (${code})`;
+  return message;
+}
+
+/** 90s, 5m, 1h30m: a duration as a user would write it for --max-outage. */
+export function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return s % 60 === 0 ? `${s / 60}m` : `${Math.floor(s / 60)}m${s % 60}s`;
+  const m = Math.round(s / 60);
+  return m % 60 === 0 ? `${m / 60}h` : `${Math.floor(m / 60)}h${m % 60}m`;
+}

@@ -14,6 +14,7 @@ import { makeEvent, type SimEvent } from '../events/types.js';
 import { WriteLock } from '../events/write-lock.js';
 import { ProjectionWriter } from '../projections/writer.js';
 import { InterruptedError, SimError } from '../errors.js';
+import { FallbackBudget } from './fallback-budget.js';
 
 /**
  * Runs an experiment on the event store: the warmup once, then every condition forked from the
@@ -59,6 +60,8 @@ export interface EngineOptions {
   /** Called with each stream's final state (tests compare it with the state folded from events). */
   onStreamEnd?: (stream: string, state: World) => void;
   signal?: AbortSignal;
+  /** Stop when a stream's share of fallen-back decisions passes this (0.02 = 2%); absent: no budget. */
+  maxFallbackRate?: number;
 }
 
 export const WARMUP_STREAM = 'warmup';
@@ -169,7 +172,8 @@ async function runWarmup(opts: EngineOptions, projections: ProjectionWriter, id:
   const writer: StreamWriter = { store, runId: opts.runId, stream, position, projections };
   const start = config.warmup.start_round;
   const end = config.warmup.end_round;
-  state = await runRounds(opts, writer, state, 'warmup', Math.max(start, state.round + 1), end, end - start + 1, null);
+  const budget = opts.maxFallbackRate === undefined ? null : new FallbackBudget(WARMUP_STREAM, opts.maxFallbackRate);
+  state = await runRounds(opts, writer, state, 'warmup', Math.max(start, state.round + 1), end, end - start + 1, null, budget);
   const completed = [makeEvent('StageCompleted', { stage: WARMUP_STREAM }, end)];
   writer.position = appendBatch(writer, completed);
   state = evolveAll(state, completed);
@@ -194,8 +198,9 @@ async function runCondition(opts: EngineOptions, projections: ProjectionWriter, 
   }
   const start = mainStartRound(config);
   const end = electionRound(config);
-  state = await runRounds(opts, writer, state, 'main', Math.max(start, state.round + 1), end, end - start + 1, condition);
-  state = await runElection(opts, writer, state);
+  const budget = opts.maxFallbackRate === undefined ? null : new FallbackBudget(condition.stream, opts.maxFallbackRate);
+  state = await runRounds(opts, writer, state, 'main', Math.max(start, state.round + 1), end, end - start + 1, condition, budget);
+  state = await runElection(opts, writer, state, budget);
   opts.onStreamEnd?.(condition.stream, state);
 }
 
@@ -221,6 +226,7 @@ async function runRounds(
   to: number,
   roundsTotal: number,
   condition: ConditionRun | null,
+  budget: FallbackBudget | null,
 ): Promise<World> {
   const { config } = opts;
   const seed = config.seed;
@@ -265,6 +271,8 @@ async function runRounds(
       batch.push(...applied);
     });
     batch.push(makeEvent('RoundCompleted', { activeAgents: active.length, fellBack }, round));
+    // The warmup's last round closes its stream; a condition's stream closes with the election.
+    budget?.add(requests.length, batch, stage === 'warmup' && round === to);
 
     writer.position = appendBatch(writer, batch);
     state = evolveAll(state, batch);
@@ -282,7 +290,7 @@ async function runRounds(
   return state;
 }
 
-async function runElection(opts: EngineOptions, writer: StreamWriter, state: World): Promise<World> {
+async function runElection(opts: EngineOptions, writer: StreamWriter, state: World, budget: FallbackBudget | null): Promise<World> {
   const { config } = opts;
   const round = electionRound(config);
   await checkpoint(opts.signal, round, writer.stream.name);
@@ -296,6 +304,7 @@ async function runElection(opts: EngineOptions, writer: StreamWriter, state: Wor
     batch.push(...applyVote(requests[i], agentId, byAgent.get(agentId) ?? null, round, config.messages.likely_voter_threshold));
   });
   batch.push(makeEvent('StageCompleted', { stage: 'election' }, round));
+  budget?.add(asked.length, batch, true);
   writer.position = appendBatch(writer, batch);
   opts.onProgress?.({
     stream: writer.stream.name,

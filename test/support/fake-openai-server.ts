@@ -13,6 +13,8 @@ export interface FakeFaults {
   rateLimit?: number;
   serverError?: number;
   malformed?: number;
+  /** Share of requests (by their first question) answered with garbage every time, corrections included. */
+  stickyMalformed?: number;
   outOfRange?: number;
   truncated?: number;
   hang?: number;
@@ -29,11 +31,15 @@ export interface FakeServerOptions {
   models?: string[];
   /** retry-after seconds sent with 429s. */
   retryAfterSeconds?: number;
+  /** Listen on this port (0: any free one); a test restarts a stopped server on its old port. */
+  port?: number;
 }
 
 export interface FakeServer {
   url: string;
   readonly requests: number;
+  /** Requests answered with 200 on a connection that was still open. */
+  readonly answered: number;
   readonly maxInFlight: number;
   readonly authorizations: Set<string>;
   setOptions(options: FakeServerOptions): void;
@@ -43,6 +49,8 @@ export interface FakeServer {
 export async function startFakeServer(initial: FakeServerOptions = {}): Promise<FakeServer> {
   let options = initial;
   let requests = 0;
+  let answered = 0;
+  let closed = false;
   let inFlight = 0;
   let maxInFlight = 0;
   const seenBodies = new Map<string, number>();
@@ -82,13 +90,16 @@ export async function startFakeServer(initial: FakeServerOptions = {}): Promise<
       const answer = answerFor(body.messages, unit(text));
       let content = JSON.stringify(answer);
       let finish = 'stop';
-      if (hit(f.malformed)) content = `Sure! Here is my answer: {"engagement": [oops`;
+      const sticky = f.stickyMalformed !== undefined && unit(`sticky:${JSON.stringify(body.messages.slice(0, 2))}`) < f.stickyMalformed;
+      if (sticky || hit(f.malformed)) content = `Sure! Here is my answer: {"engagement": [oops`;
       else if (hit(f.outOfRange)) content = JSON.stringify({ ...answer, voting_likelihood: 7, voted: 3 });
       else if (hit(f.truncated)) {
         content = content.slice(0, Math.floor(content.length / 2));
         finish = 'length';
       }
       const prompt = body.messages.reduce((n, m) => n + m.content.length, 0);
+      if (closed || req.socket.destroyed) return;
+      answered += 1;
       return json(res, 200, {
         id: `chatcmpl-${requests}`,
         object: 'chat.completion',
@@ -105,12 +116,15 @@ export async function startFakeServer(initial: FakeServerOptions = {}): Promise<
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(initial.port ?? 0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}/v1`,
     get requests() {
       return requests;
+    },
+    get answered() {
+      return answered;
     },
     get maxInFlight() {
       return maxInFlight;
@@ -121,6 +135,7 @@ export async function startFakeServer(initial: FakeServerOptions = {}): Promise<
     },
     close: () =>
       new Promise<void>((resolve) => {
+        closed = true;
         for (const s of sockets) s.destroy();
         server.close(() => resolve());
       }),

@@ -12,23 +12,26 @@ import { CODE_VERSION } from '../../version.js';
 import { DEFAULT_OUT } from '../program.js';
 import { ProgressReporter } from '../progress.js';
 import { openStoreWithRuns, selectRun } from '../run-select.js';
+import type { OpenAiStats } from '../../llm/openai-provider.js';
+import { addLlmOptions, checkEndpoints, maxFallbackRate, type LlmFlags } from '../llm-options.js';
 import { chooseProvider, executeRun, integerFlag } from './run.js';
 
 export function registerReplay(program: Command): void {
-  program
+  const command = program
     .command('replay')
     .description('re-execute a recorded run from its stored config and cached answers and compare every event; with another --seed, run the same config under that seed as a new run')
     .requiredOption('--seed <n>', 'the seed to replay with (the recorded seed: exact replay)', integerFlag('--seed'))
     .option('--run <id>', 'run id (default: the latest run)')
     .option('--out <dir>', 'output directory holding sim.db', DEFAULT_OUT)
-    .option('--keep', 'keep the scratch copy of an exact replay (its path is printed)')
-    .action(async (opts: { seed: number; run?: string; out: string; keep?: boolean }) => {
+    .option('--keep', 'keep the scratch copy of an exact replay (its path is printed)');
+  // An exact replay calls no server; a replay under another seed is a new run and may.
+  addLlmOptions(command).action(async (opts: { seed: number; run?: string; out: string; keep?: boolean } & LlmFlags) => {
       const store = await openStoreWithRuns(opts.out);
       try {
         const runId = await selectRun(store, opts.run, '--run');
         const config = parseExperiment((await store.getRun(runId)).config, `run ${runId} config`);
         if (opts.seed !== config.seed) {
-          await rerunWithSeed(store, config, opts.seed, opts.out);
+          await rerunWithSeed(store, config, opts.seed, opts.out, opts);
           return;
         }
         process.exitCode = await exactReplay(store, runId, config, opts.keep ?? false);
@@ -38,14 +41,15 @@ export function registerReplay(program: Command): void {
     });
 }
 
-async function rerunWithSeed(store: EventStore, recorded: ExperimentConfig, seed: number, out: string): Promise<void> {
+async function rerunWithSeed(store: EventStore, recorded: ExperimentConfig, seed: number, out: string, llm: LlmFlags): Promise<void> {
   const config = parseExperiment({ ...recorded, seed, treatment_seed: recorded.treatment_seed, from_warmup: null });
   const population = loadPopulation(config);
+  await checkEndpoints(config, llm);
   const runId = await store.createRun({ seed, config, codeVersion: CODE_VERSION, createdAt: new Date().toISOString() });
   process.stderr.write(`sim: running the recorded config under seed ${seed} as run ${runId}\n`);
-  const provider = chooseProvider(config, { store });
+  const provider = chooseProvider(config, { store, llm });
   try {
-    await executeRun(store, runId, config, provider, population, out);
+    await executeRun(store, runId, config, provider, population, out, undefined, 0, maxFallbackRate(llm));
   } finally {
     await provider.close?.();
   }
@@ -71,6 +75,11 @@ async function exactReplay(original: EventStore, runId: number, config: Experime
     progress.done();
     const divergence = await firstDivergence(original, runId, scratch, replayId);
     const stats = provider.stats?.();
+    const unanswered = (stats as OpenAiStats | undefined)?.unanswered ?? 0;
+    if (unanswered > 0) {
+      const examples = (stats as OpenAiStats).unansweredExamples.join(', ');
+      process.stderr.write(`sim: note: the recorded run applied fallbacks to ${unanswered} unanswered request${unanswered === 1 ? '' : 's'} (${examples}${unanswered > 5 ? ', ...' : ''}): the server never answered them (an older sim cached transport failures); they are not answers\n`);
+    }
     if (!divergence) {
       process.stdout.write(`identical ${await original.fingerprint(runId)}${stats ? ` (${stats.calls} HTTP requests, ${stats.cacheHits} cache hits)` : ''}\n`);
       return 0;

@@ -6,16 +6,18 @@ import { loadPopulation } from '../../sim/population.js';
 import { roundsRecorded, runComplete } from '../../sim/run-status.js';
 import { DEFAULT_OUT } from '../program.js';
 import { openStoreWithRuns, selectRun } from '../run-select.js';
+import { LlmCache } from '../../llm/cache.js';
+import { addLlmOptions, checkEndpoints, maxFallbackRate, type LlmFlags } from '../llm-options.js';
 import { chooseProvider, executeRun, integerFlag } from './run.js';
 
 export function registerResume(program: Command): void {
-  program
+  const command = program
     .command('resume')
     .description('continue an interrupted run from its last complete round (the cache answers what was already paid for)')
     .argument('[run]', 'run id (default: the latest run)')
     .option('--out <dir>', 'output directory holding sim.db', DEFAULT_OUT)
-    .option('--concurrency <n>', 'LLM requests in flight (default 32)', integerFlag('--concurrency', 1))
-    .action(async (runArg: string | undefined, opts: { out: string; concurrency?: number }) => {
+    .option('--concurrency <n>', 'LLM requests in flight (default 32)', integerFlag('--concurrency', 1));
+  addLlmOptions(command).action(async (runArg: string | undefined, opts: { out: string; concurrency?: number } & LlmFlags) => {
       const store = await openStoreWithRuns(opts.out);
       try {
         const runId = await selectRun(store, runArg);
@@ -29,11 +31,17 @@ export function registerResume(program: Command): void {
         // Only a run killed before its first batch needs the user files again; otherwise the
         // population is in the log.
         const needsPopulation = !config.from_warmup && store.head(streamId(runId, WARMUP_STREAM)).position === 0;
-        const provider = chooseProvider(config, { store, concurrency: opts.concurrency });
+        // Endpoints are not part of the run's identity: --base-url points it at another server.
+        await checkEndpoints(config, opts);
+        if (config.provider === 'openai') {
+          const unanswered = new LlmCache(store.sqlite).countUnanswered();
+          if (unanswered > 0) process.stderr.write(`sim: ${unanswered} cached request${unanswered === 1 ? ' was' : 's were'} never answered (transport failures stored by an older sim): asked again\n`);
+        }
+        const provider = chooseProvider(config, { store, concurrency: opts.concurrency, llm: opts });
         try {
           const done = await roundsRecorded(store, runId);
           process.stderr.write(`sim: resuming run ${runId} after ${done} of ${roundsInRun(config)} rounds\n`);
-          await executeRun(store, runId, config, provider, needsPopulation ? loadPopulation(config) : null, opts.out, undefined, done);
+          await executeRun(store, runId, config, provider, needsPopulation ? loadPopulation(config) : null, opts.out, undefined, done, maxFallbackRate(opts));
         } finally {
           await provider.close?.();
         }

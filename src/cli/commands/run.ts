@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { conditionRuns, parseExperiment, roundsInRun, type ExperimentConfig } from '../../domain/config.js';
 import { OfflineProvider } from '../../domain/offline-model.js';
 import type { Provider } from '../../domain/decision.js';
-import { InterruptedError, RunNotFoundError, SimError, UsageError } from '../../errors.js';
+import { InterruptedError, LlmUnavailableError, RunNotFoundError, SimError, UsageError } from '../../errors.js';
 import { acquireLease, releaseLease } from '../../events/leases.js';
 import { EventStore, streamId } from '../../events/store.js';
 import { conditionSummaries, type ConditionSummary } from '../../projections/queries.js';
@@ -10,7 +10,6 @@ import { runExperiment, streamFinished, WARMUP_STREAM } from '../../sim/engine.j
 import { loadPopulation } from '../../sim/population.js';
 import { loadApiKey } from '../../llm/api-key.js';
 import { LlmCache } from '../../llm/cache.js';
-import { OpenAiProvider } from '../../llm/openai-provider.js';
 import { CODE_VERSION } from '../../version.js';
 import { printEstimate } from './estimate.js';
 import { DEFAULT_OUT } from '../program.js';
@@ -18,9 +17,10 @@ import { onInterrupt } from '../interrupt.js';
 import { adoptWarmupConfig, checkBaseUrl, checkFolderFlag, parseWithFlags, readConfigInput } from '../run-checks.js';
 import { ProgressReporter } from '../progress.js';
 import { RunLog } from '../run-log.js';
+import { addLlmOptions, checkEndpoints, maxFallbackRate, openAiProvider, recordBaseUrls, type LlmFlags } from '../llm-options.js';
 import { printTable } from '../table.js';
 
-export interface RunFlags {
+export interface RunFlags extends LlmFlags {
   config?: string;
   out: string;
   nUsers?: number;
@@ -35,7 +35,6 @@ export interface RunFlags {
   warmupOnly?: boolean;
   fromWarmup?: string | true;
   workers?: number;
-  baseUrl?: string;
   concurrency?: number;
   cacheOnly?: boolean;
   dryRun?: boolean;
@@ -67,7 +66,6 @@ export function registerRun(program: Command): void {
     .option('--topic <topic>', 'the run topic (default Politics)')
     .option('--users-dir <dir>', 'folder with profiles.csv and network.csv (default: the bundled users_data/)')
     .option('--provider <name>', 'offline | openai (default: openai when an API key is configured, else offline)')
-    .option('--base-url <url>', 'an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (also OPENAI_BASE_URL)')
     .option('--concurrency <n>', 'LLM requests in flight (default 32)', integerFlag('--concurrency', 1))
     .option('--cache-only', 'never call the LLM: a request missing from the cache is an error')
     .option('--dry-run', 'estimate calls, tokens and cost, and run nothing')
@@ -85,6 +83,7 @@ export function registerRun(program: Command): void {
     new Option('--batch_size <n>').argParser(integerFlag('--batch_size')),
     new Option('--n_cores <n>').argParser(integerFlag('--n_cores', 1)),
   ];
+  addLlmOptions(command);
   for (const option of hidden) command.addOption(option.hideHelp());
   command.action(async (raw: Record<string, unknown>) => {
     const flags: RunFlags = {
@@ -131,13 +130,12 @@ export function resolveConfig(flags: RunFlags): ExperimentConfig {
     merged.provider = loadApiKey(process.env, process.cwd()) ? 'openai' : 'offline';
     if (merged.provider === 'offline') process.stderr.write('sim: no OpenAI API key found (OPENAI_API_KEY or OPENAI_API_KEY.env): using the offline persona model, not an LLM\n');
   }
-  const baseUrl = flags.baseUrl ?? process.env.OPENAI_BASE_URL;
-  if (baseUrl) merged.base_url = baseUrl;
-  const config = parseWithFlags(merged, flags.config ? `${flags.config} with flags` : 'flags');
-  if (config.provider === 'openai' && config.base_url) {
-    checkBaseUrl(config.base_url, flags.baseUrl ? { flag: '--base-url' } : process.env.OPENAI_BASE_URL ? { flag: 'OPENAI_BASE_URL' } : { file: flags.config ?? 'config' });
-  }
-  return config;
+  // OPENAI_BASE_URL is checked under its own name; --base-url values were checked as they were parsed
+  // and a config's base_url/llm.endpoints by the config parser.
+  if (!flags.baseUrl && process.env.OPENAI_BASE_URL) checkBaseUrl(process.env.OPENAI_BASE_URL, { flag: 'OPENAI_BASE_URL' });
+  const baseUrls = flags.baseUrl ?? (process.env.OPENAI_BASE_URL ? [process.env.OPENAI_BASE_URL] : []);
+  recordBaseUrls(merged, baseUrls);
+  return parseWithFlags(merged, flags.config ? `${flags.config} with flags` : 'flags');
 }
 
 export async function runCommand(flags: RunFlags): Promise<void> {
@@ -151,6 +149,8 @@ export async function runCommand(flags: RunFlags): Promise<void> {
   checkProviderReady(config, flags.cacheOnly);
   checkFolderFlag('--users-dir', flags.usersDir, true, 'profiles.csv and network.csv');
   checkFolderFlag('--out', flags.out, false);
+  // A server that refuses connections is reported now, not after minutes of retries.
+  if (!flags.cacheOnly) await checkEndpoints(config, {});
   let store: EventStore;
   let population: ReturnType<typeof loadPopulation> | null = null;
   if (flags.fromWarmup !== undefined) {
@@ -170,10 +170,10 @@ export async function runCommand(flags: RunFlags): Promise<void> {
     population = loadPopulation(config);
     store = await EventStore.open(flags.out);
   }
-  const provider = chooseProvider(config, { store, cacheOnly: flags.cacheOnly, concurrency: flags.concurrency });
+  const provider = chooseProvider(config, { store, cacheOnly: flags.cacheOnly, concurrency: flags.concurrency, llm: flags });
   try {
     const runId = await store.createRun({ seed: config.seed, config, codeVersion: CODE_VERSION, createdAt: new Date().toISOString() });
-    await executeRun(store, runId, config, provider, population, flags.out, flags.workers);
+    await executeRun(store, runId, config, provider, population, flags.out, flags.workers, 0, maxFallbackRate(flags));
   } finally {
     await provider.close?.();
     await store.close();
@@ -186,6 +186,8 @@ export interface ProviderChoice {
   /** A cache miss is an error (exact replay). */
   cacheOnly?: boolean;
   concurrency?: number;
+  /** Endpoints, outage and fallback limits (not part of the run's identity). */
+  llm?: LlmFlags;
 }
 
 /** An LLM run needs a key (except a cache-only replay, which makes no request). */
@@ -199,15 +201,7 @@ export function checkProviderReady(config: ExperimentConfig, cacheOnly?: boolean
 export function chooseProvider(config: ExperimentConfig, choice: ProviderChoice): Provider {
   if (config.provider === 'offline') return new OfflineProvider();
   checkProviderReady(config, choice.cacheOnly);
-  const apiKey = loadApiKey(process.env, process.cwd());
-  return new OpenAiProvider({
-    apiKey: apiKey ?? 'cache-only-replay',
-    baseURL: config.base_url ?? undefined,
-    concurrency: choice.concurrency ?? 32,
-    cache: new LlmCache(choice.store.sqlite),
-    cacheOnly: choice.cacheOnly,
-    prices: config.llm.prices,
-  });
+  return openAiProvider(config, { cache: new LlmCache(choice.store.sqlite), cacheOnly: choice.cacheOnly, concurrency: choice.concurrency, llm: choice.llm });
 }
 
 async function findWarmup(store: EventStore, from: string | true): Promise<{ runId: number; stream: string }> {
@@ -237,6 +231,7 @@ export async function executeRun(
   outDir: string,
   workers?: number,
   roundsAlreadyDone = 0,
+  maxFallbackRate?: number,
 ): Promise<void> {
   const warmupStream = config.from_warmup ?? undefined;
   acquireLease(store, runId, new Date().toISOString());
@@ -266,6 +261,7 @@ export async function executeRun(
       // Worker threads pay a start-up cost that only large populations recover.
       workers: workers ?? (config.n_users >= 5000 ? 2 : 1),
       signal: abort.signal,
+      maxFallbackRate,
       onProgress: (p) => {
         progress.update(p);
         log.round(p, provider.stats?.());
@@ -275,7 +271,8 @@ export async function executeRun(
     log.line(`run=${runId} finished seconds=${((Date.now() - startedAt) / 1000).toFixed(1)}`);
   } catch (error) {
     progress.done();
-    const interrupted = error instanceof SimError && error.exitCode === 130;
+    // An outage stops the run like Ctrl-C: nothing unanswered was recorded, resume goes on.
+    const interrupted = error instanceof SimError && (error.exitCode === 130 || error instanceof LlmUnavailableError);
     await store.setRunStatus(runId, interrupted ? 'interrupted' : 'failed').catch(() => undefined);
     log.line(`run=${runId} ${interrupted ? 'interrupted' : 'failed'}: ${error instanceof Error ? error.message : String(error)}`);
     // Name the command that continues this very run (and folder).

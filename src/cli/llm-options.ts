@@ -1,0 +1,143 @@
+import type { Command } from 'commander';
+import { connect } from 'node:net';
+import { urlProblem, type ExperimentConfig } from '../domain/config.js';
+import { LlmUnavailableError, UsageError } from '../errors.js';
+import { loadApiKey } from '../llm/api-key.js';
+import type { LlmCache } from '../llm/cache.js';
+import { displayUrl, type EndpointSpec } from '../llm/endpoint-pool.js';
+import { OpenAiProvider } from '../llm/openai-provider.js';
+import { DEFAULT_MAX_FALLBACK_RATE } from '../sim/fallback-budget.js';
+
+/**
+ * The LLM serving flags shared by run, resume and replay. Where requests go (endpoints) and how long
+ * an outage may last are not part of a run's identity, so every command that calls a server takes
+ * them; models and sampling settings are in the recorded config and never change on resume.
+ */
+export interface LlmFlags {
+  baseUrl?: string[];
+  maxOutage?: number;
+  maxFallbackRate?: number;
+}
+
+export const DEFAULT_OPENAI_URL = 'https://api.openai.com/v1';
+
+export function addLlmOptions(command: Command): Command {
+  return command
+    .option('--base-url <url>', 'an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1; repeat for several (also OPENAI_BASE_URL, or llm.endpoints in the config)', collectUrl, undefined)
+    .option('--max-outage <duration>', 'how long the LLM servers may give no answer before the run stops cleanly (exit code 3), e.g. 30s, 10m (default 10m)', parseDuration)
+    .option('--max-fallback-rate <rate>', 'stop when more of a stream\'s decisions than this fell back, e.g. 2% (default 2%; 100% never stops)', parseRate);
+}
+
+function collectUrl(value: string, previous: string[] | undefined): string[] {
+  const problem = urlProblem(value);
+  if (problem) throw new UsageError(`--base-url: ${problem}`);
+  return [...(previous ?? []), value];
+}
+
+/** "30s", "10m", "1h", "500ms" in milliseconds. */
+export function parseDuration(value: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/.exec(value);
+  if (!m) throw new UsageError(`--max-outage: "${value}" is not a duration (e.g. 30s, 10m, 1h)`);
+  const ms = Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+  if (ms < 1000) throw new UsageError(`--max-outage: must be at least 1s (got ${value})`);
+  return ms;
+}
+
+/** "2%" or "0.02" as a share in [0, 1]. */
+export function parseRate(value: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(%?)\s*$/.exec(value);
+  const rate = m ? Number(m[1]) / (m[2] ? 100 : 1) : NaN;
+  if (!(rate >= 0 && rate <= 1)) throw new UsageError(`--max-fallback-rate: "${value}" is not a share between 0% and 100% (e.g. 2% or 0.02)`);
+  return rate;
+}
+
+export function maxFallbackRate(flags: LlmFlags): number {
+  return flags.maxFallbackRate ?? DEFAULT_MAX_FALLBACK_RATE;
+}
+
+/** What run.ts records: one --base-url in base_url (as before), several in llm.endpoints. */
+export function recordBaseUrls(config: ExperimentConfig, urls: string[]): void {
+  if (urls.length === 1) {
+    config.base_url = urls[0];
+    config.llm.endpoints = [];
+  } else if (urls.length > 1) {
+    config.base_url = null;
+    config.llm.endpoints = urls.map((url) => ({ url }));
+  }
+}
+
+/**
+ * The endpoints to call: --base-url flags, else the config's llm.endpoints, else its base_url, else
+ * api.openai.com. Keys come from each endpoint's api_key_env, else the default key.
+ */
+export function endpointSpecs(config: ExperimentConfig, flags: LlmFlags, defaultKey: string | null, concurrency: number, env: NodeJS.ProcessEnv = process.env): EndpointSpec[] {
+  const keyOr = (name?: string): string => {
+    if (name) {
+      const key = env[name];
+      if (!key) throw new UsageError(`llm.endpoints: the environment variable ${name} (api_key_env) is not set`);
+      return key;
+    }
+    if (!defaultKey) throw new UsageError('--provider openai: no API key (set OPENAI_API_KEY, or `cp OPENAI_API_KEY.env.example OPENAI_API_KEY.env` and put it there)');
+    return defaultKey;
+  };
+  if (flags.baseUrl && flags.baseUrl.length > 0) {
+    return flags.baseUrl.map((url) => ({ url, apiKey: keyOr(), models: null, maxConcurrency: concurrency, weight: 1 }));
+  }
+  if (config.llm.endpoints.length > 0) {
+    return config.llm.endpoints.map((e) => ({ url: e.url, apiKey: keyOr(e.api_key_env), models: e.models ?? null, maxConcurrency: e.max_concurrency ?? concurrency, weight: e.weight ?? 1 }));
+  }
+  return [{ url: config.base_url ?? DEFAULT_OPENAI_URL, apiKey: keyOr(), models: null, maxConcurrency: concurrency, weight: 1 }];
+}
+
+export interface LlmProviderChoice {
+  cache: LlmCache;
+  cacheOnly?: boolean;
+  concurrency?: number;
+  llm?: LlmFlags;
+}
+
+export function openAiProvider(config: ExperimentConfig, choice: LlmProviderChoice): OpenAiProvider {
+  const apiKey = loadApiKey(process.env, process.cwd()) ?? (choice.cacheOnly ? 'cache-only-replay' : null);
+  return new OpenAiProvider({
+    endpoints: endpointSpecs(config, choice.llm ?? {}, apiKey, choice.concurrency ?? 32),
+    cache: choice.cache,
+    cacheOnly: choice.cacheOnly,
+    prices: config.llm.prices,
+    maxOutageMs: choice.llm?.maxOutage,
+  });
+}
+
+/**
+ * Before anything is written: each endpoint must accept a connection. A server that refuses is
+ * reported at once (not after minutes of retries); with several endpoints the run starts when at
+ * least one is there (the others are retried by their circuit breakers), and says which are not.
+ */
+export async function checkEndpoints(config: ExperimentConfig, flags: LlmFlags, warn: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<void> {
+  if (config.provider !== 'openai') return;
+  const urls = flags.baseUrl?.length ? flags.baseUrl : config.llm.endpoints.length ? config.llm.endpoints.map((e) => e.url) : [config.base_url ?? DEFAULT_OPENAI_URL];
+  const results = await Promise.all(urls.map(async (url) => ({ url, problem: await connectProblem(url) })));
+  const down = results.filter((r) => r.problem !== null);
+  if (down.length === 0) return;
+  const list = down.map((r) => `${displayUrl(r.url)} (${r.problem})`).join(', ');
+  if (down.length === urls.length) {
+    throw new LlmUnavailableError(`cannot connect to the LLM server${urls.length > 1 ? 's' : ''}: ${list}; nothing was written (start the server, or give another with --base-url)`);
+  }
+  warn(`sim: warning: ${list} not reachable now; starting with the other endpoints (it is probed again later)`);
+}
+
+/** Why a TCP connection to the URL's host and port fails, or null when it opens. */
+export function connectProblem(url: string, timeoutMs = 5_000): Promise<string | null> {
+  const u = new URL(url);
+  const port = Number(u.port || (u.protocol === 'https:' ? 443 : 80));
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (problem: string | null) => {
+      socket.destroy();
+      resolve(problem);
+    };
+    socket.setTimeout(timeoutMs, () => done(`no connection within ${timeoutMs / 1000}s`));
+    socket.once('connect', () => done(null));
+    socket.once('error', (error: NodeJS.ErrnoException) => done(error.code === 'ECONNREFUSED' ? 'connection refused' : error.code === 'ENOTFOUND' ? 'unknown host' : (error.code ?? error.message)));
+  });
+}
