@@ -92,7 +92,7 @@ describe('an outage', () => {
   it('checks a base URL before anything is written', async () => {
     const badScheme = await runSimAsync(runArgs(['ftp://127.0.0.1/v1'], join(scratch, 'bad-url')), { env });
     expect(badScheme.status).toBe(2);
-    expect(badScheme.stderr).toMatch(/--base-url: "ftp:\/\/127\.0\.0\.1\/v1" is not http or https/);
+    expect(badScheme.stderr).toMatch(/--base-url: "ftp:\/\/127\.0\.0\.1\/v1" is not an http\(s\) URL/);
     expect(existsSync(join(scratch, 'bad-url'))).toBe(false);
 
     const closed = await startFakeServer();

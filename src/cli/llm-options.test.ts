@@ -40,7 +40,7 @@ describe('LLM serving flags', () => {
   });
 
   it('refuses a config whose endpoint URLs are not http(s) or whose models no endpoint serves', () => {
-    expect(() => parseExperiment({ llm: { endpoints: [{ url: 'gpu1:8000' }] } })).toThrow(/llm\.endpoints\[0\]\.url: "gpu1:8000" is not http or https/);
+    expect(() => parseExperiment({ llm: { endpoints: [{ url: 'gpu1:8000' }] } })).toThrow(/llm\.endpoints\[0\]\.url: "gpu1:8000" is not an http\(s\) URL/);
     expect(() => parseExperiment({ base_url: 'not a url' })).toThrow(/base_url: "not a url" is not a URL/);
     expect(() => parseExperiment({ llm: { endpoints: [{ url: 'http://a/v1', models: ['gpt-4.1-nano'] }] } })).toThrow(/no endpoint serves model "gpt-4.1-mini"/);
   });

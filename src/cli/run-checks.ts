@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { parseExperiment, type ExperimentConfig } from '../domain/config.js';
+import { parseExperiment, urlProblem, type ExperimentConfig } from '../domain/config.js';
 import { ConfigError, UsageError } from '../errors.js';
 import { parseJsonText } from './json-file.js';
 
@@ -46,13 +46,7 @@ export type BaseUrlSource = { flag: string } | { file: string };
 
 /** An OpenAI-compatible endpoint must be an absolute http(s) URL. */
 export function checkBaseUrl(url: string, source: BaseUrlSource): void {
-  let problem: string | null = null;
-  try {
-    const parsed = new URL(url);
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') problem = `"${url}" is not an http(s) URL (start it with http:// or https://)`;
-  } catch {
-    problem = `"${url}" is not a URL (e.g. http://127.0.0.1:8000/v1)`;
-  }
+  const problem = urlProblem(url);
   if (problem === null) return;
   if ('flag' in source) throw new UsageError(`${source.flag}: ${problem}`);
   throw new ConfigError(source.file, [`base_url: ${problem}`]);

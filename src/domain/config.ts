@@ -290,6 +290,6 @@ export function urlProblem(url: string): string | null {
   } catch {
     return `"${url}" is not a URL (e.g. http://127.0.0.1:8000/v1)`;
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return `"${url}" is not http or https`;
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return `"${url}" is not an http(s) URL (start it with http:// or https://)`;
   return null;
 }
