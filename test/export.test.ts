@@ -183,10 +183,10 @@ describe('writing where it cannot', () => {
     writeFileSync(blocker, '');
     const events = runSim(['export', 'events', '--out', out, '--to', join(blocker, 'log.jsonl')]);
     expect(events.status).toBe(2);
-    expect(events.stderr.trim()).toBe(`sim: --to ${join(blocker, 'log.jsonl')}: cannot write there (ENOTDIR)`);
+    expect(events.stderr.trim()).toBe(`sim: --to ${join(blocker, 'log.jsonl')}: cannot write there (${blocker} is a file, not a folder)`);
     const csv = runSim(['export', 'csv', '--out', out, '--to', join(blocker, 'csv')]);
     expect(csv.status).toBe(2);
-    expect(csv.stderr.trim()).toBe(`sim: --to ${join(blocker, 'csv')}: cannot write there (ENOTDIR)`);
+    expect(csv.stderr.trim()).toBe(`sim: --to ${join(blocker, 'csv')}: cannot write there (${blocker} is a file, not a folder)`);
     expect(readdirSync(scratch).some((f) => f.includes('partial'))).toBe(false);
   });
 });

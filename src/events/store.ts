@@ -138,6 +138,9 @@ export class EventStore {
       insertStream: s.prepare('insert into streams (stream_id, run_id, name, last_position, last_hash) values (?, ?, ?, ?, ?)'),
       updateHead: s.prepare('update streams set last_position = ?, last_hash = ? where stream_id = ?'),
       insertChunk: s.prepare(insertEventsSql(INSERT_CHUNK)),
+      headFacts: s.prepare<[string, string], { events: number; last: number | null; hash: string | null }>(
+        'select count(*) as events, max(stream_position) as last, (select hash from events where stream_id = ? order by stream_position desc limit 1) as hash from events where stream_id = ?',
+      ),
       chainRows: s.prepare<[string]>(`select position, stream_position, ${HASH_INPUT_SQL}, hash from events where stream_id = ? order by stream_position`).raw(true),
     };
   }
@@ -384,6 +387,22 @@ export class EventStore {
       return { broken: { streamPosition: expectedPosition, position: -1, reason: 'stream head does not match its last event' }, events: expectedPosition };
     }
     return { broken: null, events: expectedPosition };
+  }
+
+  /**
+   * The cheap check `sim runs` makes on every run: does the stored head (last position and hash)
+   * still describe the stream's events (their count, last position and last stored hash)? Catches
+   * lost, added or truncated events and a rewritten last event without hashing anything; a payload
+   * altered in the middle needs `verifyStreams`. Returns the problem, or null.
+   */
+  headMismatch(stream: string): string | null {
+    const row = this.statements.headFacts.get(stream, stream);
+    const head = this.head(stream);
+    const count = Number(row?.events ?? 0);
+    const last = row?.last === null || row?.last === undefined ? 0 : Number(row.last);
+    if (count !== head.position || last !== head.position) return `stream ${stream}: head says ${head.position} events, the table holds ${count} (last position ${last})`;
+    if ((row?.hash ?? '') !== head.hash) return `stream ${stream}: head hash does not match its last event (position ${last})`;
+    return null;
   }
 
   /**
