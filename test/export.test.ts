@@ -197,7 +197,9 @@ describe('sim show user', () => {
     const id = voter.agent!;
     const result = runSim(['show', 'user', String(id), '--condition', 'treatment_soc_message', '--out', out]);
     expect(result.status, result.stderr).toBe(0);
-    expect(result.stdout).toContain(`"id":${id}`);
+    // the persona as fields, not JSON
+    expect(result.stdout).toMatch(new RegExp(`persona of user ${id}:\\n {2}age +\\d+\\n`));
+    expect(result.stdout).not.toContain('{"');
     expect(result.stdout).toMatch(/== run\/1\/warmup ==[\s\S]*== run\/1\/treatment_soc_message ==/);
     expect(result.stdout).toMatch(/round \d+: saw posts /);
     expect(result.stdout).toMatch(/treated in period 1 \(social\)/);
