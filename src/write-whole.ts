@@ -1,4 +1,4 @@
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { OutputWriteError, UsageError } from './errors.js';
 
@@ -54,13 +54,23 @@ export function checkFileTarget(file: string, named: Named = { flag: '', path: f
   checkParents(dirname(file), named);
 }
 
-/** Refuses, before any work, a folder target that is a file or sits under a file. */
+/** Refuses, before any work, a folder target (built whole beside itself) that is a file or cannot be created. */
 export function checkFolderTarget(dir: string, named: Named = { flag: '', path: dir }): void {
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw refuse(named, `it is a file; ${named.flag || 'this'} takes a folder`);
   checkParents(dirname(dir), named);
 }
 
-/** The nearest existing ancestor must be a folder (else every later mkdir fails with ENOTDIR). */
+/** Refuses, before any work, a folder that files will be written into, when it is a file or cannot be written. */
+export function checkFolderToWriteInto(dir: string, named: Named = { flag: '', path: dir }): void {
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw refuse(named, `it is a file; ${named.flag || 'this'} takes a folder`);
+  checkParents(dir, named);
+}
+
+/**
+ * The nearest existing folder at or above `dir` is where the first file or folder gets created: it
+ * must be a folder, and writable (checked up front, so a long report or export does not fail at
+ * its very end).
+ */
 function checkParents(dir: string, named: Named): void {
   let at = dir;
   while (!existsSync(at)) {
@@ -69,6 +79,11 @@ function checkParents(dir: string, named: Named): void {
     at = up;
   }
   if (!statSync(at).isDirectory()) throw refuse(named, `${at} is a file, not a folder`);
+  try {
+    accessSync(at, constants.W_OK);
+  } catch (error) {
+    throw cannotWrite(named, error);
+  }
 }
 
 /** True when the folder exists and holds something. */

@@ -8,7 +8,7 @@ import { reportHtml } from '../../report/html.js';
 import { hashChainCheck, withHashChainLine, withHashChains } from '../../report/integrity.js';
 import { foldStream } from '../../sim/engine.js';
 import { streamsReadBy } from '../../sim/run-status.js';
-import { checkFolderTarget, writeFileWhole } from '../../write-whole.js';
+import { checkFolderToWriteInto, writeFileWhole } from '../../write-whole.js';
 import { DEFAULT_OUT } from '../program.js';
 import { openStoreWithRuns, selectRun } from '../run-select.js';
 
@@ -26,7 +26,7 @@ export function registerReport(program: Command): void {
         const runId = await selectRun(store, runArg);
         const to = opts.to ?? join(opts.out, 'report', `run-${runId}`);
         const named = { flag: '--to', path: to };
-        checkFolderTarget(to, named);
+        checkFolderToWriteInto(to, named);
         // A report is what gets published: it is built only from events whose chains are intact.
         const chains = hashChainCheck(store.verifyStreams(await streamsReadBy(store, runId)));
         const data = await readRunData(store, runId);
