@@ -1,12 +1,12 @@
 import { stringify } from 'csv-stringify/sync';
 import { join } from 'node:path';
 import type { UserFiles } from '../domain/population/types.js';
-import { checkFolderTarget, writeFileWhole, type Named } from '../write-whole.js';
+import { checkFolderToWriteInto, writeFileWhole, type Named } from '../write-whole.js';
 import { PROFILE_COLUMNS } from './load.js';
 
 /** Writes profiles.csv and network.csv in the reference's columns (each file whole, then renamed). */
 export function writeUsersDir(dir: string, files: UserFiles, named: Named = { flag: '--out', path: dir }): void {
-  checkFolderTarget(dir, named);
+  checkFolderToWriteInto(dir, named);
   const profiles = files.profiles.map((p) => [
     p.userId,
     p.age,
