@@ -36,5 +36,5 @@ describe('examples/', () => {
     const result = runSim(['run', '--config', join(dir, 'vllm-local.json'), '--dry-run', '--n-users', '50']);
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/Qwen\/Qwen2\.5-7B-Instruct 100\.0% of calls/);
-  });
+  }, 180_000);
 });

@@ -15,11 +15,13 @@ const scratch = mkdtempSync(join(tmpdir(), 'sim-refusals-'));
 const users = writeUsersDir(join(scratch, 'users'), 120);
 const out = join(scratch, 'out');
 const runArgs = ['--users-dir', users, '--n-users', '60', '--seed', '3'];
+/** Each test spawns `sim` up to six times; on a loaded 2-core machine one spawn can take 20 s. */
+const SPAWNS = 300_000;
 
 beforeAll(() => {
   const run = runSim(['run', ...runArgs, '--conditions', 'control,treatment_soc_message', '--out', out]);
   expect(run.status, run.stderr).toBe(0);
-}, 120_000);
+}, SPAWNS);
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 /** A copy of the recorded output directory, to damage without touching the others. */
@@ -61,13 +63,13 @@ describe('a database with an altered event', () => {
     sql(dir, 'update events set payload = ? where position = ?', JSON.stringify({ likelihood: likelihood === 4 ? 3 : likelihood + 1 }), target.position);
     expected = `sim: ${join(dir, 'sim.db')}: stream run/1/control is broken at stream position ${target.stream_position} (event ${target.position}): hash does not match its contents and predecessor`;
     before = listing(scratch);
-  });
+  }, SPAWNS);
 
   it('is named by `sim project`, the message the others must give', () => {
     const project = runSim(['project', '--out', dir]);
     expect(project.status).toBe(1);
     expect(project.stderr.trim()).toBe(expected);
-  });
+  }, SPAWNS);
 
   it('`sim report` refuses with the same message and writes nothing', () => {
     const to = join(scratch, 'report-of-tampered');
@@ -77,7 +79,7 @@ describe('a database with an altered event', () => {
     expect(result.stdout).toBe('');
     expect(existsSync(to)).toBe(false);
     expect(existsSync(join(dir, 'report'))).toBe(false);
-  });
+  }, SPAWNS);
 
   it('`sim export csv` refuses with the same message and writes nothing', () => {
     const to = join(scratch, 'csv-of-tampered');
@@ -85,7 +87,7 @@ describe('a database with an altered event', () => {
     expect(result.status).toBe(1);
     expect(result.stderr.trim()).toBe(expected);
     expect(existsSync(to)).toBe(false);
-  });
+  }, SPAWNS);
 
   it('`sim export events` refuses with the same message, to a file or to standard output, and writes nothing', () => {
     const to = join(scratch, 'events-of-tampered.jsonl');
@@ -98,7 +100,7 @@ describe('a database with an altered event', () => {
     expect(toStdout.stderr.trim()).toBe(expected);
     expect(toStdout.stdout).toBe('');
     expect(listing(scratch)).toEqual(before);
-  });
+  }, SPAWNS);
 
   it('`sim runs --verify` marks the run and names the event', () => {
     const result = runSim(['runs', '--verify', '--json', '--out', dir]);
@@ -106,7 +108,7 @@ describe('a database with an altered event', () => {
     const [run] = JSON.parse(result.stdout) as Array<{ chains: { checked: string; ok: boolean; problem: string } }>;
     expect(run.chains).toEqual({ checked: 'events', ok: false, problem: expected.replace(/^sim: /, '') });
     expect(result.stderr).toContain(`sim: run 1: ${expected.replace(/^sim: /, '')}`);
-  });
+  }, SPAWNS);
 });
 
 describe('a database whose stored head does not match its events', () => {
@@ -125,7 +127,7 @@ describe('a database whose stored head does not match its events', () => {
     const intact = runSim(['runs', '--out', out]);
     expect(intact.stdout.trimEnd().split('\n')[2]).toMatch(/ ok$/);
     expect(intact.stderr).toBe('');
-  });
+  }, SPAWNS);
 });
 
 describe('a run started from another run’s warmup', () => {
@@ -141,7 +143,7 @@ describe('a run started from another run’s warmup', () => {
     expect(result.status).toBe(1);
     expect(result.stderr.trim()).toBe(`sim: ${join(dir, 'sim.db')}: stream run/1/warmup is broken at stream position ${target.stream_position} (event ${target.position}): hash does not match its contents and predecessor`);
     expect(existsSync(to)).toBe(false);
-  });
+  }, SPAWNS);
 });
 
 describe('an intact database', () => {
@@ -156,7 +158,7 @@ describe('an intact database', () => {
     expect(Object.keys(report).indexOf('hashChains')).toBe(Object.keys(report).indexOf('fingerprint') + 1);
     const html = readFileSync(join(to, 'report.html'), 'utf8');
     expect(html).toContain(`<h1>Run 1</h1>\n<p class="hash-chains">hash chains verified: 3 streams, ${n.toLocaleString('en-US')} events recomputed from their stored contents</p>`);
-  });
+  }, SPAWNS);
 });
 
 describe('writing where it cannot', () => {
@@ -175,7 +177,7 @@ describe('writing where it cannot', () => {
     writeFileSync(file, 'mine');
     refused(['export', 'csv', '--out', out, '--to', file], `sim: --to ${file}: cannot write there (it is a file; --to takes a folder)`);
     expect(readFileSync(file, 'utf8')).toBe('mine');
-  });
+  }, SPAWNS);
 
   it('`export events --to` a folder: a file name is needed', () => {
     const folder = join(scratch, 'a-folder');
@@ -183,7 +185,7 @@ describe('writing where it cannot', () => {
     writeFileSync(join(folder, 'kept.txt'), 'kept');
     refused(['export', 'events', '--out', out, '--to', folder], `sim: --to ${folder}: cannot write there (it is a folder; --to takes a file name)`);
     expect(readdirSync(folder)).toEqual(['kept.txt']);
-  });
+  }, SPAWNS);
 
   it('a path under a file, for each command', () => {
     const file = join(scratch, 'blocker');
@@ -195,13 +197,13 @@ describe('writing where it cannot', () => {
     ] as const) {
       refused([...args, '--to', to], `sim: --to ${to}: cannot write there (${file} is a file, not a folder)`);
     }
-  });
+  }, SPAWNS);
 
   it('`report --to` a file', () => {
     const file = join(scratch, 'report-file');
     writeFileSync(file, 'mine');
     refused(['report', '--out', out, '--to', file], `sim: --to ${file}: cannot write there (it is a file; --to takes a folder)`);
-  });
+  }, SPAWNS);
 
   it('`report --to` and `export csv --to` a read-only folder', () => {
     // root writes anywhere, so as root the commands run as "nobody", on a copy of the output it owns
@@ -228,5 +230,5 @@ describe('writing where it cannot', () => {
       expect(readdirSync(readOnly)).toEqual([]);
     }
     expect(statSync(readOnly).mode & 0o777).toBe(0o555);
-  });
+  }, SPAWNS);
 });
