@@ -47,6 +47,9 @@ export class InputFileError extends SimError {
   }
 }
 
+/** A file or folder could not be written for a reason other than its path (disk full, I/O error). */
+export class OutputWriteError extends SimError {}
+
 /** A run id that does not exist, or a run in a state the command cannot work on. */
 export class RunNotFoundError extends SimError {}
 

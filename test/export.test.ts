@@ -183,10 +183,10 @@ describe('writing where it cannot', () => {
     writeFileSync(blocker, '');
     const events = runSim(['export', 'events', '--out', out, '--to', join(blocker, 'log.jsonl')]);
     expect(events.status).toBe(2);
-    expect(events.stderr.trim()).toBe(`sim: --to ${join(blocker, 'log.jsonl')}: cannot write there (ENOTDIR)`);
+    expect(events.stderr.trim()).toBe(`sim: --to ${join(blocker, 'log.jsonl')}: cannot write there (${blocker} is a file, not a folder)`);
     const csv = runSim(['export', 'csv', '--out', out, '--to', join(blocker, 'csv')]);
     expect(csv.status).toBe(2);
-    expect(csv.stderr.trim()).toBe(`sim: --to ${join(blocker, 'csv')}: cannot write there (ENOTDIR)`);
+    expect(csv.stderr.trim()).toBe(`sim: --to ${join(blocker, 'csv')}: cannot write there (${blocker} is a file, not a folder)`);
     expect(readdirSync(scratch).some((f) => f.includes('partial'))).toBe(false);
   });
 });
@@ -197,7 +197,9 @@ describe('sim show user', () => {
     const id = voter.agent!;
     const result = runSim(['show', 'user', String(id), '--condition', 'treatment_soc_message', '--out', out]);
     expect(result.status, result.stderr).toBe(0);
-    expect(result.stdout).toContain(`"id":${id}`);
+    // the persona as fields, not JSON
+    expect(result.stdout).toMatch(new RegExp(`persona of user ${id}:\\n {2}age +\\d+\\n`));
+    expect(result.stdout).not.toContain('{"');
     expect(result.stdout).toMatch(/== run\/1\/warmup ==[\s\S]*== run\/1\/treatment_soc_message ==/);
     expect(result.stdout).toMatch(/round \d+: saw posts /);
     expect(result.stdout).toMatch(/treated in period 1 \(social\)/);

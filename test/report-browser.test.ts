@@ -7,13 +7,23 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { runSim } from './helpers.js';
 import { writeUsersDir } from './support/users-files.js';
 
-/** Opens report.html in headless Chromium (Debian's, installed by .ci/run) and checks the charts drew. */
-const CHROMIUM = '/usr/bin/chromium';
+/**
+ * Opens report.html in headless Chromium (Debian's `chromium` package at /usr/bin/chromium, which
+ * .ci/run installs; SIM_CHROMIUM names another binary) and checks the charts drew. Without the
+ * browser the test is skipped with a note, so `npm test` works on a machine without it; where the
+ * browser is required (CI, or SIM_REQUIRE_CHROMIUM=1, as .ci/run sets) a missing one fails.
+ */
+const CHROMIUM = process.env.SIM_CHROMIUM || '/usr/bin/chromium';
+const required = Boolean(process.env.CI) || process.env.SIM_REQUIRE_CHROMIUM === '1';
+const missing = !existsSync(CHROMIUM);
+if (missing && !required) {
+  process.stderr.write(`report-browser.test.ts: skipped: no browser at ${CHROMIUM} (apt-get install chromium, or SIM_CHROMIUM=/path/to/chromium)\n`);
+}
 const scratch = mkdtempSync(join(tmpdir(), 'sim-browser-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe('report.html in a browser', () => {
-  it('renders its three charts with their marks, offline', async () => {
+  it.skipIf(missing && !required)('renders its three charts with their marks, offline', async () => {
     expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: .ci/run installs Debian's chromium package`).toBe(true);
     const users = writeUsersDir(join(scratch, 'users'), 60);
     const out = join(scratch, 'out');

@@ -22,7 +22,10 @@ describe('sim run', () => {
   it('runs the experiment offline, says so, and prints the summary table', () => {
     expect(first.stderr).toMatch(/offline persona model.*NOT an LLM/);
     expect(first.status).toBe(0);
-    expect(first.stdout).toMatch(/condition\s+eligible\s+turnout/);
+    // not a terminal, so laid out for 80 columns: one block per condition
+    expect(first.stdout).toMatch(/^control\n {2}eligible +\d+ +turnout +[\d.]+%/m);
+    const table = first.stdout.slice(first.stdout.indexOf('\ncontrol\n'));
+    for (const line of table.split('\n')) expect(line.length, line).toBeLessThanOrEqual(80);
     for (const c of ['control', 'treatment_soc_message', 'experiment_info_message']) expect(first.stdout).toContain(c);
     expect(first.stdout).toMatch(/effect vs control/);
     expect(existsSync(join(scratch, 'a', 'logs', 'run-1.log'))).toBe(true);

@@ -1,11 +1,50 @@
-/** Prints rows as an aligned plain-text table (numbers right-aligned). */
-export function printTable(headers: string[], rows: Array<Array<string | number>>, write = (s: string) => process.stdout.write(s)): void {
+type Write = (s: string) => void;
+const stdoutWrite: Write = (s) => process.stdout.write(s);
+
+/**
+ * Prints rows as an aligned plain-text table (numbers right-aligned). When the table is wider than
+ * `width`, each row is printed as a block instead: its first cell as a heading, then its other
+ * cells as "header value" pairs, as many side by side as fit (a wrapped table is unreadable).
+ */
+export function printTable(headers: string[], rows: Array<Array<string | number>>, write: Write = stdoutWrite, width = outputWidth()): void {
+  const lines = tableLines(headers, rows);
+  if (lines.every((l) => l.length <= width)) {
+    for (const line of lines) write(`${line}\n`);
+    return;
+  }
+  for (const line of blockLines(headers, rows, width)) write(`${line}\n`);
+}
+
+/** Standard output's width on a terminal; 80 otherwise, so logs and pipes read well anywhere. */
+export function outputWidth(stream: NodeJS.WriteStream = process.stdout): number {
+  return stream.isTTY && stream.columns && stream.columns > 0 ? stream.columns : 80;
+}
+
+export function tableLines(headers: string[], rows: Array<Array<string | number>>): string[] {
   const cells = [headers, ...rows.map((r) => r.map((c) => String(c)))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
   const numeric = headers.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number'));
+  const out: string[] = [];
   for (const [index, row] of cells.entries()) {
-    const line = row.map((c, i) => (numeric[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
-    write(`${line.trimEnd()}\n`);
-    if (index === 0) write(`${widths.map((w) => '-'.repeat(w)).join('  ')}\n`);
+    out.push(row.map((c, i) => (numeric[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd());
+    if (index === 0) out.push(widths.map((w) => '-'.repeat(w)).join('  '));
   }
+  return out;
+}
+
+/** Each row as a block: heading, then aligned "header  value" pairs, several to a line when they fit. */
+export function blockLines(headers: string[], rows: Array<Array<string | number>>, width: number): string[] {
+  const indent = '  ';
+  const gap = '    ';
+  const labelWidth = Math.max(...headers.slice(1).map((h) => h.length));
+  const valueWidth = Math.max(0, ...rows.flatMap((r) => r.slice(1).map((c) => String(c).length)));
+  const pairWidth = labelWidth + 2 + valueWidth;
+  const perLine = Math.max(1, Math.floor((width - indent.length + gap.length) / (pairWidth + gap.length)));
+  const out: string[] = [];
+  for (const row of rows) {
+    out.push(String(row[0]));
+    const pairs = headers.slice(1).map((h, i) => `${h.padEnd(labelWidth)}  ${String(row[i + 1]).padStart(valueWidth)}`);
+    for (let i = 0; i < pairs.length; i += perLine) out.push(`${indent}${pairs.slice(i, i + perLine).join(gap)}`.trimEnd());
+  }
+  return out;
 }

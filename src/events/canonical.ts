@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 
 /**
  * JSON with object keys sorted at every level, so the same value always gives the same bytes
@@ -50,6 +50,12 @@ function write(value: unknown): string | undefined {
   return `${out}}`;
 }
 
+/**
+ * One-shot `crypto.hash` (Node 20.12+) is about 3x faster than a Hash object per call for short
+ * inputs; it runs once per event on append and on every chain verification.
+ */
+const oneShot: ((algorithm: string, data: string, encoding: 'hex') => string) | undefined = typeof crypto.hash === 'function' ? crypto.hash : undefined;
+
 export function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+  return oneShot ? oneShot('sha256', text, 'hex') : crypto.createHash('sha256').update(text).digest('hex');
 }

@@ -87,6 +87,26 @@ describe('hash chain verification', () => {
     await expect(store.verifyRun(runId)).rejects.toThrow(/broken at stream position 2/);
   });
 
+  it('rebuilds in SQL the very text the append hashed: agentless events, negative rounds, quotes and non-ASCII text', async () => {
+    const { runId, stream } = await newRun();
+    const events: SimEvent[] = [
+      makeEvent('PostCreated', { postId: 1, authorId: 3, text: 'say "vote" \\ now – déjà 🗳️\n', topic: 'Politics', subtopic: 'x' }, -15, 3),
+      makeEvent('RoundCompleted', { activeAgents: 1, fellBack: 0 }, -15, null),
+      like(2, 1, -14),
+    ];
+    store.append(runId, stream, 0, events);
+    expect(store.verifyStreams([stream.id])).toEqual({ streams: 1, events: 3 });
+  });
+
+  it('names the first event whose stored hash was replaced, and counts what it checked', async () => {
+    const { runId, stream } = await newRun();
+    store.append(runId, stream, 0, [like(1, 10), like(2, 11), like(3, 12)]);
+    const [{ position }] = store.sqlite.prepare<[], { position: number }>('select position from events where stream_position = 2').all();
+    store.sqlite.prepare(`update events set hash = '${'0'.repeat(64)}' where stream_position = 2`).run();
+    expect(store.verifyStream(stream.id)).toEqual({ streamPosition: 2, position, reason: 'hash does not match its contents and predecessor' });
+    expect(() => store.verifyStreams([stream.id])).toThrow(`${store.file}: stream ${stream.id} is broken at stream position 2 (event ${position}): hash does not match its contents and predecessor`);
+  });
+
   it('detects a deleted event', async () => {
     const { runId, stream } = await newRun();
     store.append(runId, stream, 0, [like(1, 10), like(2, 11), like(3, 12)]);

@@ -1,8 +1,9 @@
 import { stringify } from 'csv-stringify/sync';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import type { EventStore } from '../events/store.js';
+import { checkFolderTarget, folderHasContent, writeFolderWhole, type Named } from '../write-whole.js';
 import { finalNetwork, periodFor, readRunData, type ConditionData, type RunData } from './run-data.js';
 import { activityMatrix, engagementMatrix, graphml, matrixRecords, PERSONA_COLUMNS, personaRecord, treatmentMatrix, votingMatrix } from './tables.js';
 
@@ -18,34 +19,24 @@ export interface ExportResult {
  * reference did. Everything is written into a temporary folder first and renamed into place, so an
  * export is whole or absent.
  */
-export async function exportRunCsv(store: EventStore, runId: number, to: string, force: boolean): Promise<ExportResult> {
-  if (existsSync(to) && readdirSync(to).length > 0 && !force) {
-    throw new UsageError(`--to ${to}: the folder is not empty (use --force to replace it)`);
-  }
+export async function exportRunCsv(store: EventStore, runId: number, to: string, force: boolean, named: Named = { flag: '--to', path: to }): Promise<ExportResult> {
+  checkFolderTarget(to, named);
+  if (folderHasContent(to) && !force) throw new UsageError(`${named.flag} ${named.path}: the folder is not empty (use --force to replace it)`);
   const data = await readRunData(store, runId);
-  const staging = join(dirname(to), `.${basename(to)}.partial-${process.pid}`);
-  try {
-    rmSync(staging, { recursive: true, force: true });
-    mkdirSync(staging, { recursive: true });
-  } catch (error) {
-    throw new UsageError(`--to ${to}: cannot write there (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
-  }
   const folders: string[] = [];
-  try {
-    const repeated = new Set(data.conditions.filter((c) => c.stream.includes('/')).map((c) => c.condition));
-    for (const c of data.conditions) {
-      const relative = repeated.has(c.condition) ? join(`seed_${c.treatmentSeed}`, c.condition) : c.condition;
-      writeCondition(store, runId, data, c, join(staging, relative));
-      folders.push(relative);
-    }
-    writeFileSync(join(staging, 'population_summary.txt'), populationSummary(data));
-    rmSync(to, { recursive: true, force: true });
-    mkdirSync(dirname(to), { recursive: true });
-    renameSync(staging, to);
-  } catch (error) {
-    rmSync(staging, { recursive: true, force: true });
-    throw error;
-  }
+  writeFolderWhole(
+    to,
+    (staging) => {
+      const repeated = new Set(data.conditions.filter((c) => c.stream.includes('/')).map((c) => c.condition));
+      for (const c of data.conditions) {
+        const relative = repeated.has(c.condition) ? join(`seed_${c.treatmentSeed}`, c.condition) : c.condition;
+        writeCondition(store, runId, data, c, join(staging, relative));
+        folders.push(relative);
+      }
+      writeFileSync(join(staging, 'population_summary.txt'), populationSummary(data));
+    },
+    named,
+  );
   return { folders, missing: data.missing };
 }
 

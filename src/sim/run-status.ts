@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { conditionRuns, type ExperimentConfig } from '../domain/config.js';
+import { conditionRuns, parseExperiment, type ExperimentConfig } from '../domain/config.js';
 import { canonicalJson } from '../events/canonical.js';
 import { EventStore, streamId } from '../events/store.js';
 import { streamFinished, WARMUP_STREAM } from './engine.js';
@@ -7,6 +7,17 @@ import { streamFinished, WARMUP_STREAM } from './engine.js';
 /** The warmup stream a run's conditions start from: its own, or another run's. */
 export function warmupStreamOf(runId: number, config: ExperimentConfig): string {
   return config.from_warmup ?? streamId(runId, WARMUP_STREAM);
+}
+
+/**
+ * The streams a run's results come from: its own, plus the warmup it forked from when that belongs
+ * to another run (`--from-warmup`). Reports and exports verify exactly these.
+ */
+export async function streamsReadBy(store: EventStore, runId: number): Promise<string[]> {
+  const config = parseExperiment((await store.getRun(runId)).config, `run ${runId} config`);
+  const own = (await store.runStreams(runId)).map((s) => s.streamId);
+  const warmup = warmupStreamOf(runId, config);
+  return own.includes(warmup) ? own : [warmup, ...own];
 }
 
 /** Every stream the run's config calls for has reached its StageCompleted. */

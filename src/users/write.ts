@@ -1,12 +1,12 @@
 import { stringify } from 'csv-stringify/sync';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { UserFiles } from '../domain/population/types.js';
+import { checkFolderToWriteInto, writeFileWhole, type Named } from '../write-whole.js';
 import { PROFILE_COLUMNS } from './load.js';
 
 /** Writes profiles.csv and network.csv in the reference's columns (each file whole, then renamed). */
-export function writeUsersDir(dir: string, files: UserFiles): void {
-  mkdirSync(dir, { recursive: true });
+export function writeUsersDir(dir: string, files: UserFiles, named: Named = { flag: '--out', path: dir }): void {
+  checkFolderToWriteInto(dir, named);
   const profiles = files.profiles.map((p) => [
     p.userId,
     p.age,
@@ -24,14 +24,8 @@ export function writeUsersDir(dir: string, files: UserFiles): void {
     p.closeFriends.join(', '),
     p.publicProfile,
   ]);
-  writeWhole(join(dir, 'profiles.csv'), stringify([[...PROFILE_COLUMNS], ...profiles]));
+  writeFileWhole(join(dir, 'profiles.csv'), stringify([[...PROFILE_COLUMNS], ...profiles]), named);
   const lines = ['source_user_id,target_user_id'];
   for (const [s, t] of files.follows) lines.push(`${s},${t}`);
-  writeWhole(join(dir, 'network.csv'), `${lines.join('\n')}\n`);
-}
-
-function writeWhole(file: string, text: string): void {
-  const partial = `${file}.partial`;
-  writeFileSync(partial, text);
-  renameSync(partial, file);
+  writeFileWhole(join(dir, 'network.csv'), `${lines.join('\n')}\n`, named);
 }

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
-import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { UsageError } from '../../errors.js';
+import { join } from 'node:path';
 import { conditionRuns, parseExperiment } from '../../domain/config.js';
 import { exportRunCsv } from '../../export/csv-export.js';
 import { WARMUP_STREAM } from '../../sim/engine.js';
+import { streamsReadBy } from '../../sim/run-status.js';
 import { DEFAULT_OUT } from '../program.js';
 import { openStoreWithRuns, selectRun } from '../run-select.js';
+import { checkFileTarget, checkFolderTarget, writeFileWhole } from '../../write-whole.js';
 
 export function registerExport(program: Command): void {
   const exporter = program.command('export').description("write a run's data for analysis");
@@ -22,6 +22,9 @@ export function registerExport(program: Command): void {
       try {
         const runId = await selectRun(store, runArg);
         const to = opts.to ?? join(opts.out, 'export', `run-${runId}`);
+        checkFolderTarget(to, { flag: '--to', path: to });
+        // Exports feed publications: only from events whose hash chains are intact.
+        store.verifyStreams(await streamsReadBy(store, runId));
         const result = await exportRunCsv(store, runId, to, opts.force ?? false);
         process.stdout.write(`exported run ${runId} to ${to}: ${result.folders.join(', ') || '(no condition recorded)'}\n`);
         if (result.missing.length > 0) process.stderr.write(`sim: run ${runId} is not finished: ${result.missing.join('; ')}; exported what exists (\`sim resume ${runId}\` finishes it)\n`);
@@ -43,6 +46,9 @@ export function registerExport(program: Command): void {
         const order = [WARMUP_STREAM, ...conditionRuns(parseExperiment((await store.getRun(runId)).config)).map((c) => c.stream)];
         const rank = (name: string) => (order.includes(name) ? order.indexOf(name) : order.length);
         const streams = (await store.runStreams(runId)).sort((a, b) => rank(a.name) - rank(b.name));
+        if (opts.to) checkFileTarget(opts.to, { flag: '--to', path: opts.to });
+        // Verified whole before the first line goes out: standard output cannot be taken back.
+        store.verifyStreams(streams.map((s) => s.streamId));
         const lines = function* () {
           for (const s of streams) {
             for (const row of store.rawEvents(s.streamId)) {
@@ -50,7 +56,7 @@ export function registerExport(program: Command): void {
             }
           }
         };
-        if (opts.to) writeFileWhole(opts.to, lines());
+        if (opts.to) writeFileWhole(opts.to, lines(), { flag: '--to', path: opts.to });
         else await writeStdout(lines());
       } finally {
         await store.close();
@@ -84,32 +90,5 @@ async function writeStdout(lines: Iterable<string>): Promise<void> {
     }
   } finally {
     if (!gone) out.off('error', onError);
-  }
-}
-
-/** Writes a file beside its name and renames it at the end, so it is whole or absent. */
-function writeFileWhole(path: string, lines: Iterable<string>): void {
-  const partial = join(dirname(path), `.${basename(path)}.partial-${process.pid}`);
-  let fd: number;
-  try {
-    fd = openSync(partial, 'w');
-  } catch (error) {
-    throw new UsageError(`--to ${path}: cannot write there (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
-  }
-  try {
-    let chunk = '';
-    for (const line of lines) {
-      chunk += line;
-      if (chunk.length > 1 << 20) {
-        writeSync(fd, chunk);
-        chunk = '';
-      }
-    }
-    writeSync(fd, chunk);
-    closeSync(fd);
-    renameSync(partial, path);
-  } catch (error) {
-    rmSync(partial, { force: true });
-    throw error;
   }
 }

@@ -295,7 +295,8 @@ export async function printSummary(store: EventStore, runId: number, provider: P
   const fingerprint = await store.fingerprint(runId);
   const [summary] = (await store.listRuns()).filter((r) => r.id === runId);
   const out = process.stdout;
-  out.write(`\nrun ${runId} ${summary?.status ?? ''}${seconds !== null ? ` in ${seconds.toFixed(1)}s` : ''}: ${summary?.events ?? 0} events, ${summary?.fellBack ?? 0} decisions fell back, fingerprint ${fingerprint}\n`);
+  // The fingerprint on a line of its own: with it the line would not fit 80 columns.
+  out.write(`\nrun ${runId} ${summary?.status ?? ''}${seconds !== null ? ` in ${seconds.toFixed(1)}s` : ''}: ${summary?.events ?? 0} events, ${summary?.fellBack ?? 0} decisions fell back\nfingerprint ${fingerprint}\n`);
   if (provider?.offline) out.write(`decisions by the ${OFFLINE_NOTICE}\n`);
   const stats = provider?.stats?.();
   if (stats) out.write(`LLM: ${stats.calls} calls, ${stats.cacheHits} cache hits, ${stats.retries} retries, ${stats.promptTokens + stats.completionTokens} tokens, ~$${stats.costUsd.toFixed(4)}\n`);

@@ -3,6 +3,7 @@ import { parseExperiment, conditionRuns } from '../../domain/config.js';
 import { NotFoundError, UsageError } from '../../errors.js';
 import { streamId } from '../../events/store.js';
 import type { RecordedEvent } from '../../events/types.js';
+import type { Persona } from '../../domain/persona.js';
 import { warmupStreamOf } from '../../sim/run-status.js';
 import { DEFAULT_OUT } from '../program.js';
 import { openStoreWithRuns, selectRun } from '../run-select.js';
@@ -40,7 +41,7 @@ export function registerShow(program: Command): void {
               const p = e.data.agents.find((a) => a.id === agentId);
               if (p) {
                 found = true;
-                out.push(`persona: ${JSON.stringify(p)}`);
+                out.push(...personaLines(p));
               }
               const follows = e.data.follows.filter(([s]) => s === agentId).map(([, t]) => t);
               if (follows.length > 0) out.push(`follows at the start: ${follows.join(', ')}`);
@@ -60,6 +61,18 @@ export function registerShow(program: Command): void {
         await store.close();
       }
     });
+}
+
+/**
+ * A persona as aligned "field  value" lines, in the order the persona holds them. Labels come from
+ * the field names (maritalStatus -> marital status), so a field added later is printed too.
+ */
+export function personaLines(persona: Persona): string[] {
+  const entries = Object.entries(persona).filter(([key]) => key !== 'id');
+  const label = (key: string) => key.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+  const width = Math.max(...entries.map(([key]) => label(key).length));
+  const value = (v: unknown) => (Array.isArray(v) ? (v.length > 0 ? v.join(', ') : '(none)') : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v));
+  return [`persona of user ${persona.id}:`, ...entries.map(([key, v]) => `  ${label(key).padEnd(width)}  ${value(v)}`)];
 }
 
 function describe(e: RecordedEvent, posts: Map<number, string>): string | null {

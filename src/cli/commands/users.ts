@@ -4,6 +4,7 @@ import { populationStats } from '../../domain/population/stats.js';
 import { loadUsersDir } from '../../users/load.js';
 import { writeUsersDir } from '../../users/write.js';
 import { checkFolderFlag } from '../run-checks.js';
+import { checkFolderToWriteInto } from '../../write-whole.js';
 import { integerFlag } from './run.js';
 
 export function registerUsers(program: Command): void {
@@ -17,6 +18,7 @@ export function registerUsers(program: Command): void {
     .option('--mean-out-degree <k>', 'target mean number of users each user follows', integerFlag('--mean-out-degree', 1), 20)
     .action((opts: { n: number; seed: number; out: string; meanOutDegree: number }) => {
       const started = Date.now();
+      checkFolderToWriteInto(opts.out, { flag: '--out', path: opts.out });
       const files = generatePopulation({ n: opts.n, seed: opts.seed, meanOutDegree: opts.meanOutDegree });
       writeUsersDir(opts.out, files);
       process.stdout.write(`wrote ${files.profiles.length} users and ${files.follows.length} follows to ${opts.out} in ${((Date.now() - started) / 1000).toFixed(1)}s\n`);

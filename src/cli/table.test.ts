@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { printTable } from './table.js';
+
+/** The summary `sim run` prints: nine columns, stream names up to ~25 characters. */
+const headers = ['condition', 'eligible', 'turnout', 'treated', 'turnout treated', 'turnout untreated', 'mean final likelihood', 'effect vs control', 'turnout effect'];
+const rows: Array<Array<string | number>> = [
+  ['control', 16044, '61.2%', 0, '-', '61.2%', '2.345', '-', '-'],
+  ['experiment_info_message/12 (unfinished)', 16044, '62.0%', 8123, '63.1%', '60.8%', '2.401', '+0.056', '+0.8 pts'],
+];
+
+function printed(width: number): string[] {
+  const out: string[] = [];
+  printTable(headers, rows, (s) => out.push(s), width);
+  return out.join('').trimEnd().split('\n');
+}
+
+describe('printTable', () => {
+  it('prints a table when it fits', () => {
+    const lines = printed(200);
+    expect(lines).toHaveLength(4);
+    expect(lines[0]).toMatch(/^condition\s+eligible\s+turnout\s+treated\s+turnout treated/);
+    expect(lines[1]).toMatch(/^-+ {2}-+/);
+    // numbers right-aligned under their header
+    expect(lines[2].indexOf('16044') + 5).toBe(lines[0].indexOf('eligible') + 'eligible'.length);
+  });
+
+  it('lays each row out as a block within 80 columns when the table is wider', () => {
+    const lines = printed(80);
+    for (const line of lines) expect(line.length, line).toBeLessThanOrEqual(80);
+    // a heading per row, then its cells: 8 pairs, two to a line
+    expect(lines).toHaveLength(2 * (1 + 4));
+    expect(lines[0]).toBe('control');
+    expect(lines[5]).toBe('experiment_info_message/12 (unfinished)');
+    const block = lines.slice(6).join('\n');
+    for (const [i, h] of headers.slice(1).entries()) expect(block).toMatch(new RegExp(`${h} +${String(rows[1][i + 1]).replace(/[+.$]/g, '\\$&')}(\\s|$)`));
+  });
+
+  it('puts one pair per line when even two do not fit', () => {
+    const lines = printed(40);
+    for (const line of lines) expect(line.length, line).toBeLessThanOrEqual(40);
+    expect(lines).toHaveLength(2 * (1 + 8));
+  });
+});
