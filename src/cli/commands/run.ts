@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { conditionRuns, parseExperiment, roundsInRun, type ExperimentConfig } from '../../domain/config.js';
-import { OfflineProvider } from '../../domain/offline-model.js';
+import { OfflineProvider, offlineParameters } from '../../domain/offline-model.js';
 import type { Provider } from '../../domain/decision.js';
 import { ConfigError, RunNotFoundError, SimError, UsageError } from '../../errors.js';
 import { acquireLease, releaseLease } from '../../events/leases.js';
@@ -174,7 +174,7 @@ export interface ProviderChoice {
 }
 
 export function chooseProvider(config: ExperimentConfig, choice: ProviderChoice): Provider {
-  if (config.provider === 'offline') return new OfflineProvider();
+  if (config.provider === 'offline') return new OfflineProvider(offlineParameters(config.offline_params));
   const apiKey = loadApiKey(process.env, process.cwd());
   // A cache-only replay makes no request, so it needs no key.
   if (!apiKey && !choice.cacheOnly) {

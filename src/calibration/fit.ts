@@ -1,0 +1,157 @@
+import type { LikelihoodParameters } from '../domain/offline-model.js';
+import { nelderMead } from './nelder-mead.js';
+import { averageShapes, totalVariation, type ConditionShape } from './shape.js';
+import { replayShape, type Schedule } from './surrogate.js';
+import { FIT_CONDITIONS, type FitCondition } from './targets.js';
+
+/** What a fit is compared with: one shape per condition, on a list of rounds. */
+export interface FitTarget {
+  rounds: number[];
+  shapes: Record<FitCondition, ConditionShape>;
+}
+
+/** The rounds whose mean-by-round curve is a target (the first rounds depend on who answers first). */
+export const CURVE_ROUNDS = { from: -10, to: 30 };
+
+/**
+ * How far a model's shapes are from the target, each term in units of what counts as close: 0.02
+ * per answer share, 0.4 points of change rate, 0.01 on the curve, the mean and the effects.
+ */
+export function fitLoss(model: FitTarget, target: FitTarget): number {
+  let loss = 0;
+  const sq = (d: number, unit: number) => (d / unit) ** 2;
+  const pairs = curvePairs(model, target);
+  for (const c of FIT_CONDITIONS) {
+    const m = model.shapes[c];
+    const t = target.shapes[c];
+    for (let k = 0; k < 5; k++) loss += sq(m.first[k] - t.first[k], 0.02) + sq(m.final[k] - t.final[k], 0.02);
+    loss += sq(m.changeRate - t.changeRate, 0.004);
+    loss += pairs.reduce((s, [i, j]) => s + sq((m.byRound[i] ?? 0) - (t.byRound[j] ?? 0), 0.01), 0) / Math.max(1, pairs.length);
+    loss += sq(m.meanFinal - t.meanFinal, 0.01);
+    if (c !== 'control') loss += sq(m.meanFinal - model.shapes.control.meanFinal - (t.meanFinal - target.shapes.control.meanFinal), 0.01);
+  }
+  return loss;
+}
+
+/** Index pairs (model, target) of the curve rounds both have. */
+function curvePairs(model: FitTarget, target: FitTarget): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  model.rounds.forEach((r, i) => {
+    const j = target.rounds.indexOf(r);
+    if (r >= CURVE_ROUNDS.from && r <= CURVE_ROUNDS.to && j >= 0) out.push([i, j]);
+  });
+  return out;
+}
+
+/** The model's shapes on recorded schedules (averaged over their seeds). */
+export function modelShapes(schedules: readonly Schedule[], P: LikelihoodParameters): FitTarget {
+  const shapes = {} as FitTarget['shapes'];
+  for (const c of FIT_CONDITIONS) shapes[c] = averageShapes(schedules.map((s) => replayShape(s.conditions[c], s.rounds.length, P)));
+  return { rounds: schedules[0].rounds, shapes };
+}
+
+/**
+ * The optimiser's coordinates: cutpoints as the first one plus log gaps (so they stay in order),
+ * the noise as a log, probabilities as logits; drift and boosts as they are.
+ */
+export function encode(P: LikelihoodParameters): number[] {
+  return [
+    P.cut01,
+    Math.log(P.cut12 - P.cut01),
+    Math.log(P.cut23 - P.cut12),
+    Math.log(P.cut34 - P.cut23),
+    Math.log(P.noiseSd),
+    logit(P.reconsider),
+    logit(P.reconsiderWithMessage),
+    P.drift,
+    P.informationalBoost,
+    P.socialBoost,
+  ];
+}
+
+export function decode(x: readonly number[]): LikelihoodParameters {
+  const cut12 = x[0] + Math.exp(x[1]);
+  const cut23 = cut12 + Math.exp(x[2]);
+  return {
+    cut01: x[0],
+    cut12,
+    cut23,
+    cut34: cut23 + Math.exp(x[3]),
+    noiseSd: Math.exp(x[4]),
+    reconsider: sigmoid(x[5]),
+    reconsiderWithMessage: sigmoid(x[6]),
+    drift: x[7],
+    informationalBoost: x[8],
+    socialBoost: x[9],
+  };
+}
+
+const logit = (p: number) => Math.log(Math.max(p, 1e-6) / Math.max(1 - p, 1e-6));
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+
+export interface FitOptions {
+  /** Simplex restarts from the best point so far (Nelder-Mead stalls in flat, stepped landscapes). */
+  restarts: number;
+  evaluationsPerRestart: number;
+  /** Step of the initial simplex in each coordinate, shrinking by half at each restart. */
+  stepScale?: number;
+  onProgress?: (p: { restart: number; evaluations: number; loss: number }) => void;
+}
+
+export interface FitResult {
+  parameters: LikelihoodParameters;
+  loss: number;
+  evaluations: number;
+  model: FitTarget;
+}
+
+export function fitLikelihood(schedules: readonly Schedule[], target: FitTarget, start: LikelihoodParameters, o: FitOptions): FitResult {
+  const f = (x: number[]) => fitLoss(modelShapes(schedules, decode(x)), target);
+  let x = encode(start);
+  let evaluations = 0;
+  let value = f(x);
+  const base = [0.3, 0.4, 0.4, 0.4, 0.3, 0.5, 0.5, 0.3, 0.1, 0.2].map((s) => s * (o.stepScale ?? 1));
+  for (let restart = 0; restart < o.restarts; restart++) {
+    const steps = base.map((s) => s / 2 ** restart);
+    const result = nelderMead(f, x, {
+      steps,
+      maxEvaluations: o.evaluationsPerRestart,
+      onIteration: (b) => {
+        if (b.evaluations % 50 < 2) o.onProgress?.({ restart, evaluations: evaluations + b.evaluations, loss: b.value });
+      },
+    });
+    evaluations += result.evaluations;
+    if (result.value <= value) ({ x, value } = result);
+  }
+  const parameters = decode(x);
+  return { parameters, loss: value, evaluations, model: modelShapes(schedules, parameters) };
+}
+
+/** Target against fitted, per condition: what `sim calibrate` prints and the parameter file keeps. */
+export interface FitComparison {
+  condition: FitCondition;
+  firstTv: number;
+  finalTv: number;
+  changeRate: { target: number; fitted: number };
+  meanFinal: { target: number; fitted: number };
+  effect: { target: number; fitted: number } | null;
+  /** Largest |fitted - target| of the mean-by-round curve over CURVE_ROUNDS. */
+  curveMaxGap: number;
+}
+
+export function compareFit(model: FitTarget, target: FitTarget): FitComparison[] {
+  const pairs = curvePairs(model, target);
+  return FIT_CONDITIONS.map((c) => {
+    const m = model.shapes[c];
+    const t = target.shapes[c];
+    return {
+      condition: c,
+      firstTv: totalVariation(m.first, t.first),
+      finalTv: totalVariation(m.final, t.final),
+      changeRate: { target: t.changeRate, fitted: m.changeRate },
+      meanFinal: { target: t.meanFinal, fitted: m.meanFinal },
+      effect: c === 'control' ? null : { target: t.meanFinal - target.shapes.control.meanFinal, fitted: m.meanFinal - model.shapes.control.meanFinal },
+      curveMaxGap: Math.max(0, ...pairs.map(([i, j]) => Math.abs((m.byRound[i] ?? 0) - (t.byRound[j] ?? 0)))),
+    };
+  });
+}
