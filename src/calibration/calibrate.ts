@@ -1,6 +1,6 @@
 import type { LikelihoodParameters } from '../domain/offline-model.js';
 import type { ProgressEvent } from '../sim/engine.js';
-import { compareFit, fitLikelihood, type FitTarget } from './fit.js';
+import { alternativeStarts, compareFit, fitLikelihood, type FitTarget } from './fit.js';
 import { PARAMS_FORMAT, type ParamsFile } from './params-file.js';
 import { recordSchedule, type Schedule } from './surrogate.js';
 import { FIT_CONDITIONS, type Targets } from './targets.js';
@@ -21,7 +21,7 @@ export interface CalibrateOptions {
 
 export type CalibrateProgress =
   | { phase: 'record'; pass: number; seed: number; engine: ProgressEvent }
-  | { phase: 'fit'; pass: number; restart: number; evaluations: number; loss: number };
+  | { phase: 'fit'; pass: number; start: number; restart: number; evaluations: number; loss: number };
 
 /**
  * Fits the offline model's likelihood parameters to a folder's shapes: records the schedules with
@@ -39,8 +39,8 @@ export async function calibrate(o: CalibrateOptions): Promise<ParamsFile> {
     for (const seed of o.simulationSeeds) {
       schedules.push(await recordSchedule({ nUsers: o.nUsers, seed, likelihood: parameters, usersDir: o.usersDir, onProgress: (engine) => o.onProgress?.({ phase: 'record', pass, seed, engine }) }));
     }
-    fit = fitLikelihood(schedules, target, parameters, {
-      restarts: o.restarts ?? (pass === 1 ? 4 : 2),
+    fit = fitLikelihood(schedules, target, pass === 1 ? [parameters, ...alternativeStarts(parameters)] : parameters, {
+      restarts: o.restarts ?? (pass === 1 ? 3 : 2),
       evaluationsPerRestart: o.evaluationsPerRestart ?? 600,
       stepScale: pass === 1 ? 1 : 0.5,
       onProgress: (p) => o.onProgress?.({ phase: 'fit', pass, ...p }),

@@ -62,7 +62,8 @@ export function encode(P: LikelihoodParameters): number[] {
     Math.log(P.cut34 - P.cut23),
     Math.log(P.noiseSd),
     logit(P.reconsider),
-    logit(P.reconsiderWithMessage),
+    P.reconsiderInformational,
+    P.reconsiderSocial,
     P.drift,
     P.informationalBoost,
     P.socialBoost,
@@ -79,14 +80,16 @@ export function decode(x: readonly number[]): LikelihoodParameters {
     cut34: cut23 + Math.exp(x[3]),
     noiseSd: Math.exp(x[4]),
     reconsider: sigmoid(x[5]),
-    reconsiderWithMessage: sigmoid(x[6]),
-    drift: x[7],
-    informationalBoost: x[8],
-    socialBoost: x[9],
+    reconsiderInformational: clampShift(x[6]),
+    reconsiderSocial: clampShift(x[7]),
+    drift: x[8],
+    informationalBoost: x[9],
+    socialBoost: x[10],
   };
 }
 
 const logit = (p: number) => Math.log(Math.max(p, 1e-6) / Math.max(1 - p, 1e-6));
+const clampShift = (x: number) => Math.min(1, Math.max(-1, x));
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
 export interface FitOptions {
@@ -95,7 +98,7 @@ export interface FitOptions {
   evaluationsPerRestart: number;
   /** Step of the initial simplex in each coordinate, shrinking by half at each restart. */
   stepScale?: number;
-  onProgress?: (p: { restart: number; evaluations: number; loss: number }) => void;
+  onProgress?: (p: { start: number; restart: number; evaluations: number; loss: number }) => void;
 }
 
 export interface FitResult {
@@ -105,26 +108,50 @@ export interface FitResult {
   model: FitTarget;
 }
 
-export function fitLikelihood(schedules: readonly Schedule[], target: FitTarget, start: LikelihoodParameters, o: FitOptions): FitResult {
+/**
+ * Starting points besides the given one: the same cutpoints with little momentary noise and frequent
+ * reconsidering, and in between. Both kinds of model reproduce the marginal shapes; which one fits
+ * the dynamics depends on the target, and the simplex does not cross from one to the other.
+ */
+export function alternativeStarts(start: LikelihoodParameters): LikelihoodParameters[] {
+  return [
+    { ...start, noiseSd: 0.2, reconsider: 0.2, reconsiderInformational: 0, reconsiderSocial: 0.3, drift: 0.3 },
+    { ...start, noiseSd: 0.1, reconsider: 0.5, reconsiderInformational: 0, reconsiderSocial: 0.3, drift: 0.2, socialBoost: 0.3 },
+  ];
+}
+
+export function fitLikelihood(schedules: readonly Schedule[], target: FitTarget, start: LikelihoodParameters | LikelihoodParameters[], o: FitOptions): FitResult {
   const f = (x: number[]) => fitLoss(modelShapes(schedules, decode(x)), target);
-  let x = encode(start);
+  const starts = (Array.isArray(start) ? start : [start]).map((p) => encode(p));
   let evaluations = 0;
+  let best: { x: number[]; value: number } | null = null;
+  for (const [index, x0] of starts.entries()) {
+    const result = fitFrom(f, x0, o, index, evaluations);
+    evaluations += result.evaluations;
+    if (best === null || result.value < best.value) best = result;
+  }
+  const parameters = decode(best!.x);
+  return { parameters, loss: best!.value, evaluations, model: modelShapes(schedules, parameters) };
+}
+
+function fitFrom(f: (x: number[]) => number, start: number[], o: FitOptions, startIndex: number, before: number): { x: number[]; value: number; evaluations: number } {
+  let x = start;
+  let evaluations = 1;
   let value = f(x);
-  const base = [0.3, 0.4, 0.4, 0.4, 0.3, 0.5, 0.5, 0.3, 0.1, 0.2].map((s) => s * (o.stepScale ?? 1));
+  const base = [0.3, 0.4, 0.4, 0.4, 0.3, 0.5, 0.02, 0.03, 0.3, 0.1, 0.2].map((s) => s * (o.stepScale ?? 1));
   for (let restart = 0; restart < o.restarts; restart++) {
     const steps = base.map((s) => s / 2 ** restart);
     const result = nelderMead(f, x, {
       steps,
       maxEvaluations: o.evaluationsPerRestart,
       onIteration: (b) => {
-        if (b.evaluations % 50 < 2) o.onProgress?.({ restart, evaluations: evaluations + b.evaluations, loss: b.value });
+        if (b.evaluations % 50 < 2) o.onProgress?.({ start: startIndex, restart, evaluations: before + evaluations + b.evaluations, loss: b.value });
       },
     });
     evaluations += result.evaluations;
     if (result.value <= value) ({ x, value } = result);
   }
-  const parameters = decode(x);
-  return { parameters, loss: value, evaluations, model: modelShapes(schedules, parameters) };
+  return { x, value, evaluations };
 }
 
 /** Target against fitted, per condition: what `sim calibrate` prints and the parameter file keeps. */

@@ -140,6 +140,8 @@ function toArrays(statements: Statement[], config: ExperimentConfig, seed: numbe
   return s;
 }
 
+const MESSAGES = ['none', 'informational', 'social'] as const;
+
 /** The shape the engine would produce for one condition of a recorded schedule, with parameters P. */
 export function replayShape(s: Statements, rounds: number, P: LikelihoodParameters): ConditionShape {
   const first = [0, 0, 0, 0, 0];
@@ -158,7 +160,7 @@ export function replayShape(s: Statements, rounds: number, P: LikelihoodParamete
       const latent = s.persona[i] + P.drift * s.closeness[i] + (m === 1 ? P.informationalBoost : m === 2 ? P.socialBoost + s.friendBoost[i] : 0);
       draws.noise = s.noise[i];
       draws.reconsider = s.reconsider[i];
-      const v = likelihoodAnswer(latent, previous, m !== 0, draws, P);
+      const v = likelihoodAnswer(latent, previous, MESSAGES[m], draws, P);
       const j = s.roundIndex[i];
       if (previous === null) {
         first[v] += 1;

@@ -26,9 +26,10 @@ export interface LikelihoodParameters {
   noiseSd: number;
   /** Probability that a user whose momentary answer differs from the previous one changes it. */
   reconsider: number;
-  /** Added to `reconsider` in a turn where a treatment message was shown. */
-  reconsiderWithMessage: number;
-  /** Shift of the latent value on election day, growing linearly over the last `driftDays` days. */
+  /** Added to `reconsider` in a turn where the informational / social message was shown (may be negative). */
+  reconsiderInformational: number;
+  reconsiderSocial: number;
+  /** Shift of the latent value in the last `driftDays` days before the election. */
   drift: number;
   /** Latent shift while the informational message is shown. */
   informationalBoost: number;
@@ -36,7 +37,7 @@ export interface LikelihoodParameters {
   socialBoost: number;
 }
 
-export const LIKELIHOOD_KEYS = ['cut01', 'cut12', 'cut23', 'cut34', 'noiseSd', 'reconsider', 'reconsiderWithMessage', 'drift', 'informationalBoost', 'socialBoost'] as const satisfies ReadonlyArray<keyof LikelihoodParameters>;
+export const LIKELIHOOD_KEYS = ['cut01', 'cut12', 'cut23', 'cut34', 'noiseSd', 'reconsider', 'reconsiderInformational', 'reconsiderSocial', 'drift', 'informationalBoost', 'socialBoost'] as const satisfies ReadonlyArray<keyof LikelihoodParameters>;
 
 /** Fitted by `npx sim calibrate --to <reference> --seeds 1,2,3` (docs/offline-model.md). */
 export const DEFAULT_LIKELIHOOD: LikelihoodParameters = {
@@ -46,7 +47,8 @@ export const DEFAULT_LIKELIHOOD: LikelihoodParameters = {
   cut34: 3.6,
   noiseSd: 0.5,
   reconsider: 0.04,
-  reconsiderWithMessage: 0.05,
+  reconsiderInformational: 0,
+  reconsiderSocial: 0.05,
   drift: 0.8,
   informationalBoost: 0.05,
   socialBoost: 0.4,
@@ -80,7 +82,7 @@ export const OFFLINE_PARAMETERS = {
   stanceStrength: 0.15,
   /** Standard deviation of the persistent individual offset (the latent scale's unit). */
   individualSd: 0.9,
-  /** Days before the election over which the drift grows from 0 to `drift`. */
+  /** The drift applies with fewer days than this left (30: the main stage, rounds 1-30). */
   driftDays: 30,
   /** Social message: added to the boost per followed likely voter named (up to 6). */
   socialBoostPerFriend: 0.03,
@@ -145,9 +147,12 @@ export function treatmentBoost(treatment: TurnRequest['treatment'], P: Pick<Offl
   return P.socialBoost + P.socialBoostPerFriend * Math.min(treatment.friendIds.length, 6);
 }
 
-/** 0 until `driftDays` before the election, then growing linearly to 1 on election day. */
+/**
+ * 1 in the last `driftDays` days before the election (the campaign), else 0. The answers follow
+ * only as users reconsider, so the mean rises gradually, and more slowly as fewer are left to move.
+ */
 export function electionCloseness(daysLeft: number, driftDays: number): number {
-  return driftDays <= 0 ? 1 : Math.min(1, Math.max(0, 1 - daysLeft / driftDays));
+  return daysLeft < driftDays ? 1 : 0;
 }
 
 export function cutLikelihood(latent: number, P: LikelihoodParameters): number {
@@ -172,13 +177,14 @@ export function answerDraws(seed: number, round: number, agentId: number): Answe
 export function likelihoodAnswer(
   latent: number,
   previous: number | null,
-  messageShown: boolean,
+  message: 'none' | 'informational' | 'social',
   draws: AnswerDraws,
   P: LikelihoodParameters,
 ): number {
   const momentary = cutLikelihood(latent + P.noiseSd * draws.noise, P);
   if (previous === null || momentary === previous) return momentary;
-  return draws.reconsider < P.reconsider + (messageShown ? P.reconsiderWithMessage : 0) ? momentary : previous;
+  const shift = message === 'informational' ? P.reconsiderInformational : message === 'social' ? P.reconsiderSocial : 0;
+  return draws.reconsider < P.reconsider + shift ? momentary : previous;
 }
 
 export function offlineTurn(
@@ -219,7 +225,7 @@ export function offlineTurn(
   if (request.invitePost) answer.generated_content = postText(persona, request.invitePost.topic, request.invitePost.subtopic, request.invitePost.daysLeft, r);
   if (request.election) {
     const latent = propensityOf(key.seed, persona) + P.drift * electionCloseness(request.election.daysLeft, P.driftDays) + treatmentBoost(request.treatment, P);
-    answer.voting_likelihood = likelihoodAnswer(latent, request.previousLikelihood, request.treatment !== null, answerDraws(key.seed, key.round, key.agentId), P);
+    answer.voting_likelihood = likelihoodAnswer(latent, request.previousLikelihood, request.treatment?.kind ?? 'none', answerDraws(key.seed, key.round, key.agentId), P);
   }
   return answer;
 }

@@ -70,7 +70,7 @@ function progressPrinter(startedAt: number): (p: CalibrateProgress) => void {
     process.stderr.write(
       p.phase === 'record'
         ? `pass ${p.pass}: recording seed ${p.seed}: ${p.engine.stream} ${p.engine.stage === 'election' ? 'election day' : 'done'} (${elapsed})\n`
-        : `pass ${p.pass}: fitting, restart ${p.restart + 1}, ${p.evaluations} evaluations, loss ${p.loss.toFixed(2)} (${elapsed})\n`,
+        : `pass ${p.pass}: fitting, start ${p.start + 1}, restart ${p.restart + 1}, ${p.evaluations} evaluations, loss ${p.loss.toFixed(2)} (${elapsed})\n`,
     );
   };
 }
