@@ -1,6 +1,7 @@
 import type { LikelihoodParameters } from '../domain/offline-model.js';
 import type { ProgressEvent } from '../sim/engine.js';
-import { alternativeStarts, compareFit, fitLikelihood, type FitTarget } from './fit.js';
+import { averageShapes } from './shape.js';
+import { alternativeStarts, compareFit, fitLikelihood, fitLoss, type FitTarget } from './fit.js';
 import { PARAMS_FORMAT, type ParamsFile } from './params-file.js';
 import { recordSchedule, type Schedule } from './surrogate.js';
 import { FIT_CONDITIONS, type Targets } from './targets.js';
@@ -26,7 +27,8 @@ export type CalibrateProgress =
 /**
  * Fits the offline model's likelihood parameters to a folder's shapes: records the schedules with
  * the engine, fits on the surrogate, and repeats once with the fitted parameters (the social
- * message's names depend on the answers, so the second recording is closer to the fitted model).
+ * message's names depend on the answers, so the second recording is closer to the fitted model);
+ * a last engine run with the fitted parameters gives the comparison the file reports.
  */
 export async function calibrate(o: CalibrateOptions): Promise<ParamsFile> {
   const target: FitTarget = { rounds: o.targets.rounds, shapes: Object.fromEntries(FIT_CONDITIONS.map((c) => [c, o.targets.conditions[c].mean])) as FitTarget['shapes'] };
@@ -46,19 +48,25 @@ export async function calibrate(o: CalibrateOptions): Promise<ParamsFile> {
       onProgress: (p) => o.onProgress?.({ phase: 'fit', pass, ...p }),
     });
     totalEvaluations += fit.evaluations;
-    parameters = fit.parameters;
+    parameters = roundParameters(fit.parameters);
   }
+  // What the file reports is the engine's own run with the fitted parameters, not the surrogate's.
+  const final: Schedule[] = [];
+  for (const seed of o.simulationSeeds) {
+    final.push(await recordSchedule({ nUsers: o.nUsers, seed, likelihood: parameters, usersDir: o.usersDir, onProgress: (engine) => o.onProgress?.({ phase: 'record', pass: passes + 1, seed, engine }) }));
+  }
+  const observed: FitTarget = { rounds: final[0].rounds, shapes: Object.fromEntries(FIT_CONDITIONS.map((c) => [c, averageShapes(final.map((s) => s.observed[c]))])) as FitTarget['shapes'] };
   return {
     format: PARAMS_FORMAT,
-    parameters: roundParameters(parameters),
+    parameters,
     fit: {
       source: o.targets.source,
       targetSeeds: o.targets.seeds,
       simulationSeeds: o.simulationSeeds,
       nUsers: o.nUsers,
-      loss: fit!.loss,
+      loss: fitLoss(observed, target),
       evaluations: totalEvaluations,
-      comparison: compareFit(fit!.model, target),
+      comparison: compareFit(observed, target),
     },
   };
 }

@@ -18,7 +18,7 @@ import { roundsBetween } from '../export/tables.js';
 import { EventStore, streamId } from '../events/store.js';
 import { runExperiment, type ProgressEvent } from '../sim/engine.js';
 import { loadPopulation } from '../sim/population.js';
-import { type ConditionShape } from './shape.js';
+import { conditionShape, type ConditionShape, type VotingMatrix } from './shape.js';
 import { FIT_CONDITIONS, type FitCondition } from './targets.js';
 
 /**
@@ -36,6 +36,8 @@ export interface Schedule {
   rounds: number[];
   /** Per condition, statements grouped by agent, in round order. */
   conditions: Record<FitCondition, Statements>;
+  /** The shapes the engine run itself produced (with the parameters it was recorded with). */
+  observed: Record<FitCondition, ConditionShape>;
 }
 
 /** Flat arrays, one entry per statement (fast to replay thousands of times). */
@@ -56,6 +58,7 @@ export interface Statements {
 interface Statement {
   agent: number;
   round: number;
+  likelihood: number;
   message: 0 | 1 | 2;
   friends: number;
 }
@@ -80,9 +83,15 @@ export async function recordSchedule(o: RecordOptions): Promise<Schedule> {
     const personas = new Map(population.personas.map((p) => [p.id, p]));
     const persona = (agent: number) => basePropensity(personas.get(agent)!) + OFFLINE_PARAMETERS.individualSd * individualDraw(o.seed, agent);
     const warmup = readStatements(store, streamId(runId, 'warmup'));
+    const rounds = roundsBetween(config.warmup.start_round, electionRound(config));
     const conditions = {} as Schedule['conditions'];
-    for (const c of FIT_CONDITIONS) conditions[c] = toArrays([...warmup, ...readStatements(store, streamId(runId, c))], config, o.seed, persona);
-    return { seed: o.seed, rounds: roundsBetween(config.warmup.start_round, electionRound(config)), conditions };
+    const observed = {} as Schedule['observed'];
+    for (const c of FIT_CONDITIONS) {
+      const statements = [...warmup, ...readStatements(store, streamId(runId, c))];
+      conditions[c] = toArrays(statements, config, o.seed, persona);
+      observed[c] = conditionShape(votingMatrix(statements, rounds));
+    }
+    return { seed: o.seed, rounds, conditions, observed };
   } finally {
     await store.close();
     rmSync(dir, { recursive: true, force: true });
@@ -103,10 +112,18 @@ function readStatements(store: EventStore, stream: string): Statement[] {
       const p = JSON.parse(r.payload) as { message: string; friendIds: number[] };
       shown.set(key, { message: p.message === 'social' ? 2 : p.message === 'informational' ? 1 : 0, friends: p.friendIds.length });
     } else {
-      out.push({ agent: r.agent_id, round: r.round, message: shown.get(key)?.message ?? 0, friends: shown.get(key)?.friends ?? 0 });
+      out.push({ agent: r.agent_id, round: r.round, likelihood: (JSON.parse(r.payload) as { likelihood: number }).likelihood, message: shown.get(key)?.message ?? 0, friends: shown.get(key)?.friends ?? 0 });
     }
   }
   return out;
+}
+
+function votingMatrix(statements: readonly Statement[], rounds: number[]): VotingMatrix {
+  const agents = [...new Set(statements.map((s) => s.agent))].sort((a, b) => a - b);
+  const row = new Map(agents.map((a, i) => [a, i]));
+  const rows = agents.map(() => rounds.map((): number | null => null));
+  for (const s of statements) rows[row.get(s.agent)!][s.round - rounds[0]] = s.likelihood;
+  return { rounds, rows };
 }
 
 function toArrays(statements: Statement[], config: ExperimentConfig, seed: number, persona: (agent: number) => number): Statements {

@@ -15,6 +15,7 @@ import { OpenAiProvider } from '../../llm/openai-provider.js';
 import { CODE_VERSION } from '../../version.js';
 import { printEstimate } from './estimate.js';
 import { DEFAULT_OUT } from '../program.js';
+import { offlineParamsOption, withOfflineParams } from '../offline-params-flag.js';
 import { ProgressReporter } from '../progress.js';
 import { RunLog } from '../run-log.js';
 import { printTable } from '../table.js';
@@ -38,6 +39,7 @@ export interface RunFlags {
   concurrency?: number;
   cacheOnly?: boolean;
   dryRun?: boolean;
+  offlineParams?: string;
 }
 
 export const OFFLINE_NOTICE = 'offline persona model: a documented behavioural model, NOT an LLM (docs/offline-model.md)';
@@ -70,6 +72,7 @@ export function registerRun(program: Command): void {
     .option('--concurrency <n>', 'LLM requests in flight (default 32)', integerFlag('--concurrency', 1))
     .option('--cache-only', 'never call the LLM: a request missing from the cache is an error')
     .option('--dry-run', 'estimate calls, tokens and cost, and run nothing')
+    .addOption(offlineParamsOption())
     .option('--warmup-only', 'record the warmup only (conditions can fork from it later with --from-warmup)')
     .option('--from-warmup [run]', 'run the conditions from a recorded warmup (a run id; default: the latest finished one)')
     .option('--workers <n>', 'threads for the conditions with the offline model (default: 2 from 5,000 users, else 1); results are identical for any number', integerFlag('--workers', 1));
@@ -142,7 +145,7 @@ export function resolveConfig(flags: RunFlags): ExperimentConfig {
   }
   const baseUrl = flags.baseUrl ?? process.env.OPENAI_BASE_URL;
   if (baseUrl) merged.base_url = baseUrl;
-  return parseExperiment(merged, flags.config ? `${flags.config} with flags` : 'flags');
+  return withOfflineParams(parseExperiment(merged, flags.config ? `${flags.config} with flags` : 'flags'), flags.offlineParams);
 }
 
 export async function runCommand(flags: RunFlags): Promise<void> {
