@@ -15,7 +15,8 @@ export const CURVE_ROUNDS = { from: -10, to: 30 };
 
 /**
  * How far a model's shapes are from the target, each term in units of what counts as close: 0.02
- * per answer share, 0.4 points of change rate, 0.01 on the curve, the mean and the effects.
+ * per answer share, 0.4 points of change rate, 0.01 on the curve (0.015 for its largest gap), the
+ * mean and the effects.
  */
 export function fitLoss(model: FitTarget, target: FitTarget): number {
   let loss = 0;
@@ -26,7 +27,9 @@ export function fitLoss(model: FitTarget, target: FitTarget): number {
     const t = target.shapes[c];
     for (let k = 0; k < 5; k++) loss += sq(m.first[k] - t.first[k], 0.02) + sq(m.final[k] - t.final[k], 0.02);
     loss += sq(m.changeRate - t.changeRate, 0.004);
-    loss += pairs.reduce((s, [i, j]) => s + sq((m.byRound[i] ?? 0) - (t.byRound[j] ?? 0), 0.01), 0) / Math.max(1, pairs.length);
+    const gaps = pairs.map(([i, j]) => (m.byRound[i] ?? 0) - (t.byRound[j] ?? 0));
+    // The mean square follows the whole curve; the largest gap keeps every round close.
+    loss += gaps.reduce((s, g) => s + sq(g, 0.01), 0) / Math.max(1, gaps.length) + sq(Math.max(0, ...gaps.map(Math.abs)), 0.015);
     loss += sq(m.meanFinal - t.meanFinal, 0.01);
     if (c !== 'control') loss += sq(m.meanFinal - model.shapes.control.meanFinal - (t.meanFinal - target.shapes.control.meanFinal), 0.01);
   }
@@ -117,6 +120,7 @@ export function alternativeStarts(start: LikelihoodParameters): LikelihoodParame
   return [
     { ...start, noiseSd: 0.2, reconsider: 0.2, reconsiderInformational: 0, reconsiderSocial: 0.3, drift: 0.3 },
     { ...start, noiseSd: 0.1, reconsider: 0.5, reconsiderInformational: 0, reconsiderSocial: 0.3, drift: 0.2, socialBoost: 0.3 },
+    { ...start, noiseSd: 0.35, reconsider: 0.08, reconsiderInformational: 0, reconsiderSocial: 0.6, drift: 0.25, socialBoost: 0.15 },
   ];
 }
 

@@ -26,7 +26,7 @@ export interface LikelihoodParameters {
   noiseSd: number;
   /** Probability that a user whose momentary answer differs from the previous one changes it. */
   reconsider: number;
-  /** Added to `reconsider` in a turn where the informational / social message was shown (may be negative). */
+  /** Added to `reconsider` when the informational / social message was shown and the answer would rise (may be negative). */
   reconsiderInformational: number;
   reconsiderSocial: number;
   /** Shift of the latent value in the last `driftDays` days before the election. */
@@ -183,7 +183,8 @@ export function likelihoodAnswer(
 ): number {
   const momentary = cutLikelihood(latent + P.noiseSd * draws.noise, P);
   if (previous === null || momentary === previous) return momentary;
-  const shift = message === 'informational' ? P.reconsiderInformational : message === 'social' ? P.reconsiderSocial : 0;
+  // A get-out-the-vote message makes a user readier to raise the answer, not to lower it.
+  const shift = momentary < previous ? 0 : message === 'informational' ? P.reconsiderInformational : message === 'social' ? P.reconsiderSocial : 0;
   return draws.reconsider < P.reconsider + shift ? momentary : previous;
 }
 
