@@ -15,7 +15,8 @@ export const CURVE_ROUNDS = { from: -10, to: 30 };
 
 /**
  * How far a model's shapes are from the target, each term in units of what counts as close: 0.02
- * per answer share, 0.4 points of change rate, 0.01 on the curve (0.015 for its largest gap), the
+ * per answer share, 0.4 points of change rate (overall and in the warmup), 0.05 of the share of
+ * changes that go up (these two pin the noise against the drift), 0.01 on the curve (0.015 for its largest gap), the
  * mean and the effects.
  */
 export function fitLoss(model: FitTarget, target: FitTarget): number {
@@ -26,7 +27,7 @@ export function fitLoss(model: FitTarget, target: FitTarget): number {
     const m = model.shapes[c];
     const t = target.shapes[c];
     for (let k = 0; k < 5; k++) loss += sq(m.first[k] - t.first[k], 0.02) + sq(m.final[k] - t.final[k], 0.02);
-    loss += sq(m.changeRate - t.changeRate, 0.004);
+    loss += sq(m.changeRate - t.changeRate, 0.004) + sq(m.warmupChangeRate - t.warmupChangeRate, 0.004) + sq(m.upShare - t.upShare, 0.05);
     const gaps = pairs.map(([i, j]) => (m.byRound[i] ?? 0) - (t.byRound[j] ?? 0));
     // The mean square follows the whole curve; the largest gap keeps every round close.
     loss += gaps.reduce((s, g) => s + sq(g, 0.01), 0) / Math.max(1, gaps.length) + sq(Math.max(0, ...gaps.map(Math.abs)), 0.015);

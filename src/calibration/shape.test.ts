@@ -29,6 +29,16 @@ describe('conditionShape', () => {
   });
 });
 
+describe('change rates by stage and direction', () => {
+  it('splits the warmup (rounds up to 0) from the rest, and counts the share of changes that go up', () => {
+    // user 0: 1 -> 3 in the warmup (up), 3 -> 3 in the main stage; user 1: 3 -> 1 in the warmup (down).
+    const s = conditionShape({ rounds: [-1, 0, 1], rows: [[1, 3, 3], [3, 1, null]] });
+    expect(s.changeRate).toBeCloseTo(2 / 3, 12);
+    expect(s.warmupChangeRate).toBe(1);
+    expect(s.upShare).toBe(0.5);
+  });
+});
+
 describe('totalVariation and averageShapes', () => {
   it('is half the sum of absolute differences', () => {
     expect(totalVariation([0.2, 0.8], [0.5, 0.5])).toBeCloseTo(0.3, 12);

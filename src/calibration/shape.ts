@@ -13,6 +13,10 @@ export interface ConditionShape {
   final: number[];
   /** Changed answers / pairs of consecutive answers of the same user. */
   changeRate: number;
+  /** The same, for pairs whose later answer falls in the warmup (rounds up to 0). */
+  warmupChangeRate: number;
+  /** Share of changed answers that went up. */
+  upShare: number;
   /** Mean of the users' final answers. */
   meanFinal: number;
   /** Mean of each user's latest answer so far, per round (null before anyone answered). */
@@ -25,12 +29,18 @@ export interface VotingMatrix {
   rows: Array<Array<number | null>>;
 }
 
+/** The last warmup round in the reference's layout (the main stage starts at round 1). */
+export const WARMUP_END = 0;
+
 export function conditionShape(m: VotingMatrix): ConditionShape {
   const first = [0, 0, 0, 0, 0];
   const final = [0, 0, 0, 0, 0];
   let users = 0;
   let pairs = 0;
   let changes = 0;
+  let warmupPairs = 0;
+  let warmupChanges = 0;
+  let ups = 0;
   let sumFinal = 0;
   const latest: Array<number | null> = m.rows.map(() => null);
   const byRoundSum = new Array<number>(m.rounds.length).fill(0);
@@ -43,6 +53,11 @@ export function conditionShape(m: VotingMatrix): ConditionShape {
         else {
           pairs += 1;
           if (v !== previous) changes += 1;
+          if (v > previous) ups += 1;
+          if (m.rounds[j] <= WARMUP_END) {
+            warmupPairs += 1;
+            if (v !== previous) warmupChanges += 1;
+          }
         }
         previous = v;
         latest[u] = v;
@@ -64,6 +79,8 @@ export function conditionShape(m: VotingMatrix): ConditionShape {
     first: share(first),
     final: share(final),
     changeRate: pairs > 0 ? changes / pairs : 0,
+    warmupChangeRate: warmupPairs > 0 ? warmupChanges / warmupPairs : 0,
+    upShare: changes > 0 ? ups / changes : 0,
     meanFinal: users > 0 ? sumFinal / users : 0,
     byRound: byRoundSum.map((s, j) => (byRoundCount[j] > 0 ? s / byRoundCount[j] : null)),
   };
@@ -86,6 +103,8 @@ export function averageShapes(shapes: readonly ConditionShape[]): ConditionShape
     first: [0, 1, 2, 3, 4].map((k) => avg((s) => s.first[k])),
     final: [0, 1, 2, 3, 4].map((k) => avg((s) => s.final[k])),
     changeRate: avg((s) => s.changeRate),
+    warmupChangeRate: avg((s) => s.warmupChangeRate),
+    upShare: avg((s) => s.upShare),
     meanFinal: avg((s) => s.meanFinal),
     byRound: Array.from({ length: rounds }, (_, j) => {
       const values = shapes.map((s) => s.byRound[j]).filter((v): v is number => v !== null);

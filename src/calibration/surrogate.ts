@@ -18,7 +18,7 @@ import { roundsBetween } from '../export/tables.js';
 import { EventStore, streamId } from '../events/store.js';
 import { runExperiment, type ProgressEvent } from '../sim/engine.js';
 import { loadPopulation } from '../sim/population.js';
-import { conditionShape, type ConditionShape, type VotingMatrix } from './shape.js';
+import { conditionShape, WARMUP_END, type ConditionShape, type VotingMatrix } from './shape.js';
 import { FIT_CONDITIONS, type FitCondition } from './targets.js';
 
 /**
@@ -46,6 +46,8 @@ export interface Statements {
   agentStart: number[];
   persona: Float64Array;
   roundIndex: Int32Array;
+  /** 1 for a statement in the warmup (rounds up to WARMUP_END). */
+  warmup: Uint8Array;
   closeness: Float64Array;
   /** 0 none, 1 informational, 2 social. */
   message: Uint8Array;
@@ -133,6 +135,7 @@ function toArrays(statements: Statement[], config: ExperimentConfig, seed: numbe
     agentStart: [],
     persona: new Float64Array(n),
     roundIndex: new Int32Array(n),
+    warmup: new Uint8Array(n),
     closeness: new Float64Array(n),
     message: new Uint8Array(n),
     friendBoost: new Float64Array(n),
@@ -147,6 +150,7 @@ function toArrays(statements: Statement[], config: ExperimentConfig, seed: numbe
     const d: AnswerDraws = answerDraws(seed, st.round, st.agent);
     s.persona[i] = persona(st.agent);
     s.roundIndex[i] = st.round - first;
+    s.warmup[i] = st.round <= WARMUP_END ? 1 : 0;
     s.closeness[i] = electionCloseness(election - st.round, P.driftDays);
     s.message[i] = st.message;
     s.friendBoost[i] = st.message === 2 ? P.socialBoostPerFriend * Math.min(st.friends, 6) : 0;
@@ -167,6 +171,9 @@ export function replayShape(s: Statements, rounds: number, P: LikelihoodParamete
   const countDiff = new Float64Array(rounds + 1);
   let pairs = 0;
   let changes = 0;
+  let warmupPairs = 0;
+  let warmupChanges = 0;
+  let ups = 0;
   let sumFinal = 0;
   const users = s.agentStart.length - 1;
   const draws = { noise: 0, reconsider: 0 };
@@ -185,6 +192,11 @@ export function replayShape(s: Statements, rounds: number, P: LikelihoodParamete
       } else {
         pairs += 1;
         if (v !== previous) changes += 1;
+        if (v > previous) ups += 1;
+        if (s.warmup[i]) {
+          warmupPairs += 1;
+          if (v !== previous) warmupChanges += 1;
+        }
         sumDiff[j] -= previous;
       }
       sumDiff[j] += v;
@@ -208,6 +220,8 @@ export function replayShape(s: Statements, rounds: number, P: LikelihoodParamete
     first: first.map((x) => x / users),
     final: final.map((x) => x / users),
     changeRate: pairs > 0 ? changes / pairs : 0,
+    warmupChangeRate: warmupPairs > 0 ? warmupChanges / warmupPairs : 0,
+    upShare: changes > 0 ? ups / changes : 0,
     meanFinal: sumFinal / users,
     byRound,
   };

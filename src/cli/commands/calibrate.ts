@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { writeFileSync } from 'node:fs';
+import { accessSync, constants, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { calibrate, type CalibrateProgress } from '../../calibration/calibrate.js';
 import type { FitComparison } from '../../calibration/fit.js';
 import { readParamsFile } from '../../calibration/params-file.js';
@@ -38,7 +39,7 @@ export function registerCalibrate(program: Command): void {
       const start = flags.start ? readParamsFile(flags.start, '--start') : DEFAULT_LIKELIHOOD;
       // Fail on an unwritable --out now, not after minutes of fitting.
       try {
-        writeFileSync(flags.out, '', { flag: 'a' });
+        accessSync(dirname(resolve(flags.out)), constants.W_OK);
       } catch (error) {
         throw new UsageError(`--out ${flags.out}: cannot write there (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
       }
