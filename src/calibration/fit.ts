@@ -32,10 +32,17 @@ export function fitLoss(model: FitTarget, target: FitTarget): number {
     // The mean square follows the whole curve; the largest gap keeps every round close.
     loss += gaps.reduce((s, g) => s + sq(g, 0.01), 0) / Math.max(1, gaps.length) + sq(Math.max(0, ...gaps.map(Math.abs)), 0.015);
     loss += sq(m.meanFinal - t.meanFinal, 0.01);
+    // Steep walls just inside the acceptance limits (docs/offline-model.md: distributions within
+    // 0.05 total variation, change rate within 1 point, curve within 0.03), so that no single
+    // target is traded away for the others.
+    loss += over(totalVariation(m.first, t.first), 0.04, 0.005) + over(totalVariation(m.final, t.final), 0.04, 0.005);
+    loss += over(Math.abs(m.changeRate - t.changeRate), 0.008, 0.001) + over(Math.max(0, ...gaps.map(Math.abs)), 0.025, 0.005);
     if (c !== 'control') loss += sq(m.meanFinal - model.shapes.control.meanFinal - (t.meanFinal - target.shapes.control.meanFinal), 0.01);
   }
   return loss;
 }
+
+const over = (x: number, limit: number, unit: number) => (x > limit ? ((x - limit) / unit) ** 2 : 0);
 
 /** Index pairs (model, target) of the curve rounds both have. */
 function curvePairs(model: FitTarget, target: FitTarget): Array<[number, number]> {

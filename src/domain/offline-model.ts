@@ -41,17 +41,17 @@ export const LIKELIHOOD_KEYS = ['cut01', 'cut12', 'cut23', 'cut34', 'noiseSd', '
 
 /** Fitted by `npx sim calibrate --to <reference> --seeds 1,2,3` (docs/offline-model.md). */
 export const DEFAULT_LIKELIHOOD: LikelihoodParameters = {
-  cut01: -0.5,
-  cut12: 1.7,
-  cut23: 2.1,
-  cut34: 3.6,
-  noiseSd: 0.5,
-  reconsider: 0.04,
-  reconsiderInformational: 0,
-  reconsiderSocial: 0.05,
-  drift: 0.8,
-  informationalBoost: 0.05,
-  socialBoost: 0.4,
+  cut01: -0.250614,
+  cut12: 1.811335,
+  cut23: 2.127475,
+  cut34: 4.739071,
+  noiseSd: 0.189104,
+  reconsider: 0.168411,
+  reconsiderInformational: 0.01278,
+  reconsiderSocial: 0.30907,
+  drift: 0.12781,
+  informationalBoost: 0.03562,
+  socialBoost: 0.001551,
 };
 
 export const OFFLINE_PARAMETERS = {
