@@ -6,9 +6,10 @@
  * the reference's (the docs/offline-model.md table). Fitting itself is `sim calibrate`.
  *
  *   npx tsx scripts/calibrate-offline.ts [--params FILE] [--users 2000] [--seeds 4,5]
- *        [--reference DIR] [--reference-seeds 4,5] [--old DIR]
+ *        [--reference DIR] [--reference-seeds 4,5] [--old DIR] [--model DIR]
  *
  * --old DIR: also prints the shapes of a folder of earlier results (e.g. result_data before a change).
+ * --model DIR: reads the model's shapes from a folder of results (e.g. result_data) instead of running.
  */
 import { readParamsFile } from '../src/calibration/params-file.js';
 import { averageShapes, totalVariation, type ConditionShape } from '../src/calibration/shape.js';
@@ -29,7 +30,9 @@ const reference = readTargets(arg('reference', '../shared/reference/llm-sociopol
 const old = process.argv.includes('--old') ? readTargets(arg('old', ''), null) : null;
 
 const model: Record<string, ConditionShape[]> = Object.fromEntries(FIT_CONDITIONS.map((c) => [c, []]));
-for (const seed of seeds) {
+const modelDir = process.argv.includes('--model') ? readTargets(arg('model', ''), null) : null;
+if (modelDir) for (const c of FIT_CONDITIONS) model[c].push(...modelDir.conditions[c].perSeed);
+for (const seed of modelDir ? [] : seeds) {
   const s = await recordSchedule({ nUsers: users, seed, likelihood: params });
   for (const c of FIT_CONDITIONS) model[c].push(s.observed[c]);
   process.stderr.write(`seed ${seed} done\n`);
@@ -57,7 +60,7 @@ for (const [label, shapes] of rows) {
     const t = reference.conditions[c].mean;
     const effects = shapes[c].map((s, i) => s.meanFinal - shapes.control[i].meanFinal);
     console.log(
-      `| ${label} ${c} | ${m.first.map(pct).join(' / ')} | ${m.final.map(pct).join(' / ')} | ${totalVariation(m.first, t.first).toFixed(3)} | ${totalVariation(m.final, t.final).toFixed(3)} | ${pct(m.changeRate)} | ${curveGap(m, t).toFixed(3)} | ${m.meanFinal.toFixed(3)} (${spread(shapes[c].map((s) => s.meanFinal))}) | ${c === 'control' ? '-' : `${signed(effects.reduce((a, b) => a + b, 0) / effects.length)} (${spread(effects)})`} |`,
+      `| ${label} ${c} | ${m.first.map(pct).join(' / ')} | ${m.final.map(pct).join(' / ')} | ${totalVariation(m.first, t.first).toFixed(3)} | ${totalVariation(m.final, t.final).toFixed(3)} | ${(100 * m.changeRate).toFixed(2)}% | ${curveGap(m, t).toFixed(3)} | ${m.meanFinal.toFixed(3)} (${spread(shapes[c].map((s) => s.meanFinal))}) | ${c === 'control' ? '-' : `${signed(effects.reduce((a, b) => a + b, 0) / effects.length)} (${spread(effects)})`} |`,
     );
   }
 }

@@ -30,13 +30,13 @@ describe('sim run --offline-params', () => {
     const replay = runSim(['replay', '--seed', '2', '--out', out]);
     expect(replay.status, replay.stderr).toBe(0);
     expect(replay.stdout).toMatch(/^identical /m);
-  });
+  }, 600_000);
 
   it('records the built-in parameters when given none', () => {
     const out = join(scratch, 'builtin');
     expect(runSim(['run', '--provider', 'offline', '--n-users', '30', '--conditions', 'control', '--out', out]).status).toBe(0);
     expect(recordedConfig(out).offline_params).toMatchObject({ cut12: expect.any(Number), socialBoost: expect.any(Number) });
-  });
+  }, 300_000);
 
   it('refuses a file that is not a parameter file, naming it (usage error)', () => {
     const bad = join(scratch, 'bad.json');
@@ -47,7 +47,7 @@ describe('sim run --offline-params', () => {
     const missing = runSim(['run', '--provider', 'offline', '--offline-params', join(scratch, 'nope.json'), '--out', join(scratch, 'bad')]);
     expect(missing.status).toBe(2);
     expect(missing.stderr).toContain('cannot read it (ENOENT)');
-  });
+  }, 300_000);
 });
 
 describe('sim calibrate', () => {
@@ -76,5 +76,5 @@ describe('sim calibrate', () => {
     const seeds = runSim(['calibrate', '--to', scratch, '--seeds', '1,a']);
     expect(seeds.status).toBe(2);
     expect(seeds.stderr).toContain('--seeds: "1,a" is not a comma-separated list of whole numbers');
-  });
+  }, 300_000);
 });
