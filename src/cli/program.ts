@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { CODE_VERSION } from '../version.js';
+import { registerCalibrate } from './commands/calibrate.js';
 import { registerExport } from './commands/export.js';
 import { registerProject } from './commands/project.js';
 import { registerReplay } from './commands/replay.js';
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerReport(program);
   registerRuns(program);
   registerUsers(program);
+  registerCalibrate(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

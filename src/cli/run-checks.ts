@@ -70,7 +70,7 @@ export function readConfigInput(file: string): Record<string, unknown> {
  * that shaped the warmup's end state. The rest (conditions, their periods, messages, treatment seed,
  * provider) belongs to the conditions and may differ.
  */
-export const WARMUP_KEYS = ['n_users', 'seed', 'users_dir', 'topic', 'warmup', 'feed', 'ranking', 'content', 'activity', 'llm.temperature', 'llm.tier_probabilities', 'llm.tier_multipliers', 'llm.models'] as const;
+export const WARMUP_KEYS = ['n_users', 'seed', 'users_dir', 'topic', 'warmup', 'feed', 'ranking', 'content', 'activity', 'llm.temperature', 'llm.tier_probabilities', 'llm.tier_multipliers', 'llm.models', 'offline_params'] as const;
 
 /** Which flag sets which of the WARMUP_KEYS (or a part of it). */
 const WARMUP_FLAGS: Array<[key: (typeof WARMUP_KEYS)[number], flag: string, given: (f: RunFlagValues) => unknown]> = [
@@ -80,10 +80,12 @@ const WARMUP_FLAGS: Array<[key: (typeof WARMUP_KEYS)[number], flag: string, give
   ['topic', '--topic', (f) => f.topic],
   ['feed', '--feed-length', (f) => f.feedLength],
   ['content', '--num-contents', (f) => f.numContents],
+  ['offline_params', '--offline-params', (f) => f.offlineParams],
 ];
 
 /** The flags of `sim run` that this module reads. */
 export interface RunFlagValues {
+  offlineParams?: string;
   nUsers?: number;
   seed?: number;
   usersDir?: string;

@@ -57,6 +57,26 @@ export const experimentSchema = z.strictObject({
   provider: z.enum(['offline', 'openai']).default('offline'),
   /** The OpenAI-compatible endpoint (null: api.openai.com). Never holds a key. */
   base_url: z.string().nullable().default(null),
+  /**
+   * The offline model's fitted likelihood parameters (a `sim calibrate` parameter file's
+   * "parameters"); null: the built-in ones. `sim run` records the values used, so replay uses them.
+   */
+  offline_params: z
+    .strictObject({
+      cut01: z.number(),
+      cut12: z.number(),
+      cut23: z.number(),
+      cut34: z.number(),
+      noiseSd: z.number().positive(),
+      reconsider: probability,
+      reconsiderInformational: z.number().min(-1).max(1),
+      reconsiderSocial: z.number().min(-1).max(1),
+      drift: z.number(),
+      informationalBoost: z.number(),
+      socialBoost: z.number(),
+    })
+    .nullable()
+    .default(null),
   /** Folder with profiles.csv and network.csv; null means the bundled default population. */
   users_dir: z.string().nullable().default(null),
   warmup: z.strictObject({ start_round: z.number().int(), end_round: z.number().int() }).default({ start_round: -15, end_round: 0 }),
@@ -219,6 +239,8 @@ function crossFieldProblems(c: ExperimentConfig): string[] {
   const shares = c.feed.interest_share + c.feed.followed_share + c.feed.trending_share;
   if (shares > 1 + 1e-9) problems.push(`feed: interest_share + followed_share + trending_share is ${shares}, more than 1`);
   if (c.activity.max_interval < c.activity.min_interval) problems.push('activity: max_interval must not be below min_interval');
+  const o = c.offline_params;
+  if (o && !(o.cut01 <= o.cut12 && o.cut12 <= o.cut23 && o.cut23 <= o.cut34)) problems.push('offline_params: the cutpoints must be in order (cut01 <= cut12 <= cut23 <= cut34)');
   const tierSum = c.llm.tier_probabilities.low + c.llm.tier_probabilities.mid + c.llm.tier_probabilities.high;
   if (tierSum <= 0) problems.push('llm.tier_probabilities: must not all be 0');
   return problems;

@@ -7,12 +7,55 @@ import { rng, type Rng } from './rng.js';
  * gets, in the same JSON shape, so the simulator runs with no API key. It is NOT a language model.
  * docs/offline-model.md explains each parameter and how it was calibrated against the reference.
  *
- * Voting likelihood: each user has a latent propensity on the 0-4 scale from the classic turnout
- * predictors (age, education, marital status, strength of political stance) plus a persistent
- * individual offset. Each turn the stated value moves a fraction of the way from the previous answer
- * towards the propensity (plus any treatment boost), with noise, and is rounded to the scale.
+ * Voting likelihood: each user has a latent propensity from the classic turnout predictors (age,
+ * education, marital status, strength of political stance) plus a persistent individual offset.
+ * An answer is the propensity (plus a drift as the election nears, plus the treatment's boost, plus
+ * momentary noise) cut into the 0-4 scale at fitted cutpoints. A user keeps the previous answer
+ * unless it "reconsiders" (rarely, more often right after a message): LLM agents answer mostly
+ * 1 or 3 and seldom change their mind, and this reproduces that shape.
  */
+
+/** The likelihood parameters `sim calibrate` fits (the rest are set by hand and documented). */
+export interface LikelihoodParameters {
+  /** Latent values below cut01 answer 0, below cut12 answer 1, below cut23 2, below cut34 3, else 4. */
+  cut01: number;
+  cut12: number;
+  cut23: number;
+  cut34: number;
+  /** Standard deviation of the momentary noise added to the latent value at each answer. */
+  noiseSd: number;
+  /** Probability that a user whose momentary answer differs from the previous one changes it. */
+  reconsider: number;
+  /** Added to `reconsider` when the informational / social message was shown and the answer would rise (may be negative). */
+  reconsiderInformational: number;
+  reconsiderSocial: number;
+  /** Shift of the latent value in the last `driftDays` days before the election. */
+  drift: number;
+  /** Latent shift while the informational message is shown. */
+  informationalBoost: number;
+  /** Latent shift while the social message is shown (plus socialBoostPerFriend per friend named). */
+  socialBoost: number;
+}
+
+export const LIKELIHOOD_KEYS = ['cut01', 'cut12', 'cut23', 'cut34', 'noiseSd', 'reconsider', 'reconsiderInformational', 'reconsiderSocial', 'drift', 'informationalBoost', 'socialBoost'] as const satisfies ReadonlyArray<keyof LikelihoodParameters>;
+
+/** Fitted by `npx sim calibrate --to <reference> --seeds 1,2,3` (docs/offline-model.md). */
+export const DEFAULT_LIKELIHOOD: LikelihoodParameters = {
+  cut01: -0.250614,
+  cut12: 1.811335,
+  cut23: 2.127475,
+  cut34: 4.739071,
+  noiseSd: 0.189104,
+  reconsider: 0.168411,
+  reconsiderInformational: 0.01278,
+  reconsiderSocial: 0.30907,
+  drift: 0.12781,
+  informationalBoost: 0.03562,
+  socialBoost: 0.001551,
+};
+
 export const OFFLINE_PARAMETERS = {
+  ...DEFAULT_LIKELIHOOD,
   base: 2.34,
   age: [
     { min: 65, effect: 0.45 },
@@ -37,16 +80,11 @@ export const OFFLINE_PARAMETERS = {
   neverMarried: -0.1,
   /** Per level of stance strength (moderate 0, slightly 1, plain 2, very 3). */
   stanceStrength: 0.15,
-  /** Standard deviation of the persistent individual offset. */
+  /** Standard deviation of the persistent individual offset (the latent scale's unit). */
   individualSd: 0.9,
-  /** First answer: propensity plus noise of this standard deviation. */
-  firstAnswerSd: 0.5,
-  /** Share of the gap to the target closed per turn, and the per-turn noise. */
-  adjustment: 0.2,
-  turnSd: 0.35,
-  /** Target boost while treated: informational, and social (base + per shown friend, up to 6). */
-  informationalBoost: 0.02,
-  socialBoost: 0.15,
+  /** The drift applies with fewer days than this left (30: the main stage, rounds 1-30). */
+  driftDays: 30,
+  /** Social message: added to the boost per followed likely voter named (up to 6). */
   socialBoostPerFriend: 0.03,
   /** Engagement. */
   likeBase: 0.14,
@@ -64,6 +102,15 @@ export const OFFLINE_PARAMETERS = {
 };
 
 export type OfflineParameters = typeof OFFLINE_PARAMETERS;
+
+/** The model's parameters with fitted likelihood parameters in place of the built-in ones. */
+export function offlineParameters(likelihood: LikelihoodParameters | null | undefined): OfflineParameters {
+  return likelihood ? { ...OFFLINE_PARAMETERS, ...pickLikelihood(likelihood) } : OFFLINE_PARAMETERS;
+}
+
+export function pickLikelihood(p: LikelihoodParameters): LikelihoodParameters {
+  return Object.fromEntries(LIKELIHOOD_KEYS.map((k) => [k, p[k]])) as unknown as LikelihoodParameters;
+}
 
 export function stanceStrength(stance: string): number {
   const s = stance.toLowerCase();
@@ -85,19 +132,60 @@ export function basePropensity(persona: Pick<Persona, 'age' | 'education' | 'mar
   return x;
 }
 
+/** The persistent individual offset, in units of the individual standard deviation. */
+export function individualDraw(seed: number, agentId: number): number {
+  return normal(rng(seed, 'offline', 0, agentId, 'propensity'));
+}
+
 export function propensity(seed: number, persona: Persona, P: OfflineParameters = OFFLINE_PARAMETERS): number {
-  return basePropensity(persona, P) + P.individualSd * normal(rng(seed, 'offline', 0, persona.id, 'propensity'));
+  return basePropensity(persona, P) + P.individualSd * individualDraw(seed, persona.id);
 }
 
-export function treatmentBoost(request: TurnRequest, P: OfflineParameters = OFFLINE_PARAMETERS): number {
-  const t = request.treatment;
-  if (!t) return 0;
-  if (t.kind === 'informational') return P.informationalBoost;
-  return P.socialBoost + P.socialBoostPerFriend * Math.min(t.friendIds.length, 6);
+export function treatmentBoost(treatment: TurnRequest['treatment'], P: Pick<OfflineParameters, 'informationalBoost' | 'socialBoost' | 'socialBoostPerFriend'> = OFFLINE_PARAMETERS): number {
+  if (!treatment) return 0;
+  if (treatment.kind === 'informational') return P.informationalBoost;
+  return P.socialBoost + P.socialBoostPerFriend * Math.min(treatment.friendIds.length, 6);
 }
 
-export function clampLikelihood(x: number): number {
-  return Math.min(4, Math.max(0, Math.round(x)));
+/**
+ * 1 in the last `driftDays` days before the election (the campaign), else 0. The answers follow
+ * only as users reconsider, so the mean rises gradually, and more slowly as fewer are left to move.
+ */
+export function electionCloseness(daysLeft: number, driftDays: number): number {
+  return daysLeft < driftDays ? 1 : 0;
+}
+
+export function cutLikelihood(latent: number, P: LikelihoodParameters): number {
+  return latent < P.cut01 ? 0 : latent < P.cut12 ? 1 : latent < P.cut23 ? 2 : latent < P.cut34 ? 3 : 4;
+}
+
+/** The draws of one answer: from a stream of its own, so a fit can replay them without the feed's. */
+export interface AnswerDraws {
+  noise: number;
+  reconsider: number;
+}
+
+export function answerDraws(seed: number, round: number, agentId: number): AnswerDraws {
+  const r = rng(seed, 'offline', round, agentId, 'likelihood');
+  return { noise: normal(r), reconsider: r.next() };
+}
+
+/**
+ * The stated likelihood: the momentary answer (latent plus noise, cut into 0-4) for a first answer;
+ * afterwards the previous answer, unless the momentary one differs and the user reconsiders.
+ */
+export function likelihoodAnswer(
+  latent: number,
+  previous: number | null,
+  message: 'none' | 'informational' | 'social',
+  draws: AnswerDraws,
+  P: LikelihoodParameters,
+): number {
+  const momentary = cutLikelihood(latent + P.noiseSd * draws.noise, P);
+  if (previous === null || momentary === previous) return momentary;
+  // A get-out-the-vote message makes a user readier to raise the answer, not to lower it.
+  const shift = momentary < previous ? 0 : message === 'informational' ? P.reconsiderInformational : message === 'social' ? P.reconsiderSocial : 0;
+  return draws.reconsider < P.reconsider + shift ? momentary : previous;
 }
 
 export function offlineTurn(
@@ -137,12 +225,8 @@ export function offlineTurn(
   const answer: TurnAnswer = { engagement, next_activity_time: proposeInterval(persona, request.activityRange, r) };
   if (request.invitePost) answer.generated_content = postText(persona, request.invitePost.topic, request.invitePost.subtopic, request.invitePost.daysLeft, r);
   if (request.election) {
-    const target = propensityOf(key.seed, persona) + treatmentBoost(request, P);
-    const previous = request.previousLikelihood;
-    answer.voting_likelihood =
-      previous === null
-        ? clampLikelihood(target + P.firstAnswerSd * normal(r))
-        : clampLikelihood(previous + P.adjustment * (target - previous) + P.turnSd * normal(r));
+    const latent = propensityOf(key.seed, persona) + P.drift * electionCloseness(request.election.daysLeft, P.driftDays) + treatmentBoost(request.treatment, P);
+    answer.voting_likelihood = likelihoodAnswer(latent, request.previousLikelihood, request.treatment?.kind ?? 'none', answerDraws(key.seed, key.round, key.agentId), P);
   }
   return answer;
 }

@@ -1,6 +1,6 @@
 import { dirname } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
-import { OfflineProvider } from '../domain/offline-model.js';
+import { OfflineProvider, offlineParameters } from '../domain/offline-model.js';
 import { EventStore } from '../events/store.js';
 import { WriteLock } from '../events/write-lock.js';
 import { runConditions, type WorkerJob, type WorkerMessage } from './engine.js';
@@ -21,7 +21,7 @@ const store = await EventStore.open(dirname(job.dbFile));
 store.writeLock = new WriteLock(job.writeLock);
 try {
   await runConditions(
-    { store, provider: new OfflineProvider(), config: job.config, runId: job.runId, population: null, signal: abort.signal, onProgress: (p) => post({ type: 'progress', progress: p }) },
+    { store, provider: new OfflineProvider(offlineParameters(job.config.offline_params)), config: job.config, runId: job.runId, population: null, signal: abort.signal, onProgress: (p) => post({ type: 'progress', progress: p }) },
     job.conditions,
     job.warmupId,
     job.warmupEnd,

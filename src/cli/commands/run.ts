@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { conditionRuns, parseExperiment, roundsInRun, type ExperimentConfig } from '../../domain/config.js';
-import { OfflineProvider } from '../../domain/offline-model.js';
+import { OfflineProvider, offlineParameters } from '../../domain/offline-model.js';
 import type { Provider } from '../../domain/decision.js';
 import { InterruptedError, LlmUnavailableError, RunNotFoundError, SimError, UsageError } from '../../errors.js';
 import { acquireLease, releaseLease } from '../../events/leases.js';
@@ -15,6 +15,7 @@ import { printEstimate } from './estimate.js';
 import { DEFAULT_OUT } from '../program.js';
 import { onInterrupt } from '../interrupt.js';
 import { adoptWarmupConfig, checkBaseUrl, checkFolderFlag, parseWithFlags, readConfigInput } from '../run-checks.js';
+import { offlineParamsOption, withOfflineParams } from '../offline-params-flag.js';
 import { ProgressReporter } from '../progress.js';
 import { RunLog } from '../run-log.js';
 import { addLlmOptions, checkEndpoints, maxFallbackRate, openAiProvider, recordBaseUrls, type LlmFlags } from '../llm-options.js';
@@ -38,6 +39,7 @@ export interface RunFlags extends LlmFlags {
   concurrency?: number;
   cacheOnly?: boolean;
   dryRun?: boolean;
+  offlineParams?: string;
 }
 
 export const OFFLINE_NOTICE = 'offline persona model: a documented behavioural model, NOT an LLM (docs/offline-model.md)';
@@ -69,6 +71,7 @@ export function registerRun(program: Command): void {
     .option('--concurrency <n>', 'LLM requests in flight (default 32)', integerFlag('--concurrency', 1))
     .option('--cache-only', 'never call the LLM: a request missing from the cache is an error')
     .option('--dry-run', 'estimate calls, tokens and cost, and run nothing')
+    .addOption(offlineParamsOption())
     .option('--warmup-only', 'record the warmup only (conditions can fork from it later with --from-warmup)')
     .option('--from-warmup [run]', 'run the conditions from a recorded warmup (a run id; default: the latest finished one)')
     .option('--workers <n>', 'threads for the conditions with the offline model (default: 2 from 5,000 users, else 1); results are identical for any number', integerFlag('--workers', 1));
@@ -135,7 +138,7 @@ export function resolveConfig(flags: RunFlags): ExperimentConfig {
   if (!flags.baseUrl && process.env.OPENAI_BASE_URL) checkBaseUrl(process.env.OPENAI_BASE_URL, { flag: 'OPENAI_BASE_URL' });
   const baseUrls = flags.baseUrl ?? (process.env.OPENAI_BASE_URL ? [process.env.OPENAI_BASE_URL] : []);
   recordBaseUrls(merged, baseUrls);
-  return parseWithFlags(merged, flags.config ? `${flags.config} with flags` : 'flags');
+  return withOfflineParams(parseWithFlags(merged, flags.config ? `${flags.config} with flags` : 'flags'), flags.offlineParams);
 }
 
 export async function runCommand(flags: RunFlags): Promise<void> {
@@ -199,7 +202,7 @@ export function checkProviderReady(config: ExperimentConfig, cacheOnly?: boolean
 }
 
 export function chooseProvider(config: ExperimentConfig, choice: ProviderChoice): Provider {
-  if (config.provider === 'offline') return new OfflineProvider();
+  if (config.provider === 'offline') return new OfflineProvider(offlineParameters(config.offline_params));
   checkProviderReady(config, choice.cacheOnly);
   return openAiProvider(config, { cache: new LlmCache(choice.store.sqlite), cacheOnly: choice.cacheOnly, concurrency: choice.concurrency, llm: choice.llm });
 }

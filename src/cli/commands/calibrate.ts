@@ -1,0 +1,94 @@
+import type { Command } from 'commander';
+import { accessSync, constants, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { calibrate, type CalibrateProgress } from '../../calibration/calibrate.js';
+import type { FitComparison } from '../../calibration/fit.js';
+import { readParamsFile } from '../../calibration/params-file.js';
+import { readTargets } from '../../calibration/targets.js';
+import { DEFAULT_LIKELIHOOD } from '../../domain/offline-model.js';
+import { UsageError } from '../../errors.js';
+import { printTable } from '../table.js';
+
+interface CalibrateFlags {
+  to: string;
+  seeds?: string;
+  out: string;
+  nUsers: string;
+  simSeeds?: string;
+  start?: string;
+  usersDir?: string;
+}
+
+export function registerCalibrate(program: Command): void {
+  program
+    .command('calibrate')
+    .description("fit the offline model's likelihood parameters to a folder in the reference's layout (the reference's data, or `sim export csv` of your own LLM pilot) and write a parameter file for `sim run --offline-params`")
+    .requiredOption('--to <dir>', 'the folder to fit: seed_<n>/<condition>/ folders, or the <condition>/ folders of one export (control, treatment_info_message, treatment_soc_message)')
+    .option('--seeds <list>', 'which seed_<n> folders to fit, e.g. 1,2,3 (default: all)')
+    .option('--out <file>', 'parameter file to write', 'offline-params.json')
+    .option('--n-users <n>', 'users per simulated seed', '2000')
+    .option('--sim-seeds <list>', 'simulation seeds (default: 1000 + each target seed, or 1001,1002,1003: never the seeds of result_data)')
+    .option('--start <file>', 'a parameter file to start from (default: the built-in parameters)')
+    .option('--users-dir <dir>', 'population folder (default: the bundled one)')
+    .action(async (flags: CalibrateFlags) => {
+      const seeds = flags.seeds === undefined ? null : seedList(flags.seeds, '--seeds');
+      const nUsers = Number(flags.nUsers);
+      if (!Number.isInteger(nUsers) || nUsers < 2) throw new UsageError(`--n-users: "${flags.nUsers}" is not a whole number of at least 2`);
+      const targets = readTargets(flags.to, seeds);
+      const simulationSeeds = flags.simSeeds !== undefined ? seedList(flags.simSeeds, '--sim-seeds') : targets.seeds.length > 0 ? targets.seeds.map((s) => 1000 + s) : [1001, 1002, 1003];
+      const start = flags.start ? readParamsFile(flags.start, '--start') : DEFAULT_LIKELIHOOD;
+      // Fail on an unwritable --out now, not after minutes of fitting.
+      try {
+        accessSync(dirname(resolve(flags.out)), constants.W_OK);
+      } catch (error) {
+        throw new UsageError(`--out ${flags.out}: cannot write there (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+      }
+      process.stderr.write(`fitting to ${flags.to}${targets.seeds.length ? ` (seeds ${targets.seeds.join(',')})` : ''} with ${nUsers} simulated users, seeds ${simulationSeeds.join(',')}\n`);
+      const startedAt = Date.now();
+      const result = await calibrate({ targets, simulationSeeds, nUsers, usersDir: flags.usersDir ?? null, start, onProgress: progressPrinter(startedAt) });
+      writeFileSync(flags.out, `${JSON.stringify(result, null, 2)}\n`);
+      printComparison(result.fit.comparison);
+      process.stdout.write(`parameters: ${Object.entries(result.parameters).map(([k, v]) => `${k} ${v}`).join(', ')}\n`);
+      process.stdout.write(`wrote ${flags.out} (${result.fit.evaluations} evaluations, ${Math.round((Date.now() - startedAt) / 1000)} s); use it with \`sim run --offline-params ${flags.out}\`\n`);
+    });
+}
+
+function seedList(text: string, flag: string): number[] {
+  const seeds = text.split(',').map((s) => s.trim());
+  const bad = seeds.find((s) => !/^-?\d+$/.test(s));
+  if (bad !== undefined || seeds.length === 0) throw new UsageError(`${flag}: "${text}" is not a comma-separated list of whole numbers`);
+  return seeds.map(Number);
+}
+
+function progressPrinter(startedAt: number): (p: CalibrateProgress) => void {
+  let last = 0;
+  return (p) => {
+    const now = Date.now();
+    if (p.phase === 'record' && p.engine.stage !== 'election' && p.engine.roundsDone !== p.engine.roundsTotal) return;
+    if (p.phase === 'fit' && now - last < 2000) return;
+    last = now;
+    const elapsed = `${Math.round((now - startedAt) / 1000)} s`;
+    process.stderr.write(
+      p.phase === 'record'
+        ? `pass ${p.pass}: recording seed ${p.seed}: ${p.engine.stream} ${p.engine.stage === 'election' ? 'election day' : 'done'} (${elapsed})\n`
+        : `pass ${p.pass}: fitting, start ${p.start + 1}, restart ${p.restart + 1}, ${p.evaluations} evaluations, loss ${p.loss.toFixed(2)} (${elapsed})\n`,
+    );
+  };
+}
+
+function printComparison(rows: readonly FitComparison[]): void {
+  const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+  const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(3)}`;
+  printTable(
+    ['condition', 'first answers TV', 'final answers TV', 'change rate target / fitted', 'mean final target / fitted', 'effect target / fitted', 'curve max gap'],
+    rows.map((r) => [
+      r.condition,
+      r.firstTv.toFixed(3),
+      r.finalTv.toFixed(3),
+      `${pct(r.changeRate.target)} / ${pct(r.changeRate.fitted)}`,
+      `${r.meanFinal.target.toFixed(3)} / ${r.meanFinal.fitted.toFixed(3)}`,
+      r.effect ? `${signed(r.effect.target)} / ${signed(r.effect.fitted)}` : '-',
+      r.curveMaxGap.toFixed(3),
+    ]),
+  );
+}
