@@ -29,7 +29,8 @@ function filesUnder(dir: string): string[] {
   });
 }
 
-describe('sim run against an OpenAI-compatible server', () => {
+// Each test runs `sim` once or twice as a child process: generous on a shared, loaded machine.
+describe('sim run against an OpenAI-compatible server', { timeout: 240_000 }, () => {
   it('completes, and the same command again makes no new request (the cache answers)', async () => {
     const out = join(scratch, 'a');
     const first = await runSimAsync(args(out), { env });

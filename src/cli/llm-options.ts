@@ -23,7 +23,7 @@ export const DEFAULT_OPENAI_URL = 'https://api.openai.com/v1';
 
 export function addLlmOptions(command: Command): Command {
   return command
-    .option('--base-url <url>', 'an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1; repeat for several (also OPENAI_BASE_URL, or llm.endpoints in the config)', collectUrl, undefined)
+    .option('--base-url <url>', 'an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1; repeat for several (default: the run\'s config, base_url or llm.endpoints; `sim run` also reads OPENAI_BASE_URL)', collectUrl, undefined)
     .option('--max-outage <duration>', 'how long the LLM servers may give no answer before the run stops cleanly (exit code 3), e.g. 30s, 10m (default 10m)', parseDuration)
     .option('--max-fallback-rate <rate>', 'stop when more of a stream\'s decisions than this fell back, e.g. 2% (default 2%; 100% never stops)', parseRate);
 }
