@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 
 /**
- * The experiment, as data. Defaults are the reference protocol (PROTOCOL.md); every number in it is
+ * The experiment, as data. Defaults are the reference protocol (docs/protocol.md); every number in it is
  * a setting. Unknown keys are refused so a typo never silently runs the default.
  */
 const probability = z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1');

@@ -5,7 +5,7 @@ import type { World } from './world.js';
 import { makeEvent, type SimEvent } from '../events/types.js';
 
 /**
- * Election day (PROTOCOL.md): after the last round every user aged 18+ is asked, with its persona
+ * Election day (docs/protocol.md): after the last round every user aged 18+ is asked, with its persona
  * and latest likelihood, whether it voted. Users under 18 did not vote and are not asked.
  */
 export function buildVoteRequest(world: World, agentId: number, config: ExperimentConfig, seed: number, round: number): VoteRequest | null {

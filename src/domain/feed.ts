@@ -4,7 +4,7 @@ import type { Rng } from './rng.js';
 import { engagementOf, sortedIncludes, type Post, type World } from './world.js';
 
 /**
- * Feed building (PROTOCOL.md, "One active turn"), from the state at the start of the round.
+ * Feed building (docs/protocol.md, "One active turn"), from the state at the start of the round.
  *
  * Candidates are posts by others that the user has not seen, or that gained replies since it last
  * saw them (own posts are never served back to their author). Groups are drawn by rejection from

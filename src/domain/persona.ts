@@ -23,14 +23,14 @@ export interface Persona {
 
 export type LlmTier = 'low' | 'mid' | 'high';
 
-/** Users under this age are never treated and never asked about voting (PROTOCOL.md). */
+/** Users under this age are never treated and never asked about voting (docs/protocol.md). */
 export const VOTING_AGE = 18;
 
 export function isEligible(persona: Pick<Persona, 'age'>): boolean {
   return persona.age >= VOTING_AGE;
 }
 
-/** PROTOCOL.md: work schedule derived from hours/week when a profile does not give one. */
+/** docs/protocol.md: work schedule derived from hours/week when a profile does not give one. */
 export function workScheduleFromHours(hoursPerWeek: number): string {
   if (hoursPerWeek <= 20) return 'part-time flexible';
   if (hoursPerWeek <= 35) return 'part-time regular';

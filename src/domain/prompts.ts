@@ -2,7 +2,7 @@ import type { DecisionRequest, FeedItem, InitialPostRequest, TurnRequest, VoteRe
 import type { Persona } from './persona.js';
 
 /**
- * The prompts an LLM agent gets (PROTOCOL.md, "One active turn"), in our own words. The stable part
+ * The prompts an LLM agent gets (docs/protocol.md, "One active turn"), in our own words. The stable part
  * (instructions and persona) comes first, in the system message, so providers' prompt caching
  * applies across an agent's turns; what changes each round is in the user message.
  */

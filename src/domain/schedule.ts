@@ -2,7 +2,7 @@ import type { ExperimentConfig } from './config.js';
 import type { Rng } from './rng.js';
 
 /**
- * Activity scheduling (PROTOCOL.md, "Time"): each user acts only in the round equal to its next
+ * Activity scheduling (docs/protocol.md, "Time"): each user acts only in the round equal to its next
  * activity round. Initially start + uniform{min..max}; after acting, the agent proposes t in
  * min..max (anything else: uniform min..max instead) and next = round + t + uniform{0..1+t}.
  */

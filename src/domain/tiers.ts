@@ -6,7 +6,7 @@ const TIERS: LlmTier[] = ['low', 'mid', 'high'];
 type Triple = Record<LlmTier, number>;
 
 /**
- * PROTOCOL.md "Population": base tier probabilities multiplied up for education, analytic
+ * docs/protocol.md "Population": base tier probabilities multiplied up for education, analytic
  * occupations and age, then normalised. The first matching occupation group and age band apply.
  */
 export function tierWeights(persona: Pick<Persona, 'education' | 'occupation' | 'age'>, llm: ExperimentConfig['llm']): Triple {
