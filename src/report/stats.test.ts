@@ -94,9 +94,10 @@ describe('pairedDifference', () => {
     expect(pairedDifference([2, 4, 3], [1, 3, 2])).toMatchObject({ estimate: 1, se: 0, ci95: [1, 1] });
   });
 
-  it('refuses arrays that do not pair up, and is null on none', () => {
+  it('refuses arrays that do not pair up, and is null for fewer than two users (no variance to estimate)', () => {
     expect(() => pairedDifference([1, 2], [1])).toThrow(/2 treated values for 1 control/);
     expect(pairedDifference([], [])).toBeNull();
+    expect(pairedDifference([3], [1])).toBeNull();
   });
 });
 

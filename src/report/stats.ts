@@ -42,7 +42,7 @@ export const Z95 = 1.959963984540054;
  * paired standard error sd(d) / sqrt(n) and a 95% normal interval. Every condition forks from the
  * same warmup state with common random numbers, so each user has an outcome under both: this is
  * the effect on these simulated users. When every difference is the same the interval has zero
- * width, as it should: the users' outcomes did not change at all.
+ * width, as it should: the users' outcomes did not change at all. Null for fewer than two users.
  */
 export interface PairedEstimate {
   estimate: number;
@@ -56,7 +56,8 @@ export interface PairedEstimate {
 
 export function pairedDifference(treated: readonly number[], control: readonly number[]): PairedEstimate | null {
   if (treated.length !== control.length) throw new Error(`pairedDifference: ${treated.length} treated values for ${control.length} control values`);
-  if (treated.length === 0) return null;
+  // One user gives no variance to estimate: no interval rather than a falsely exact one.
+  if (treated.length < 2) return null;
   const d = treated.map((x, i) => x - control[i]);
   const estimate = mean(d);
   const sd = Math.sqrt(variance(d));
