@@ -23,11 +23,12 @@ describe('persona groups', () => {
     expect(stances.map(stanceStrength)).toEqual(['3 very', '2 plain', '1 slightly', '0 moderate', '1 slightly', '2 plain', '3 very']);
   });
 
-  it('splits follower counts into rank quintiles of equal size, ties broken by id', () => {
+  it('puts users in follower-count quintiles by how many have fewer followers, tied users together', () => {
+    // fewer: 0-follower users 0 -> Q1; 1: 4 -> Q3; 5: 6 -> Q4; 9: 8 -> Q5; 20: 9 -> floor(4.5) + 1 = Q5
     const counts: Record<number, number> = { 1: 0, 2: 0, 3: 0, 4: 0, 5: 1, 6: 1, 7: 5, 8: 5, 9: 9, 10: 20 };
     const q = followerQuintiles([10, 9, 8, 7, 6, 5, 4, 3, 2, 1], (u) => counts[u]);
     expect([1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((u) => q.get(u))).toEqual([
-      'Q1 (0 followers)', 'Q1 (0 followers)', 'Q2 (0 followers)', 'Q2 (0 followers)', 'Q3 (1 followers)', 'Q3 (1 followers)',
+      'Q1 (0 followers)', 'Q1 (0 followers)', 'Q1 (0 followers)', 'Q1 (0 followers)', 'Q3 (1 followers)', 'Q3 (1 followers)',
       'Q4 (5 followers)', 'Q4 (5 followers)', 'Q5 (9-20 followers)', 'Q5 (9-20 followers)',
     ]);
   });

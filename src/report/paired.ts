@@ -68,22 +68,37 @@ export function stanceStrength(stance: string): string {
 }
 
 /**
- * Quintiles of follower count at the fork, by rank among `users` (ties broken by user id, so a
- * quintile holds a fifth of the users even when many have the same count); labelled with the
- * range of counts they hold.
+ * Quintiles of follower count at the fork: a user is in quintile floor(5 · (users with fewer
+ * followers) / users) + 1, so tied users share a quintile (in a sparse network most users have
+ * none and the low quintiles merge into Q1); labelled with the range of counts each holds.
  */
 export function followerQuintiles(users: readonly number[], followers: (u: number) => number): Map<number, string> {
-  const ranked = [...users].sort((a, b) => followers(a) - followers(b) || a - b);
-  const groups: number[][] = [[], [], [], [], []];
-  ranked.forEach((u, i) => groups[Math.floor((5 * i) / ranked.length)].push(u));
-  const out = new Map<number, string>();
-  groups.forEach((members, q) => {
-    if (members.length === 0) return;
-    const lo = followers(members[0]);
-    const hi = followers(members[members.length - 1]);
-    for (const u of members) out.set(u, `Q${q + 1} (${lo === hi ? lo : `${lo}-${hi}`} followers)`);
-  });
-  return out;
+  const counts = users.map(followers).sort((a, b) => a - b);
+  const fewer = (x: number) => {
+    let lo = 0;
+    let hi = counts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (counts[mid] < x) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  const quintile = new Map(users.map((u) => [u, Math.floor((5 * fewer(followers(u))) / users.length) + 1]));
+  const range = new Map<number, [number, number]>();
+  for (const u of users) {
+    const q = quintile.get(u)!;
+    const f = followers(u);
+    const r = range.get(q);
+    range.set(q, r ? [Math.min(r[0], f), Math.max(r[1], f)] : [f, f]);
+  }
+  return new Map(
+    users.map((u) => {
+      const q = quintile.get(u)!;
+      const [lo, hi] = range.get(q)!;
+      return [u, `Q${q} (${lo === hi ? lo : `${lo}-${hi}`} followers)`];
+    }),
+  );
 }
 
 /** The paired effect of each condition by persona attribute, over eligible users. */

@@ -10,7 +10,7 @@ import { buildReport, type Report } from '../../report/build.js';
 import type { Exposure } from '../../report/exposure.js';
 import { readExposure } from '../../report/exposure-data.js';
 import { poolReports } from '../../report/pooled.js';
-import { effectChart, likelihoodChart, toSvg, turnoutChart } from '../../report/charts.js';
+import { effectChart, exposureChart, heterogeneityChart, likelihoodChart, pooledChart, toSvg, turnoutChart } from '../../report/charts.js';
 import { reportHtml } from '../../report/html.js';
 import { foldStream } from '../../sim/engine.js';
 import { DEFAULT_OUT } from '../program.js';
@@ -34,7 +34,15 @@ export function registerReport(program: Command): void {
         const report = reports[0];
         const runId = runIds.join('+');
         if (reports.length > 1) report.pooled = poolReports(reports);
-        const charts = { likelihood: await toSvg(likelihoodChart(report)), effects: await toSvg(effectChart(report)), turnout: await toSvg(turnoutChart(report)) };
+        const pooled = pooledChart(report);
+        const charts = {
+          likelihood: await toSvg(likelihoodChart(report)),
+          effects: await toSvg(effectChart(report)),
+          turnout: await toSvg(turnoutChart(report)),
+          heterogeneity: await toSvg(heterogeneityChart(report)),
+          exposure: await toSvg(exposureChart(report)),
+          pooled: pooled ? await toSvg(pooled) : null,
+        };
         const to = opts.to ?? join(opts.out, 'report', `run-${runId}`);
         mkdirSync(to, { recursive: true });
         // Each file appears whole or not at all: written beside its final name, then renamed.
