@@ -3,6 +3,7 @@ import { CODE_VERSION } from '../version.js';
 import { registerExport } from './commands/export.js';
 import { registerProject } from './commands/project.js';
 import { registerReplay } from './commands/replay.js';
+import { registerPlan } from './commands/plan.js';
 import { registerReport } from './commands/report.js';
 import { registerResume } from './commands/resume.js';
 import { registerRun } from './commands/run.js';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerExport(program);
   registerShow(program);
   registerReport(program);
+  registerPlan(program);
   registerRuns(program);
   registerUsers(program);
   for (const command of program.commands) command.exitOverride();
