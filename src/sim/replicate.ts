@@ -7,13 +7,29 @@ import { EventStore } from '../events/store.js';
 import { readRunData } from '../export/run-data.js';
 import { buildReport, type EffectFigures } from '../report/build.js';
 import { runExperiment } from './engine.js';
-import { loadPopulation } from './population.js';
+import { toPersonas } from '../domain/personas.js';
+import { sampleUsers } from '../domain/population/sample.js';
+import { DEFAULT_USERS_DIR, loadUsersDir } from '../users/load.js';
+import type { Population } from './engine.js';
 
 /** What one offline replication gives a power check or a pilot: each condition's effects. */
 export interface Replication {
   seed: number;
   users: number;
   effects: EffectFigures[];
+}
+
+/**
+ * The user files, read and validated once per thread: replications differ only in the seed, and
+ * parsing 20,000 profiles takes longer than a small replication itself.
+ */
+const usersFiles = new Map<string, ReturnType<typeof loadUsersDir>>();
+function population(config: ExperimentConfig): Population {
+  const dir = config.users_dir ?? DEFAULT_USERS_DIR;
+  let files = usersFiles.get(dir);
+  if (!files) usersFiles.set(dir, (files = loadUsersDir(dir)));
+  const sample = sampleUsers(files, config.n_users, config.seed);
+  return { personas: toPersonas(sample.profiles, config), follows: sample.follows, source: `${dir}: ${config.n_users} users, seed ${config.seed}` };
 }
 
 /**
@@ -26,7 +42,7 @@ export async function replicate(config: ExperimentConfig): Promise<Replication> 
     const store = await EventStore.open(dir);
     try {
       const runId = await store.createRun({ seed: config.seed, config, codeVersion: 'replication', createdAt: '1970-01-01T00:00:00.000Z' });
-      await runExperiment({ store, provider: new OfflineProvider(), config, runId, population: loadPopulation(config), workers: 1 });
+      await runExperiment({ store, provider: new OfflineProvider(), config, runId, population: population(config), workers: 1 });
       const data = await readRunData(store, runId);
       // Effects need no network: spillover and heterogeneity sections are not read here.
       const report = buildReport(data, '', [], null);
