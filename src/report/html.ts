@@ -102,6 +102,7 @@ table{border-collapse:collapse;margin:1em 0;font-size:0.9em}th,td{border:1px sol
 </style></head><body>
 <h1>Run ${report.run}</h1>
 <p>${report.users} users, seed ${report.seed}, fingerprint <code>${esc(report.fingerprint)}</code></p>
+${report.pooled ? `<p class="note">Tables and charts are of run ${report.run}; the section "Pooled over ${report.pooled.runs.length} seeds" combines runs ${esc(report.pooled.runs.map((r) => String(r.run)).join(', '))}.</p>` : ''}
 ${offline}${unfinished}
 <h2>Conditions</h2>
 ${table(

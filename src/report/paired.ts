@@ -127,7 +127,9 @@ export function heterogeneity(
       const groups = new Map<string, number[]>();
       for (const p of adults) {
         const g = groupOf(p);
-        groups.set(g, [...(groups.get(g) ?? []), p.id]);
+        const members = groups.get(g);
+        if (members) members.push(p.id);
+        else groups.set(g, [p.id]);
       }
       for (const group of [...groups.keys()].sort()) {
         const members = groups.get(group)!;
