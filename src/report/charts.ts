@@ -89,14 +89,13 @@ function intervalChart(title: string, xTitle: string, values: Array<Record<strin
     layer: [
       { mark: { type: 'rule' }, transform: [{ filter: 'datum.lo != null' }], encoding: { y, yOffset, x: { field: 'lo', type: 'quantitative', title: xTitle, scale: xScale }, x2: { field: 'hi' }, color } },
       {
-        mark: { type: 'point', size: 60 },
+        mark: { type: 'point', size: 60, filled: true },
         encoding: {
           y,
           yOffset,
           x: { field: 'estimate', type: 'quantitative', title: xTitle, scale: xScale },
           color,
           shape: { field: 'kind', type: 'nominal', title: null, legend: { symbolStrokeColor: '#333', symbolFillColor: '#333' }, scale: { domain: kinds, range: kinds.map((_, i) => SHAPES[i % SHAPES.length]) } },
-          fill: { condition: { test: "datum.kind !== 'reference'", field: 'condition', type: 'nominal', scale: colourScale(conditions), legend: null }, value: 'white' },
         },
       },
       { mark: { type: 'rule', strokeDash: [4, 4], color: '#888' }, data: { values: [{ zero: 0 }] }, encoding: { x: { field: 'zero', type: 'quantitative' } } },
