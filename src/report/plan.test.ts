@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { EffectFigures } from './build.js';
-import { designOf, designTable, empiricalPower, MIN_USERS, noiseFrom, recommend, type PlanInput } from './plan.js';
+import { crossedUnpaired, designOf, designTable, empiricalPower, MIN_USERS, noiseFrom, recommend, type PlanInput } from './plan.js';
 
 const effect = (stream: string, pairedEstimate: number, pairedSe: number, sd: number, n: number, unpairedSe: number): EffectFigures => ({
   stream,
@@ -74,5 +74,22 @@ describe('empiricalPower', () => {
     expect(empiricalPower(reps, 0.5, 0.05)).toBeCloseTo(1 / 3, 12);
     // se 0.2: |z| = 2.5, 2.5, 7.5 -> all reject
     expect(empiricalPower(reps.map((r) => ({ ...r, se: 0.2 })), 0.5, 0.05)).toBe(1);
+  });
+});
+
+describe('crossedUnpaired', () => {
+  it('compares the condition of each replication with the control of the next, by hand', () => {
+    const arm = (mean: number) => ({ mean, variance: 1, n: 4 });
+    const reps = [
+      [{ condition: arm(2), control: arm(1) }],
+      [{ condition: arm(3), control: arm(1.5) }],
+      [{ condition: arm(2.5), control: arm(2) }],
+    ];
+    // 2 - 1.5, 3 - 2, 2.5 - 1 (wrapping to the first); se sqrt(1/4 + 1/4)
+    const out = crossedUnpaired(reps);
+    expect(out.map((e) => e.estimate)).toEqual([0.5, 1, 1.5]);
+    for (const e of out) expect(e.se).toBeCloseTo(Math.sqrt(0.5), 12);
+    // a replication without an arm gives nothing
+    expect(crossedUnpaired([[{ condition: null, control: arm(1) }], [{ condition: arm(1), control: arm(1) }]])).toHaveLength(1);
   });
 });

@@ -119,3 +119,25 @@ export function empiricalPower(replications: ReadonlyArray<{ estimate: number; s
   const rejected = replications.filter((r) => (r.se > 0 ? Math.abs(r.estimate - centre + effect) / r.se > z : r.estimate - centre + effect !== 0)).length;
   return rejected / replications.length;
 }
+
+/**
+ * Unpaired estimates as a field experiment would have them: the condition's arm of one replication
+ * against the control arm of the next (r + 1 mod K, other seeds, so other users). Within one
+ * replication both arms hold the same users and the difference in means is far less noisy than its
+ * two-sample SE says, which would make the unpaired check meaningless.
+ */
+export function crossedUnpaired(
+  replications: ReadonlyArray<ReadonlyArray<{ condition: { mean: number; variance: number; n: number } | null; control: { mean: number; variance: number; n: number } | null }>>,
+): Array<{ estimate: number; se: number }> {
+  const k = replications.length;
+  return replications.flatMap((seeds, r) => {
+    const next = replications[(r + 1) % k];
+    const perSeed = seeds.flatMap((arm, j) => {
+      const c = arm.condition;
+      const o = next[j]?.control;
+      return c && o ? [{ estimate: c.mean - o.mean, se: Math.sqrt(c.variance / c.n + o.variance / o.n) }] : [];
+    });
+    const pooled = poolSeeds(perSeed);
+    return pooled ? [pooled] : [];
+  });
+}

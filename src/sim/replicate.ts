@@ -5,7 +5,8 @@ import type { ExperimentConfig } from '../domain/config.js';
 import { OfflineProvider } from '../domain/offline-model.js';
 import { EventStore } from '../events/store.js';
 import { readRunData } from '../export/run-data.js';
-import { buildReport, type EffectFigures } from '../report/build.js';
+import { buildReport, finalLikelihoods, type EffectFigures } from '../report/build.js';
+import { mean, variance } from '../report/stats.js';
 import { runExperiment } from './engine.js';
 import { toPersonas } from '../domain/personas.js';
 import { sampleUsers } from '../domain/population/sample.js';
@@ -17,7 +18,17 @@ export interface Replication {
   seed: number;
   users: number;
   effects: EffectFigures[];
+  /** Each stream's outcome moments, to build unpaired comparisons across replications. */
+  arms: Array<{ stream: string; likelihood: Moments | null; turnout: Moments | null }>;
 }
+
+export interface Moments {
+  mean: number;
+  variance: number;
+  n: number;
+}
+
+const moments = (xs: number[]): Moments | null => (xs.length < 2 ? null : { mean: mean(xs), variance: variance(xs), n: xs.length });
 
 /**
  * The user files, read and validated once per thread: replications differ only in the seed, and
@@ -46,7 +57,13 @@ export async function replicate(config: ExperimentConfig): Promise<Replication> 
       const data = await readRunData(store, runId);
       // Effects need no network: spillover and heterogeneity sections are not read here.
       const report = buildReport(data, '', [], null);
-      return { seed: config.seed, users: report.users, effects: report.effects };
+      const adults = (u: number) => (data.personas.get(u)?.age ?? 0) >= 18;
+      const arms = data.conditions.map((c) => ({
+        stream: c.stream,
+        likelihood: moments([...finalLikelihoods(c).values()]),
+        turnout: moments(c.users.filter(adults).map((u) => c.counts.get(u)?.voted ?? 0)),
+      }));
+      return { seed: config.seed, users: report.users, effects: report.effects, arms };
     } finally {
       await store.close();
     }

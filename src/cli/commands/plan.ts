@@ -7,7 +7,7 @@ import { UsageError } from '../../errors.js';
 import { readRunData } from '../../export/run-data.js';
 import { estimateCost } from '../../llm/estimate.js';
 import { buildReport } from '../../report/build.js';
-import { designTable, empiricalPower, noiseFrom, recommend, type Design, type Metric, type PilotRun, type PlanInput } from '../../report/plan.js';
+import { crossedUnpaired, designTable, empiricalPower, noiseFrom, recommend, type Design, type Metric, type PilotRun, type PlanInput } from '../../report/plan.js';
 import { poolSeeds } from '../../report/stats.js';
 import { toPersonas } from '../../domain/personas.js';
 import { DEFAULT_USERS_DIR, loadUsersDir } from '../../users/load.js';
@@ -166,18 +166,22 @@ async function runCheck(config: ExperimentConfig, design: Design, k: number, thr
   say(`--check took ${seconds.toFixed(1)}s (${(seconds / configs.length).toFixed(2)}s per run of ${design.users} users)`);
   const out: CheckResult['conditions'] = {};
   for (const c of conditions) {
-    const pooledOf = (kind: 'paired' | 'unpaired') =>
-      Array.from({ length: k }, (_, r) => {
-        const perSeed = runs.slice(r * design.seeds, (r + 1) * design.seeds).flatMap((run) => {
-          const e = run.effects.find((x) => x.stream === c);
-          const v = e ? (kind === 'paired' ? e.paired[metric] : e[metric]) : null;
+    const byReplication = Array.from({ length: k }, (_, r) => runs.slice(r * design.seeds, (r + 1) * design.seeds));
+    const pairedPooled = byReplication.flatMap((seeds) => {
+      const p = poolSeeds(
+        seeds.flatMap((run) => {
+          const v = run.effects.find((x) => x.stream === c)?.paired[metric];
           return v ? [{ estimate: v.estimate, se: v.se }] : [];
-        });
-        return poolSeeds(perSeed);
-      }).flatMap((p) => (p ? [p] : []));
+        }),
+      );
+      return p ? [p] : [];
+    });
+    const arms = byReplication.map((seeds) =>
+      seeds.map((run) => ({ condition: run.arms.find((a) => a.stream === c)?.[metric] ?? null, control: run.arms.find((a) => a.stream === 'control')?.[metric] ?? null })),
+    );
     out[c] = {
       planned: design.power[c],
-      empirical: { paired: empiricalPower(pooledOf('paired'), effect, alpha), unpaired: empiricalPower(pooledOf('unpaired'), effect, alpha) },
+      empirical: { paired: empiricalPower(pairedPooled, effect, alpha), unpaired: empiricalPower(crossedUnpaired(arms), effect, alpha) },
     };
   }
   return { design: { users: design.users, seeds: design.seeds }, replications: k, threads, seconds, conditions: out };
@@ -208,6 +212,6 @@ function printPlan(flags: PlanFlags, metric: Metric, conditions: string[], noise
     for (const [c, r] of Object.entries(check.conditions)) {
       out.write(`  ${c}: planned power ${pct(r.planned.paired)} paired (${pct(r.planned.unpaired)} unpaired), empirical ${pct(r.empirical.paired)} paired (${pct(r.empirical.unpaired)} unpaired)\n`);
     }
-    out.write('  empirical: each replication\'s estimate moved so the true effect is the planned one; the share whose test rejects (Monte Carlo error about ±4 points at 100)\n');
+    out.write('  empirical: each replication\'s estimate moved so the true effect is the planned one; the share whose test rejects (Monte Carlo error about ±4 points at 100);\n  unpaired compares the condition of one replication with the control of the next (other users), as a field experiment would\n');
   }
 }
