@@ -47,7 +47,9 @@ describe('sim plan', () => {
     expect(paired.power.treatment_soc_message.paired).toBeGreaterThanOrEqual(0.8);
     expect(plan.check).toMatchObject({ design: { users: paired.users, seeds: paired.seeds }, replications: 3, threads: 2 });
     const c = plan.check.conditions.treatment_soc_message;
-    expect(c.planned.paired).toBe(paired.power.treatment_soc_message.paired);
+    // planned against the offline model's own effect (the pilot's paired estimate), by the same formula
+    const se = Math.sqrt((noise.pairedVariance / (noise.included * paired.users) + noise.tau2) / paired.seeds);
+    expect(Math.abs(c.planned.paired - (normalCdf(Math.abs(c.modelEffect) / se - Z) + normalCdf(-Math.abs(c.modelEffect) / se - Z)))).toBeLessThan(1e-9);
     for (const v of [c.empirical.paired, c.empirical.unpaired]) expect([0, 1 / 3, 2 / 3, 1].some((x) => Math.abs(x - v) < 1e-12)).toBe(true);
   }, 300_000);
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { EffectFigures } from './build.js';
-import { crossedUnpaired, designOf, designTable, empiricalPower, MIN_USERS, noiseFrom, recommend, type PlanInput } from './plan.js';
+import { crossedUnpaired, designOf, designTable, empiricalPower, MIN_USERS, noiseFrom, pilotEffect, recommend, type PlanInput } from './plan.js';
 
 const effect = (stream: string, pairedEstimate: number, pairedSe: number, sd: number, n: number, unpairedSe: number): EffectFigures => ({
   stream,
@@ -19,6 +19,7 @@ describe('noiseFrom', () => {
     expect(n.included).toBeCloseTo(0.8, 12);
     expect(n.tau2).toBe(0);
     expect(noiseFrom([{ seed: 1, users: 1000, effects: [effect('t', 0.2, 0.01, 0.5, 800, 0.1)] }], 't', 'turnout')).toBeNull();
+    expect(pilotEffect([0.1, 0.3].map((e, i) => ({ seed: i, users: 10, effects: [effect('t', e, 0.01, 0.1, 10, 0.1)] })), 't', 'likelihood')).toBeCloseTo(0.2, 12);
   });
 
   it('measures the between-seed variance from several pilots', () => {
@@ -68,12 +69,13 @@ describe('designs', () => {
 });
 
 describe('empiricalPower', () => {
-  it('moves the estimates to the planned effect and counts the rejections', () => {
-    // estimates 1, 2, 3 (mean 2) moved to D = 0.5: -0.5, 0.5, 1.5; with se 0.5: |z| = 1, 1, 3 -> one of three rejects
-    const reps = [1, 2, 3].map((estimate) => ({ estimate, se: 0.5 }));
-    expect(empiricalPower(reps, 0.5, 0.05)).toBeCloseTo(1 / 3, 12);
-    // se 0.2: |z| = 2.5, 2.5, 7.5 -> all reject
-    expect(empiricalPower(reps.map((r) => ({ ...r, se: 0.2 })), 0.5, 0.05)).toBe(1);
+  it('counts the replications whose z test of no effect rejects', () => {
+    // |z| = 2, 1, 3, 0 -> two of four reject at 5% (z > 1.96); at 1% (2.576) only one
+    const reps = [{ estimate: 0.2, se: 0.1 }, { estimate: -0.1, se: 0.1 }, { estimate: -0.3, se: 0.1 }, { estimate: 0, se: 0.1 }];
+    expect(empiricalPower(reps, 0.05)).toBe(0.5);
+    expect(empiricalPower(reps, 0.01)).toBe(0.25);
+    // an exact estimate (se 0) rejects when it is not zero
+    expect(empiricalPower([{ estimate: 0.1, se: 0 }, { estimate: 0, se: 0 }], 0.05)).toBe(0.5);
   });
 });
 

@@ -106,18 +106,23 @@ export function designTable(input: PlanInput, extra: ReadonlyArray<Design | null
 }
 
 /**
- * Empirical power of replications of a design: replication r's pooled effect has estimate e_r and
- * standard error s_r. The offline model's true effect is whatever it is, not the planned D, so each
- * estimate is moved to a world where the effect is D: e_r - mean(e) + D. The share of |e_r - mean(e)
- * + D| / s_r above z_{1 - alpha/2} is the power the design has against D with the noise it really
- * has, which is what the plan assumed.
+ * Empirical power of replications of a design: the share whose two-sided z test of "effect = 0"
+ * rejects at level alpha (|estimate| / se > z; with se 0, any non-zero estimate). The replications
+ * have the offline model's own effect, so this is compared with the power planned at that effect.
  */
-export function empiricalPower(replications: ReadonlyArray<{ estimate: number; se: number }>, effect: number, alpha: number): number {
+export function empiricalPower(replications: ReadonlyArray<{ estimate: number; se: number }>, alpha: number): number {
   if (replications.length === 0) return Number.NaN;
   const z = normalQuantile(1 - alpha / 2);
-  const centre = mean(replications.map((r) => r.estimate));
-  const rejected = replications.filter((r) => (r.se > 0 ? Math.abs(r.estimate - centre + effect) / r.se > z : r.estimate - centre + effect !== 0)).length;
-  return rejected / replications.length;
+  return replications.filter((r) => (r.se > 0 ? Math.abs(r.estimate) / r.se > z : r.estimate !== 0)).length / replications.length;
+}
+
+/** The effect the pilots measured (mean of their paired estimates): what offline replications have. */
+export function pilotEffect(pilots: readonly PilotRun[], stream: string, metric: Metric): number | null {
+  const values = pilots.flatMap((p) => {
+    const e = p.effects.find((x) => x.stream === stream)?.paired[metric];
+    return e ? [e.estimate] : [];
+  });
+  return values.length > 0 ? mean(values) : null;
 }
 
 /**

@@ -7,7 +7,7 @@ import { UsageError } from '../../errors.js';
 import { readRunData } from '../../export/run-data.js';
 import { estimateCost } from '../../llm/estimate.js';
 import { buildReport } from '../../report/build.js';
-import { crossedUnpaired, designTable, empiricalPower, noiseFrom, recommend, type Design, type Metric, type PilotRun, type PlanInput } from '../../report/plan.js';
+import { crossedUnpaired, designOf, designTable, empiricalPower, noiseFrom, pilotEffect, recommend, type Design, type Metric, type PilotRun, type PlanInput } from '../../report/plan.js';
 import { poolSeeds } from '../../report/stats.js';
 import { toPersonas } from '../../domain/personas.js';
 import { DEFAULT_USERS_DIR, loadUsersDir } from '../../users/load.js';
@@ -114,7 +114,15 @@ async function planCommand(flags: PlanFlags): Promise<void> {
   let check: CheckResult | null = null;
   if (flags.check !== undefined) {
     if (!paired) throw new UsageError('--check: no design reaches the target power (see the table); nothing to check');
-    check = await runCheck(config, paired, flags.check, flags.workers ?? availableParallelism(), conditions, metric, flags.effect, flags.alpha, say);
+    // Offline replications have the offline model's effect, not --effect: the check compares their
+    // rejection rate with the power this design has against that effect, with the same noise model.
+    const atModel: Record<string, { effect: number; paired: number; unpaired: number }> = {};
+    for (const c of conditions) {
+      const effect = pilotEffect(pilots, c, metric) ?? 0;
+      const d = designOf({ ...input, effect, noise: { [c]: noise[c] } }, paired.users, paired.seeds);
+      atModel[c] = { effect, paired: d.power[c].paired, unpaired: d.power[c].unpaired };
+    }
+    check = await runCheck(config, paired, flags.check, flags.workers ?? availableParallelism(), conditions, metric, atModel, flags.alpha, say);
   }
 
   if (flags.json) {
@@ -145,10 +153,21 @@ interface CheckResult {
   replications: number;
   threads: number;
   seconds: number;
-  conditions: Record<string, { planned: { paired: number; unpaired: number }; empirical: { paired: number; unpaired: number } }>;
+  /** Per condition: the offline model's effect (from the pilot), the power planned against it, and the share of replications that rejected "no effect". */
+  conditions: Record<string, { modelEffect: number; planned: { paired: number; unpaired: number }; empirical: { paired: number; unpaired: number } }>;
 }
 
-async function runCheck(config: ExperimentConfig, design: Design, k: number, threads: number, conditions: string[], metric: Metric, effect: number, alpha: number, say: (line: string) => void): Promise<CheckResult> {
+async function runCheck(
+  config: ExperimentConfig,
+  design: Design,
+  k: number,
+  threads: number,
+  conditions: string[],
+  metric: Metric,
+  atModel: Record<string, { effect: number; paired: number; unpaired: number }>,
+  alpha: number,
+  say: (line: string) => void,
+): Promise<CheckResult> {
   // Replication r uses seeds 1000 + r·s .. 1000 + r·s + s - 1: none is the pilot's seed 1.
   const configs: ExperimentConfig[] = [];
   for (let r = 0; r < k; r++) for (let j = 0; j < design.seeds; j++) configs.push({ ...config, n_users: design.users, seed: 1000 + r * design.seeds + j, treatment_seed: null });
@@ -180,8 +199,9 @@ async function runCheck(config: ExperimentConfig, design: Design, k: number, thr
       seeds.map((run) => ({ condition: run.arms.find((a) => a.stream === c)?.[metric] ?? null, control: run.arms.find((a) => a.stream === 'control')?.[metric] ?? null })),
     );
     out[c] = {
-      planned: design.power[c],
-      empirical: { paired: empiricalPower(pairedPooled, effect, alpha), unpaired: empiricalPower(crossedUnpaired(arms), effect, alpha) },
+      modelEffect: atModel[c].effect,
+      planned: { paired: atModel[c].paired, unpaired: atModel[c].unpaired },
+      empirical: { paired: empiricalPower(pairedPooled, alpha), unpaired: empiricalPower(crossedUnpaired(arms), alpha) },
     };
   }
   return { design: { users: design.users, seeds: design.seeds }, replications: k, threads, seconds, conditions: out };
@@ -210,8 +230,12 @@ function printPlan(flags: PlanFlags, metric: Metric, conditions: string[], noise
   if (check) {
     out.write(`\ncheck: ${check.replications} offline replications of ${check.design.users} users x ${check.design.seeds} seed(s), ${check.seconds.toFixed(1)}s in ${check.threads} thread(s)\n`);
     for (const [c, r] of Object.entries(check.conditions)) {
-      out.write(`  ${c}: planned power ${pct(r.planned.paired)} paired (${pct(r.planned.unpaired)} unpaired), empirical ${pct(r.empirical.paired)} paired (${pct(r.empirical.unpaired)} unpaired)\n`);
+      out.write(
+        `  ${c}: the offline model's effect is ${r.modelEffect.toFixed(4)} (pilot); planned power against it ${pct(r.planned.paired)} paired (${pct(r.planned.unpaired)} unpaired), empirical ${pct(r.empirical.paired)} paired (${pct(r.empirical.unpaired)} unpaired)\n`,
+      );
     }
-    out.write('  empirical: each replication\'s estimate moved so the true effect is the planned one; the share whose test rejects (Monte Carlo error about ±4 points at 100);\n  unpaired compares the condition of one replication with the control of the next (other users), as a field experiment would\n');
+    out.write(
+      '  empirical: the share of replications whose z test of "no effect" rejects (Monte Carlo error about ±4 points at 100); the replications have the\n  offline model\'s effect, not --effect, so they are compared with the power planned at that effect from the same noise model.\n  Unpaired compares the condition of one replication with the control of the next (other users), as a field experiment would.\n',
+    );
   }
 }
