@@ -60,6 +60,16 @@ export function registerPlan(program: Command): void {
     .action(async (flags: PlanFlags) => planCommand(flags));
 }
 
+function noiseOf(pilots: readonly PilotRun[], conditions: readonly string[], metric: Metric): Record<string, NoiseModel> {
+  const noise: Record<string, NoiseModel> = {};
+  for (const c of conditions) {
+    const n = noiseFrom(pilots, c, metric);
+    if (!n) throw new UsageError(`--conditions: the pilot has no ${metric} effect for ${c} (no users with an outcome under both ${c} and control)`);
+    noise[c] = n;
+  }
+  return noise;
+}
+
 async function planCommand(flags: PlanFlags): Promise<void> {
   if (flags.metric !== 'likelihood' && flags.metric !== 'turnout') throw new UsageError(`--metric: "${flags.metric}" is not likelihood or turnout`);
   const metric = flags.metric as Metric;
@@ -96,18 +106,27 @@ async function planCommand(flags: PlanFlags): Promise<void> {
     pilots = [await replicate({ ...config, n_users: flags.pilotUsers, seed: 1, treatment_seed: null })];
     say(`pilot done in ${((Date.now() - started) / 1000).toFixed(1)}s`);
   }
-  if (pilots.length === 1) say('one pilot seed: between-seed variance taken as 0 (give several --pilot runs of different seeds to measure it)');
-
-  const noise: Record<string, NoiseModel> = {};
-  for (const c of conditions) {
-    const n = noiseFrom(pilots, c, metric);
-    if (!n) throw new UsageError(`--conditions: the pilot has no ${metric} effect for ${c} (no users with an outcome under both ${c} and control)`);
-    noise[c] = n;
-  }
+  let noise = noiseOf(pilots, conditions, metric);
   const files = loadUsersDir(config.users_dir ?? DEFAULT_USERS_DIR);
   const personas = toPersonas(files.profiles, config);
-  const input: PlanInput = { effect: flags.effect, alpha: flags.alpha, power: flags.power, noise, maxUsers: files.profiles.length, cost: costModel(config, personas) };
-  const paired = recommend(input, true);
+  let input: PlanInput = { effect: flags.effect, alpha: flags.alpha, power: flags.power, noise, maxUsers: files.profiles.length, cost: costModel(config, personas) };
+  let paired = recommend(input, true);
+  const pilotUsers = pilots[0].users;
+  // Per-user variance (and the model's effect) depend on the network's density, so on the number of
+  // users: when the design is much smaller than the pilot, the pilot is redone at the design's size
+  // with three seeds (cheap at that size, and they measure the between-seed variance too).
+  if (!flags.pilot && paired && paired.users * 2 <= pilotUsers) {
+    const started = Date.now();
+    say(`the design (${paired.users} users) is much smaller than the pilot: measuring again on 3 offline pilot runs of ${paired.users} users (seeds 1-3)...`);
+    pilots = await replicateInWorkers([1, 2, 3].map((seed) => ({ ...config, n_users: paired!.users, seed, treatment_seed: null })), flags.workers ?? availableParallelism());
+    say(`pilots done in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+    noise = noiseOf(pilots, conditions, metric);
+    input = { ...input, noise };
+    paired = recommend(input, true);
+  } else if (paired && (paired.users * 2 <= pilotUsers || paired.users >= 2 * pilotUsers)) {
+    say(`note: the pilot had ${pilotUsers} users and the design has ${paired.users}; per-user variance depends on the network's density, so a pilot near ${paired.users} users is more reliable`);
+  }
+  if (pilots.length === 1) say('one pilot seed: between-seed variance taken as 0 (give several --pilot runs of different seeds to measure it)');
   const unpaired = recommend(input, false);
   const designs = designTable(input, [paired, unpaired]);
 
