@@ -19,7 +19,7 @@ import { openStoreWithRuns, selectRun } from '../run-select.js';
 export function registerReport(program: Command): void {
   program
     .command('report')
-    .description('write report.html (self-contained, charts as SVG) and report.json: turnout, likelihood, effects with 95% intervals, spillovers')
+    .description('write report.html (self-contained, charts as SVG) and report.json: turnout, likelihood, effects paired and unpaired with 95% intervals, spillovers by exposure, effects by persona attribute; several runs of one config are pooled over their seeds')
     .argument('[runs...]', 'run id (default: the latest run); several runs of one config with different seeds are pooled')
     .option('--out <dir>', 'output directory holding sim.db', DEFAULT_OUT)
     .option('--to <dir>', 'folder to write into (default: <out>/report/run-<id>)')
