@@ -32,7 +32,7 @@ beforeAll(async () => {
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
-}, 120_000);
+}, 300_000);
 afterAll(async () => {
   await context?.close();
   rmSync(scratch, { recursive: true, force: true });
