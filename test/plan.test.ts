@@ -75,5 +75,5 @@ describe('sim plan', () => {
       expect(r.stderr.trim(), args.join(' ')).toBe(message);
       expect(r.status, args.join(' ')).toBe(2);
     }
-  }, 120_000);
+  }, 300_000);
 });

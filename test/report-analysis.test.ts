@@ -83,5 +83,5 @@ describe('sim report RUN RUN (pooled seeds)', () => {
     expect(mixed.status).toBe(2);
     expect(mixed.stderr.trim()).toBe("sim: RUN 3: its config differs from run 1's in more than the seed; only runs of one config can be pooled");
     expect(existsSync(join(scratch, 'nope'))).toBe(false);
-  });
+  }, 300_000);
 });
