@@ -145,14 +145,47 @@ describe('sim report', () => {
     }
   });
 
+  it('pairs each user with themselves in control, by hand from the exported CSVs', () => {
+    const r = report();
+    const control = finals('control');
+    const controlVotes = personas('control');
+    for (const stream of ['treatment_soc_message', 'experiment_soc_message/3', 'experiment_soc_message/4']) {
+      const f = finals(stream);
+      const d = [...f.keys()].filter((u) => control.has(u)).map((u) => f.get(u)! - control.get(u)!);
+      const effect = r.effects.find((e: { stream: string }) => e.stream === stream).paired;
+      expect(effect.likelihood.n).toBe(d.length);
+      expect(Math.abs(effect.likelihood.estimate - meanOf(d))).toBeLessThan(1e-9);
+      expect(Math.abs(effect.likelihood.se - Math.sqrt(varOf(d) / d.length))).toBeLessThan(1e-9);
+      const p = personas(stream);
+      const v = [...p.entries()].filter(([, x]) => x.age >= 18).map(([u, x]) => x.voted - controlVotes.get(u)!.voted);
+      expect(Math.abs(effect.turnout.estimate - meanOf(v))).toBeLessThan(1e-9);
+      expect(Math.abs(effect.turnout.se - Math.sqrt(varOf(v) / v.length))).toBeLessThan(1e-9);
+    }
+  });
+
+  it('gives spillover rows a paired difference against the same users in control', () => {
+    for (const m of report().mixed) {
+      for (const row of m.spillover) {
+        if (row.users < 2) continue;
+        // the same users' per-user differences: zero width exactly when they are all equal
+        const width = row.pairedVsControl.ci95[1] - row.pairedVsControl.ci95[0];
+        expect(width === 0).toBe(row.pairedVsControl.sd === 0);
+        expect(row.pairedVsControl.n).toBeLessThanOrEqual(row.users);
+      }
+    }
+  });
+
   it('writes the same numbers into report.html', () => {
     const html = readFileSync(join(reportDir, 'report.html'), 'utf8');
     const r = report();
     const soc = r.effects.find((e: { stream: string }) => e.stream === 'treatment_soc_message').likelihood;
-    expect(html).toContain(`${soc.estimate >= 0 ? '+' : ''}${soc.estimate.toFixed(3)} [${soc.ci95[0].toFixed(3)}, ${soc.ci95[1].toFixed(3)}]`);
+    const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(3)}`;
+    expect(html).toContain(`${signed(soc.estimate)} [${signed(soc.ci95[0])}, ${signed(soc.ci95[1])}]`);
+    const paired = r.effects.find((e: { stream: string }) => e.stream === 'treatment_soc_message').paired.likelihood;
+    expect(html).toContain(`${signed(paired.estimate)} [${signed(paired.ci95[0])}, ${signed(paired.ci95[1])}]`);
     expect(html).toContain('offline persona model');
-    // self-contained: inline SVG, no script, no external resource
-    expect(html.match(/<svg/g)?.length).toBe(3);
+    // self-contained: inline SVG (likelihood, turnout, effects, exposure, heterogeneity), no script, no external resource
+    expect(html.match(/<svg/g)?.length).toBe(5);
     expect(html).not.toMatch(/<script|<link|src="http|href="http/);
     expect(readdirSync(reportDir).sort()).toEqual(['report.html', 'report.json']);
   });

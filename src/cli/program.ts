@@ -4,6 +4,7 @@ import { registerCalibrate } from './commands/calibrate.js';
 import { registerExport } from './commands/export.js';
 import { registerProject } from './commands/project.js';
 import { registerReplay } from './commands/replay.js';
+import { registerPlan } from './commands/plan.js';
 import { registerReport } from './commands/report.js';
 import { registerResume } from './commands/resume.js';
 import { registerRun } from './commands/run.js';
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerExport(program);
   registerShow(program);
   registerReport(program);
+  registerPlan(program);
   registerRuns(program);
   registerUsers(program);
   registerCalibrate(program);

@@ -92,6 +92,44 @@ describe('buildReport', () => {
     expect(report.effects.map((x) => x.stream)).toEqual(['experiment_soc_message/1', 'experiment_soc_message/2']);
   });
 
+  it('pairs each user with themselves in control: mean of per-user differences, SE sd(d)/sqrt(n)', () => {
+    const e = report.effects.find((x) => x.stream === 'experiment_soc_message/1')!;
+    // users stating under both: u1 4-3, u2 2-1, u4 4-4 -> d = 1, 1, 0: mean 2/3, variance 1/3, se sqrt(1/3 / 3) = 1/3
+    expect(e.paired.likelihood!.n).toBe(3);
+    expect(e.paired.likelihood!.estimate).toBeCloseTo(2 / 3, 12);
+    expect(e.paired.likelihood!.se).toBeCloseTo(1 / 3, 12);
+    // turnout over the five adults: d = 0, 1, 0, 0, -1: mean 0, variance 2/4, se sqrt(0.5 / 5)
+    expect(e.paired.turnout!.n).toBe(5);
+    expect(e.paired.turnout!.estimate).toBeCloseTo(0, 12);
+    expect(e.paired.turnout!.se).toBeCloseTo(Math.sqrt(0.1), 12);
+    // the second treatment seed: u2 ends at 4: d = 1, 3, 0
+    expect(report.effects.find((x) => x.stream === 'experiment_soc_message/2')!.paired.likelihood!.estimate).toBeCloseTo(4 / 3, 12);
+  });
+
+  it('gives turnout a 95% normal interval', () => {
+    const c = report.conditions.find((x) => x.stream === 'control')!;
+    expect(c.turnoutCi95![0]).toBeCloseTo(0.6 - 1.959963984540054 * Math.sqrt(0.24 / 5), 12);
+    expect(c.turnoutCi95![1]).toBe(1);
+  });
+
+  it('breaks the paired effect down by persona attribute', () => {
+    // every adult is 30, HS-grad, "Moderate", low tier: one group per attribute, equal to the overall effect
+    const rows = report.heterogeneity.filter((r) => r.stream === 'experiment_soc_message/1' && r.attribute !== 'follower-count quintile');
+    expect(rows.map((r) => [r.attribute, r.group, r.users])).toEqual([
+      ['age band', '30-44', 5],
+      ['education', 'high school', 5],
+      ['partisanship', 'moderate', 5],
+      ['stance strength', '0 moderate', 5],
+      ['model tier', 'low', 5],
+    ]);
+    for (const r of rows) expect(r.likelihood!.estimate).toBeCloseTo(2 / 3, 12);
+    // followers at the fork: u1 2, u3 1, u4 1, u2 and u5 none -> Q1 {u2, u5}, Q3 {u3, u4}, Q5 {u1};
+    // at most one user of each states under both: too few for an interval
+    const quintiles = report.heterogeneity.filter((r) => r.stream === 'experiment_soc_message/1' && r.attribute === 'follower-count quintile');
+    expect(quintiles.map((r) => [r.group, r.users])).toEqual([['Q1 (0 followers)', 2], ['Q3 (1 followers)', 2], ['Q5 (2 followers)', 1]]);
+    expect(quintiles.every((r) => r.likelihood === null)).toBe(true);
+  });
+
   it('summarises the spread of the effect across treatment seeds', () => {
     const s = report.acrossSeeds.find((x) => x.condition === 'experiment_soc_message')!;
     expect(s.likelihoodEffect!.runs).toBe(2);
@@ -116,7 +154,8 @@ describe('buildReport', () => {
 
   it('gives no effects when the run has no control', () => {
     const noControl = buildReport({ ...data, conditions: [mixed] }, 'f', follows, null);
-    expect(noControl.effects[0]).toMatchObject({ likelihood: null, turnout: null });
+    expect(noControl.effects[0]).toMatchObject({ likelihood: null, turnout: null, paired: { likelihood: null, turnout: null } });
+    expect(noControl.heterogeneity).toEqual([]);
     expect(noControl.mixed[0].spillover.every((s) => s.vsControl === null)).toBe(true);
   });
 });

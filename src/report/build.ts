@@ -3,7 +3,10 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import type { ConditionData, RunData } from '../export/run-data.js';
-import { differenceInMeans, mean, spread, type Estimate } from './stats.js';
+import { exposureFigures, type Exposure, type ExposureFigures } from './exposure.js';
+import { heterogeneity, pairedOver, type HeterogeneityRow, type Outcomes } from './paired.js';
+import type { PooledFigures } from './pooled.js';
+import { differenceInMeans, mean, proportionInterval, spread, type Estimate, type PairedEstimate } from './stats.js';
 
 /** Everything report.json holds; report.html shows the same numbers. */
 export interface Report {
@@ -18,6 +21,12 @@ export interface Report {
   effects: EffectFigures[];
   acrossSeeds: Array<{ condition: string; likelihoodEffect: ReturnType<typeof spread>; turnoutEffect: ReturnType<typeof spread> }>;
   mixed: MixedFigures[];
+  /** The paired effect by persona attribute (eligible users), per condition. */
+  heterogeneity: HeterogeneityRow[];
+  /** Spillovers on untreated users of mixed conditions by measured exposure, paired against control. */
+  exposure: ExposureFigures[];
+  /** With several runs of one config (`sim report RUN RUN ...`): per-seed and pooled effects. */
+  pooled: PooledFigures | null;
   likelihoodByRound: Record<string, Array<{ round: number; mean: number | null }>>;
   compare: CompareFigures | null;
 }
@@ -32,6 +41,8 @@ export interface ConditionFigures {
   treated: number;
   turnoutTreated: number | null;
   turnoutUntreated: number | null;
+  /** 95% normal interval of the turnout proportion. */
+  turnoutCi95: [number, number] | null;
   /** Users who stated at least one likelihood, and the mean of the last one each stated. */
   stated: number;
   meanFinalLikelihood: number | null;
@@ -39,11 +50,18 @@ export interface ConditionFigures {
   meanFinalLikelihoodUntreated: number | null;
 }
 
+/**
+ * `likelihood` and `turnout` are unpaired (difference in means of two samples): what a field
+ * experiment of this size would see. `paired` is the mean of per-user differences over the users
+ * present under both: the effect on these simulated users, which the shared warmup and common
+ * random numbers make measurable.
+ */
 export interface EffectFigures {
   stream: string;
   condition: string;
   likelihood: Estimate | null;
   turnout: Estimate | null;
+  paired: { likelihood: PairedEstimate | null; turnout: PairedEstimate | null };
 }
 
 export interface MixedFigures {
@@ -51,7 +69,7 @@ export interface MixedFigures {
   /** Treated minus untreated, inside the condition. */
   direct: Estimate | null;
   /** Untreated users by how many treated users they follow, against control's users. */
-  spillover: Array<{ treatedFollowees: string; users: number; meanFinalLikelihood: number | null; vsControl: Estimate | null }>;
+  spillover: Array<{ treatedFollowees: string; users: number; meanFinalLikelihood: number | null; vsControl: Estimate | null; pairedVsControl: PairedEstimate | null }>;
 }
 
 export interface CompareFigures {
@@ -83,12 +101,25 @@ export function likelihoodByRound(users: readonly number[], rounds: readonly num
   });
 }
 
-export function buildReport(data: RunData, fingerprint: string, followsAtFork: ReadonlyArray<[number, number]>, compareDir: string | null): Report {
+/**
+ * `exposures`, when given, holds per mixed condition stream what each user was exposed to (read from
+ * the events by exposure-data.ts); without it the exposure section is left empty.
+ */
+export function buildReport(
+  data: RunData,
+  fingerprint: string,
+  followsAtFork: ReadonlyArray<[number, number]>,
+  compareDir: string | null,
+  exposures?: ReadonlyMap<string, Map<number, Exposure>>,
+): Report {
   const eligible = (id: number) => (data.personas.get(id)?.age ?? 0) >= 18;
   const figures = data.conditions.map((c) => conditionFigures(c, eligible));
   const control = data.conditions.find((c) => c.condition === 'control') ?? null;
   const controlFinal = control ? finalLikelihoods(control) : null;
   const controlVotes = control ? votes(control, eligible) : null;
+  const outcomes = new Map(data.conditions.map((c) => [c.stream, outcomesOf(c, eligible)]));
+  const controlOutcomes = control ? outcomes.get(control.stream)! : null;
+  const allUsers = [...data.personas.keys()];
 
   const effects: EffectFigures[] = data.conditions
     .filter((c) => c !== control)
@@ -97,6 +128,10 @@ export function buildReport(data: RunData, fingerprint: string, followsAtFork: R
       condition: c.condition,
       likelihood: controlFinal ? differenceInMeans([...finalLikelihoods(c).values()], [...controlFinal.values()]) : null,
       turnout: controlVotes ? differenceInMeans(votes(c, eligible), controlVotes) : null,
+      paired: {
+        likelihood: controlOutcomes ? pairedOver(allUsers, outcomes.get(c.stream)!.likelihood, controlOutcomes.likelihood) : null,
+        turnout: controlOutcomes ? pairedOver(allUsers, outcomes.get(c.stream)!.turnout, controlOutcomes.turnout) : null,
+      },
     }));
 
   const byCondition = new Map<string, EffectFigures[]>();
@@ -115,9 +150,28 @@ export function buildReport(data: RunData, fingerprint: string, followsAtFork: R
     if (list) list.push(t);
     else following.set(s, [t]);
   }
-  const mixed: MixedFigures[] = data.conditions
-    .filter((c) => data.config.conditions[c.condition].probabilities.some((p) => p > 0 && p < 1))
-    .map((c) => mixedFigures(c, eligible, following, controlFinal));
+  const mixedConditions = data.conditions.filter((c) => data.config.conditions[c.condition].probabilities.some((p) => p > 0 && p < 1));
+  const mixed: MixedFigures[] = mixedConditions.map((c) => mixedFigures(c, eligible, following, controlFinal));
+  const followers = new Map<number, number>();
+  for (const [, t] of followsAtFork) followers.set(t, (followers.get(t) ?? 0) + 1);
+  const others = data.conditions.filter((c) => c !== control);
+  const hetero = controlOutcomes
+    ? heterogeneity(
+        others.map((c) => ({ c, outcomes: outcomes.get(c.stream)! })),
+        controlOutcomes,
+        data.personas,
+        (u) => followers.get(u) ?? 0,
+      )
+    : [];
+  const exposure: ExposureFigures[] =
+    controlFinal && exposures
+      ? mixedConditions.flatMap((c) => {
+          const measured = exposures.get(c.stream);
+          if (!measured) return [];
+          const untreated = c.users.filter(eligible).filter((u) => c.counts.get(u)?.treated !== 1);
+          return [exposureFigures(c.stream, untreated, measured, outcomes.get(c.stream)!.likelihood, controlFinal)];
+        })
+      : [];
 
   const likelihood: Report['likelihoodByRound'] = {};
   for (const c of data.conditions) {
@@ -138,9 +192,16 @@ export function buildReport(data: RunData, fingerprint: string, followsAtFork: R
     effects,
     acrossSeeds,
     mixed,
+    heterogeneity: hetero,
+    exposure,
+    pooled: null,
     likelihoodByRound: likelihood,
     compare: compareDir ? readReferenceFolder(compareDir) : null,
   };
+}
+
+function outcomesOf(c: ConditionData, eligible: (id: number) => boolean): Outcomes {
+  return { likelihood: finalLikelihoods(c), turnout: new Map(c.users.filter(eligible).map((u) => [u, c.counts.get(u)?.voted ?? 0])) };
 }
 
 function votes(c: ConditionData, eligible: (id: number) => boolean): number[] {
@@ -168,6 +229,7 @@ function conditionFigures(c: ConditionData, eligible: (id: number) => boolean): 
     treated: treated.length,
     turnoutTreated: treated.length > 0 ? sum(treated) / treated.length : null,
     turnoutUntreated: untreated.length > 0 ? sum(untreated) / untreated.length : null,
+    turnoutCi95: proportionInterval(sum(adults), adults.length),
     stated: final.size,
     meanFinalLikelihood: final.size > 0 ? mean([...final.values()]) : null,
     meanFinalLikelihoodTreated: meanOf(treated),
@@ -198,6 +260,7 @@ function mixedFigures(c: ConditionData, eligible: (id: number) => boolean, follo
       users: members.length,
       meanFinalLikelihood: values.length > 0 ? mean(values) : null,
       vsControl: controlFinal ? differenceInMeans(values, baseline) : null,
+      pairedVsControl: controlFinal ? pairedOver(members, final, controlFinal) : null,
     };
   });
   return { stream: c.stream, direct, spillover };

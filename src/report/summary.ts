@@ -1,4 +1,5 @@
 import type { Report } from './build.js';
+import type { PooledFigures } from './pooled.js';
 
 /**
  * The summary table of result_data/README.md: per condition, the mean over seeds of the mean final
@@ -27,4 +28,26 @@ export function resultsSummaryTable(reports: readonly Report[], reference: Reado
     }),
   ];
   return `${lines.join('\n')}\n`;
+}
+
+const fmt = (e: { estimate: number; ci95: [number, number] } | null, scale = 1, digits = 3) =>
+  e ? `${e.estimate >= 0 ? '+' : ''}${(scale * e.estimate).toFixed(digits)} [${(scale * e.ci95[0]).toFixed(digits)}, ${(scale * e.ci95[1]).toFixed(digits)}]` : '-';
+
+/**
+ * The pooled effects table of result_data/README.md: per condition, the effect on the final
+ * likelihood and on turnout (points) pooled over the seeds, paired and unpaired, with 95% intervals,
+ * followed by the estimator in words.
+ */
+export function pooledEffectsTable(pooled: PooledFigures): string {
+  const get = (stream: string, metric: string, kind: string) => pooled.effects.find((e) => e.stream === stream && e.metric === metric && e.kind === kind)?.pooled ?? null;
+  const streams = [...new Set(pooled.effects.map((e) => e.stream))];
+  const lines = [
+    `| condition | likelihood: paired | likelihood: unpaired | turnout (pts): paired | turnout (pts): unpaired | seeds |`,
+    '| --- | --- | --- | --- | --- | --- |',
+    ...streams.map(
+      (s) =>
+        `| ${s} | ${fmt(get(s, 'likelihood', 'paired'))} | ${fmt(get(s, 'likelihood', 'unpaired'))} | ${fmt(get(s, 'turnout', 'paired'), 100, 2)} | ${fmt(get(s, 'turnout', 'unpaired'), 100, 2)} | ${get(s, 'likelihood', 'paired')?.seeds ?? 0} |`,
+    ),
+  ];
+  return `${lines.join('\n')}\n\nPaired: mean over users of (outcome under the condition minus outcome under control), the effect on these simulated users. Unpaired: difference in means of two samples, what a field experiment of this size would see. Pooled over seeds: ${pooled.estimator}.\n`;
 }
