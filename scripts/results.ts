@@ -13,7 +13,7 @@ import type { Report } from '../src/report/build.js';
 import { poolReports } from '../src/report/pooled.js';
 import { pooledEffectsTable, resultsSummaryTable } from '../src/report/summary.js';
 
-/** PROTOCOL.md, "Reference figures": mean final likelihood over the reference's 5 seeds. */
+/** docs/protocol.md, "The reference's figures": mean final likelihood over the reference's 5 seeds. */
 const REFERENCE = { control: 2.516, treatment_info_message: 2.527, treatment_soc_message: 2.62 };
 const SUMMARY_HEADING = '## Summary (mean over the 5 seeds)';
 const POOLED_HEADING = '## Effects versus control, pooled over the 5 seeds (95% intervals)';

@@ -108,7 +108,7 @@ describe('personas table', () => {
   };
   const counts = { following: 5, followers: 2, liked: 8, replied: 1, seen: 30, treated: 1, voted: 1 };
 
-  it("has PROTOCOL's columns in PROTOCOL's order", () => {
+  it("has the reference's persona columns in their order (docs/protocol.md)", () => {
     expect(PERSONA_COLUMNS.join(',')).toBe(
       'user_id,age,gender,race/ethnicity,education,occupation,work_schedule,marital_status,political_stance,interests,close_friends,llm_model,following_count,followers_count,posts_liked_count,posts_replied_to_count,total_content_seen_count,treatment_group,treatment_type,voted',
     );

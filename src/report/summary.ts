@@ -3,7 +3,7 @@ import type { PooledFigures } from './pooled.js';
 
 /**
  * The summary table of result_data/README.md: per condition, the mean over seeds of the mean final
- * likelihood and of turnout, beside the reference's figure where PROTOCOL.md gives one. Written by
+ * likelihood and of turnout, beside the reference's figure where docs/protocol.md gives one. Written by
  * `npm run results` from the reports it just made, so the README can never disagree with the files.
  */
 export function resultsSummaryTable(reports: readonly Report[], reference: Readonly<Record<string, number>>): string {
