@@ -11,7 +11,7 @@ const read = (name: string) => parseExperiment(JSON.parse(readFileSync(join(dir,
 describe('examples/', () => {
   it('holds only configs the parser accepts', () => {
     const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
-    expect(files.sort()).toEqual(['openai.json', 'vllm-local.json']);
+    expect(files.sort()).toEqual(['openai.json', 'vllm-local.json', 'vllm-three-servers.json']);
     for (const f of files) expect(() => read(f), f).not.toThrow();
   });
 
@@ -30,6 +30,14 @@ describe('examples/', () => {
     expect(models.size).toBe(1);
     const [model] = models;
     expect(c.llm.prices[model]).toEqual({ input: 0, cached_input: 0, output: 0 });
+  });
+
+  it('vllm-three-servers.json: every model served by some endpoint, one key named by variable, no key in the file', () => {
+    const c = read('vllm-three-servers.json');
+    expect(c.llm.endpoints.map((e) => new URL(e.url).host)).toEqual(['gpu1:8000', 'gpu2:8000', 'gpu3:8000']);
+    for (const model of new Set(Object.values(c.llm.models))) expect(c.llm.endpoints.some((e) => e.models?.includes(model)), model).toBe(true);
+    expect(c.llm.endpoints.map((e) => e.api_key_env ?? null)).toEqual([null, null, 'GPU3_KEY']);
+    expect(readFileSync(join(dir, 'vllm-three-servers.json'), 'utf8')).not.toMatch(/sk-|api_key"/);
   });
 
   it('is accepted by `sim run --config ... --dry-run`, which estimates without calling anyone', () => {
