@@ -66,7 +66,6 @@ describe('sim export csv', () => {
 
   it('has the reference header (an empty first cell, then rounds -15 .. 30) and one row per user, ascending', () => {
     const header = ['', ...Array.from({ length: 46 }, (_, i) => String(i - 15))];
-    if (existsSync(REFERENCE)) expect(header).toEqual(read(join(REFERENCE, 'control', 'control_voting_data.csv'))[0]);
     for (const c of conditions) {
       for (const kind of ['voting_data', 'treatment_data', 'activity_data', 'engagement_data']) {
         const rows = table(c, kind);
@@ -77,6 +76,12 @@ describe('sim export csv', () => {
         expect(ids).toEqual([...ids].sort((a, b) => a - b));
       }
     }
+  });
+
+  // The header above is the layout docs/protocol.md describes; this checks it against the reference's
+  // published file when that sits beside the clone (reported as skipped when it does not).
+  it.skipIf(!existsSync(REFERENCE))("has the same header as the reference's published voting data", () => {
+    expect(table('control', 'voting_data')[0]).toEqual(read(join(REFERENCE, 'control', 'control_voting_data.csv'))[0]);
   });
 
   it('matches, cell for cell, an independent count from the event log', () => {

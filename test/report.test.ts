@@ -1,5 +1,5 @@
 import { parse } from 'csv-parse/sync';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -190,23 +190,49 @@ describe('sim report', () => {
     expect(readdirSync(reportDir).sort()).toEqual(['report.html', 'report.json']);
   });
 
-  it('overlays a folder in the reference layout with --compare', () => {
-    if (!existsSync(REFERENCE)) return;
-    const dir = join(scratch, 'compare');
-    const result = runSim(['report', '--out', out, '--to', dir, '--compare', REFERENCE]);
-    expect(result.status, result.stderr).toBe(0);
-    const compare = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')).compare;
-    // by hand from the reference file: the mean of each user's last stated value
-    const rows = read(join(REFERENCE, 'control', 'control_voting_data.csv')).slice(1);
-    const last = rows.flatMap((row) => {
-      const cells = row.slice(1).filter((c) => c !== '');
-      return cells.length > 0 ? [Number(cells[cells.length - 1])] : [];
+  /**
+   * A folder in the reference layout of our own making (4 users, a few statements each), so the
+   * overlay is always tested; the reference's published seed 1 too when it sits beside the clone
+   * (skipped, and reported as skipped, when it does not).
+   */
+  function ownReferenceFolder(): string {
+    const dir = join(scratch, 'own-reference');
+    const header = ['', ...Array.from({ length: 46 }, (_, i) => String(i - 15))].join(',');
+    const row = (user: number, statements: Record<number, number>) =>
+      [String(user), ...Array.from({ length: 46 }, (_, i) => (statements[i - 15] === undefined ? '' : String(statements[i - 15])))].join(',');
+    const conditions: Record<string, string[]> = {
+      control: [row(0, { [-14]: 2, 3: 3 }), row(1, { [-12]: 1 }), row(2, { [-10]: 3, 20: 4, 29: 3 }), row(3, {})],
+      treatment_soc_message: [row(0, { [-14]: 2, 5: 4 }), row(1, { [-12]: 1, 30: 3 }), row(2, { [-10]: 3 }), row(3, { 2: 0 })],
+    };
+    for (const [name, rows] of Object.entries(conditions)) {
+      mkdirSync(join(dir, name), { recursive: true });
+      writeFileSync(join(dir, name, `${name}_voting_data.csv`), `${[header, ...rows].join('\n')}\n`);
+    }
+    return dir;
+  }
+
+  for (const source of [
+    { name: 'a folder of our own making', dir: () => ownReferenceFolder(), skip: false, to: 'compare-own' },
+    { name: "the reference's published seed 1", dir: () => REFERENCE, skip: !existsSync(REFERENCE), to: 'compare-reference' },
+  ]) {
+    it.skipIf(source.skip)(`overlays a folder in the reference layout with --compare: ${source.name}`, () => {
+      const reference = source.dir();
+      const dir = join(scratch, source.to);
+      const result = runSim(['report', '--out', out, '--to', dir, '--compare', reference]);
+      expect(result.status, result.stderr).toBe(0);
+      const compare = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')).compare;
+      // by hand from the reference file: the mean of each user's last stated value
+      const rows = read(join(reference, 'control', 'control_voting_data.csv')).slice(1);
+      const last = rows.flatMap((row) => {
+        const cells = row.slice(1).filter((c) => c !== '');
+        return cells.length > 0 ? [Number(cells[cells.length - 1])] : [];
+      });
+      expect(Math.abs(compare.conditions.find((c: { condition: string }) => c.condition === 'control').meanFinalLikelihood - meanOf(last))).toBeLessThan(1e-9);
+      const html = readFileSync(join(dir, 'report.html'), 'utf8');
+      expect(html).toContain('reference: treatment_soc_message');
+      expect(html).toContain('reference effect on likelihood');
     });
-    expect(Math.abs(compare.conditions.find((c: { condition: string }) => c.condition === 'control').meanFinalLikelihood - meanOf(last))).toBeLessThan(1e-9);
-    const html = readFileSync(join(dir, 'report.html'), 'utf8');
-    expect(html).toContain('reference: treatment_soc_message');
-    expect(html).toContain('reference effect on likelihood');
-  });
+  }
 
   it('refuses a --compare folder that does not exist, in one line', () => {
     const result = runSim(['report', '--out', out, '--to', join(scratch, 'r2'), '--compare', join(scratch, 'nothing')]);
