@@ -24,8 +24,14 @@ const base: TurnRequest = {
   activityRange: { min: 1, max: 5 },
 };
 
+/*
+ * The snapshots below pin the prompts' text because prompts are part of the LLM cache key
+ * (src/llm/openai-provider.test.ts checks that a one-character change makes a new key): a prompt
+ * edit makes every cached answer unreachable and a recorded run unreplayable, so it must be a
+ * deliberate `vitest -u`, never a side effect.
+ */
 describe('turn prompts', () => {
-  it('put the stable instructions and persona first, and the round in the user message', () => {
+  it('put the stable instructions and persona first, and the round in the user message (snapshot: prompts are in the cache key)', () => {
     const [system, user] = buildMessages(base);
     expect(system.role).toBe('system');
     expect(system.content).toContain('You are 44 years old');
@@ -54,7 +60,7 @@ describe('turn prompts', () => {
 });
 
 describe('vote and initial post prompts', () => {
-  it('are stable', () => {
+  it('are stable (snapshot: prompts are in the cache key)', () => {
     const p = persona(2, { age: 67 });
     expect(buildMessages({ purpose: 'vote', key: { seed: 1, agentId: 2, round: 30, purpose: 'vote' }, model: 'm', temperature: 0.5, persona: p, lastLikelihood: 4 })).toMatchSnapshot();
     expect(buildMessages({ purpose: 'initial_post', key: { seed: 1, agentId: 2, round: -16, purpose: 'initial_post' }, model: 'm', temperature: 0.5, persona: p, topic: 'Politics', subtopic: 'Technology', maxChars: 140 })).toMatchSnapshot();

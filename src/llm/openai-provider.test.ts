@@ -8,6 +8,7 @@ import type { TurnRequest, VoteRequest } from '../domain/decision.js';
 import { CacheMissError, LlmUnavailableError } from '../errors.js';
 import { EventStore } from '../events/store.js';
 import { LlmCache } from './cache.js';
+import { buildMessages } from '../domain/prompts.js';
 import { OpenAiProvider, parseJsonAnswer } from './openai-provider.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sim-provider-'));
@@ -46,6 +47,19 @@ const provider = (extra: Partial<ConstructorParameters<typeof OpenAiProvider>[0]
   new OpenAiProvider({ endpoints: [endpoint(server.url, extra.concurrency ?? 4)], cache: new LlmCache(store.sqlite), backoffMs: 5, ...extra });
 
 describe('OpenAiProvider', () => {
+  it('keys the cache by the prompt text sent: a prompt changed by one character is a new request', () => {
+    // Why src/domain/__snapshots__/prompts.test.ts.snap exists: editing a prompt silently makes every
+    // cached answer unreachable (a paid re-run), so a prompt change must be a deliberate snapshot update.
+    const p = provider();
+    const request = turn(3);
+    const messages = buildMessages(request);
+    expect(p.cacheKey(request)).toBe(p.cacheKey(request, buildMessages(request)));
+    const edited = messages.map((m, i) => (i === 0 ? { ...m, content: `${m.content} ` } : m));
+    expect(p.cacheKey(request, edited)).not.toBe(p.cacheKey(request, messages));
+    // the persona is in the prompt, so another persona is another request under the same sample key
+    expect(p.cacheKey({ ...request, persona: persona(3, { age: 61 }) })).not.toBe(p.cacheKey(request));
+  });
+
   it('answers from the cache without a request, and separately per sample key', async () => {
     const p = provider();
     const before = server.requests;
