@@ -57,7 +57,9 @@ describe('sim plan', () => {
     const r = runSim(['plan', '--effect', '0.05', '--metric', 'turnout', '--users-dir', users, '--pilot-users', '200', '--out', out], { timeoutMs: 300_000 });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/no --pilot: making an offline pilot run of 200 users .* not an LLM/);
-    expect(r.stdout).toMatch(/^users +seeds +power paired +power unpaired +LLM calls +tokens +cost/m);
+    // not a terminal: a table when it fits 80 columns, else one block per design
+    expect(r.stdout).toMatch(/^users +seeds +power paired +power unpaired +LLM calls +tokens +cost|^users \d+(  <- (un)?paired)*\n {2}seeds +\d+ +power paired +[\d.]+%/m);
+    expect(r.stdout).toMatch(/<- paired/);
     expect(r.stdout).toMatch(/recommended, paired: /);
   }, 300_000);
 

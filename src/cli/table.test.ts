@@ -35,6 +35,12 @@ describe('printTable', () => {
     for (const [i, h] of headers.slice(1).entries()) expect(block).toMatch(new RegExp(`${h} +${String(rows[1][i + 1]).replace(/[+.$]/g, '\\$&')}(\\s|$)`));
   });
 
+  it('names a numeric first cell by its header, and puts unnamed columns (markers) in the heading', () => {
+    const out: string[] = [];
+    printTable(['users', 'seeds', 'power', ''], [[100, 1, '57.4%', ''], [171, 1, '80.2%', '<- paired']], (s) => out.push(s), 20);
+    expect(out.join('').trimEnd().split('\n')).toEqual(['users 100', '  seeds      1', '  power  57.4%', 'users 171  <- paired', '  seeds      1', '  power  80.2%']);
+  });
+
   it('puts one pair per line when even two do not fit', () => {
     const lines = printed(40);
     for (const line of lines) expect(line.length, line).toBeLessThanOrEqual(40);

@@ -32,18 +32,25 @@ export function tableLines(headers: string[], rows: Array<Array<string | number>
   return out;
 }
 
-/** Each row as a block: heading, then aligned "header  value" pairs, several to a line when they fit. */
+/**
+ * Each row as a block: a heading, then aligned "header  value" pairs, several to a line when they
+ * fit. The heading is the first cell, named by its header when it is a number ("users 171", not a
+ * bare "171"), followed by the cells of unnamed columns (markers such as "<- paired").
+ */
 export function blockLines(headers: string[], rows: Array<Array<string | number>>, width: number): string[] {
   const indent = '  ';
   const gap = '    ';
-  const labelWidth = Math.max(...headers.slice(1).map((h) => h.length));
-  const valueWidth = Math.max(0, ...rows.flatMap((r) => r.slice(1).map((c) => String(c).length)));
+  const named = headers.map((h, i) => i > 0 && h.trim() !== '');
+  const unnamed = headers.map((h, i) => i > 0 && h.trim() === '');
+  const labelWidth = Math.max(0, ...headers.filter((_, i) => named[i]).map((h) => h.length));
+  const valueWidth = Math.max(0, ...rows.flatMap((r) => r.filter((_, i) => named[i]).map((c) => String(c).length)));
   const pairWidth = labelWidth + 2 + valueWidth;
   const perLine = Math.max(1, Math.floor((width - indent.length + gap.length) / (pairWidth + gap.length)));
   const out: string[] = [];
   for (const row of rows) {
-    out.push(String(row[0]));
-    const pairs = headers.slice(1).map((h, i) => `${h.padEnd(labelWidth)}  ${String(row[i + 1]).padStart(valueWidth)}`);
+    const first = typeof row[0] === 'number' ? `${headers[0]} ${row[0]}` : String(row[0]);
+    out.push([first, ...row.filter((c, i) => unnamed[i] && String(c).trim() !== '').map((c) => String(c).trim())].join('  '));
+    const pairs = headers.flatMap((h, i) => (named[i] ? [`${h.padEnd(labelWidth)}  ${String(row[i]).padStart(valueWidth)}`] : []));
     for (let i = 0; i < pairs.length; i += perLine) out.push(`${indent}${pairs.slice(i, i + perLine).join(gap)}`.trimEnd());
   }
   return out;
