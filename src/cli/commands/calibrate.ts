@@ -61,12 +61,17 @@ function seedList(text: string, flag: string): number[] {
 }
 
 function progressPrinter(startedAt: number): (p: CalibrateProgress) => void {
-  let last = 0;
+  // Fitting reports at most every 2 s, but always once per pass: a fast fit still says it happened.
+  let lastFit = 0;
+  let lastFitPass = 0;
   return (p) => {
     const now = Date.now();
     if (p.phase === 'record' && p.engine.stage !== 'election' && p.engine.roundsDone !== p.engine.roundsTotal) return;
-    if (p.phase === 'fit' && now - last < 2000) return;
-    last = now;
+    if (p.phase === 'fit') {
+      if (p.pass === lastFitPass && now - lastFit < 2000) return;
+      lastFit = now;
+      lastFitPass = p.pass;
+    }
     const elapsed = `${Math.round((now - startedAt) / 1000)} s`;
     process.stderr.write(
       p.phase === 'record'
