@@ -7,7 +7,9 @@ import { OfflineProvider } from '../src/domain/offline-model.js';
 import type { World } from '../src/domain/world.js';
 import { EventStore, streamId } from '../src/events/store.js';
 import { rebuildProjections } from '../src/projections/rebuild.js';
-import { foldStream, runExperiment } from '../src/sim/engine.js';
+import { runExperiment } from '../src/sim/engine.js';
+import { foldStream } from '../src/events/fold.js';
+import { worldFold } from '../src/domain/evolve.js';
 import { smallConfig, testPopulation } from './support/population.js';
 import { emptyWorld } from '../src/domain/world.js';
 
@@ -47,10 +49,10 @@ describe('a simulated experiment', () => {
   });
 
   it('folds, from the events alone, exactly the state the live run reached', () => {
-    const warmup = foldStream(run.store, emptyWorld(), streamId(run.runId, 'warmup')).state;
+    const warmup = foldStream(run.store, emptyWorld(), streamId(run.runId, 'warmup'), worldFold).state;
     expect(warmup).toEqual(run.live.get('warmup'));
     for (const name of ['control', 'treatment_soc_message', 'experiment_info_message']) {
-      expect(foldStream(run.store, warmup, streamId(run.runId, name)).state).toEqual(run.live.get(name));
+      expect(foldStream(run.store, warmup, streamId(run.runId, name), worldFold).state).toEqual(run.live.get(name));
     }
   });
 
@@ -103,8 +105,8 @@ describe('large populations', () => {
   it('are recorded in parts that fold to the same world as one event', async () => {
     const { persona } = await import('./support/world.js');
     const { populationEvents } = await import('../src/sim/engine.js');
-    const { evolveAll } = await import('../src/events/evolve.js');
-    const { makeEvent } = await import('../src/events/types.js');
+    const { evolveAll } = await import('../src/domain/evolve.js');
+    const { makeEvent } = await import('../src/domain/events.js');
     const personas = Array.from({ length: 12_000 }, (_, i) => persona(11_999 - i));
     const follows: Array<[number, number]> = Array.from({ length: 24_000 }, (_, i) => [i % 12_000, (i * 7 + 1) % 12_000] as [number, number]).filter(([s, t]) => s !== t);
     const parts = populationEvents({ personas, follows, source: 's' }, -16);

@@ -315,3 +315,6 @@ export function urlProblem(url: string): string | null {
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return `"${url}" is not an http(s) URL (start it with http:// or https://)`;
   return null;
 }
+
+/** The stage (and stream name) every run starts with; conditions fork from its end. */
+export const WARMUP_STREAM = 'warmup';

@@ -2,7 +2,7 @@ import type { ExperimentConfig } from './config.js';
 import { voteAnswerSchema, type ProviderAnswer, type VoteRequest } from './decision.js';
 import { isEligible } from './persona.js';
 import type { World } from './world.js';
-import { makeEvent, type SimEvent } from '../events/types.js';
+import { makeEvent, type SimEvent } from './events.js';
 
 /**
  * Election day (docs/protocol.md): after the last round every user aged 18+ is asked, with its persona

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { persona, worldOf } from '../../test/support/world.js';
-import { makeEvent } from '../events/types.js';
+import { makeEvent } from './events.js';
 import { parseExperiment } from './config.js';
 import { buildFeed, candidateCount, drawFrom, feedContext, feedMix, isCandidate, rankFeed, selectFeed } from './feed.js';
 import { fromPrng, rng } from './rng.js';

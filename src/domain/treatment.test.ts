@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { persona, worldOf } from '../../test/support/world.js';
-import { makeEvent } from '../events/types.js';
+import { makeEvent } from './events.js';
 import { parseExperiment, periodOf, periodStart } from './config.js';
 import { fromPrng, rng } from './rng.js';
 import { assignmentDraw, assignTreatment, countLikelyVoters, treatmentMessageFor } from './treatment.js';

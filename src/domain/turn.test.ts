@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { persona, worldOf } from '../../test/support/world.js';
-import { makeEvent, type SimEvent } from '../events/types.js';
+import { makeEvent, type SimEvent } from './events.js';
 import { parseExperiment } from './config.js';
 import type { ProviderAnswer } from './decision.js';
 import { applyVote, buildVoteRequest } from './election.js';

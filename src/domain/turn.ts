@@ -6,7 +6,7 @@ import { rng } from './rng.js';
 import { nextActivity } from './schedule.js';
 import { treatmentMessageFor } from './treatment.js';
 import { sortedIncludes, type World } from './world.js';
-import { makeEvent, type SimEvent } from '../events/types.js';
+import { makeEvent, type SimEvent } from './events.js';
 
 /** What an active turn depends on besides the world: the run's seed, stage and round. */
 export interface TurnContext {

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DatabaseError, StreamConflictError } from '../errors.js';
 import { sha256 } from './canonical.js';
 import { EventStore, eventHashInput, fingerprintOf, streamId } from './store.js';
-import { makeEvent, type SimEvent } from './types.js';
+import { makeEvent, type SimEvent } from '../domain/events.js';
 
 let dir: string;
 let store: EventStore;

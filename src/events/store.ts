@@ -7,7 +7,7 @@ import { databaseFile, describeSqliteError, openDatabase, type OpenDatabase } fr
 import { currentLease, leaseIsLive } from './leases.js';
 import type { EventsTable } from './schema.js';
 import type { WriteLock } from './write-lock.js';
-import { EVENT_SCHEMA_VERSION, validateEvent, type EventType, type RecordedEvent, type SimEvent } from './types.js';
+import { EVENT_SCHEMA_VERSION, validateEvent, type EventType, type RecordedEvent, type SimEvent } from '../domain/events.js';
 
 export type RunStatus = 'running' | 'interrupted' | 'finished' | 'failed';
 

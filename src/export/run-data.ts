@@ -2,7 +2,8 @@ import { conditionRuns, electionRound, mainStartRound, parseExperiment, periodOf
 import type { Persona } from '../domain/persona.js';
 import { emptyWorld, type World } from '../domain/world.js';
 import { EventStore, resolveStreamRef, streamId } from '../events/store.js';
-import { foldStream } from '../sim/engine.js';
+import { foldStream } from '../events/fold.js';
+import { worldFold } from '../domain/evolve.js';
 import { warmupStreamOf } from '../sim/run-status.js';
 import { roundsBetween, type PersonaCounts, type RoundRow } from './tables.js';
 
@@ -99,8 +100,8 @@ async function roundRows(store: EventStore, stream: string): Promise<RoundRow[]>
 
 /** The follow graph at the end of a condition, folded from its events and its warmup's. */
 export function finalNetwork(store: EventStore, runId: number, data: RunData, condition: ConditionData): Array<[number, number]> {
-  data.warmupWorld ??= foldStream(store, emptyWorld(), resolveStreamRef(runId, data.warmupStream)).state;
-  const world = foldStream(store, data.warmupWorld, streamId(runId, condition.stream)).state;
+  data.warmupWorld ??= foldStream(store, emptyWorld(), resolveStreamRef(runId, data.warmupStream), worldFold).state;
+  const world = foldStream(store, data.warmupWorld, streamId(runId, condition.stream), worldFold).state;
   const edges: Array<[number, number]> = [];
   for (const id of world.agentIds) for (const t of world.agents[id].following) edges.push([id, t]);
   return edges;

@@ -1,5 +1,5 @@
 import type { EventStore } from '../events/store.js';
-import type { RecordedEvent } from '../events/types.js';
+import type { RecordedEvent } from '../domain/events.js';
 import { ProjectionWriter } from './writer.js';
 
 const PROJECTION_TABLES = ['proj_agent_rounds', 'proj_treatment', 'proj_agents'] as const;

@@ -1,7 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { isEligible } from '../domain/persona.js';
 import { resolveStreamRef } from '../events/store.js';
-import type { RecordedEvent } from '../events/types.js';
+import type { RecordedEvent } from '../domain/events.js';
 
 /**
  * Folds events into the projection tables: per user and round (activity, likelihood, engagement),

@@ -1,4 +1,4 @@
-import { conditionRuns, electionRound, mainStartRound, periodOf, periodStart, type ConditionRun, type ExperimentConfig } from '../domain/config.js';
+import { conditionRuns, WARMUP_STREAM, electionRound, mainStartRound, periodOf, periodStart, type ConditionRun, type ExperimentConfig } from '../domain/config.js';
 import type { DecisionRequest, InitialPostRequest, Provider, ProviderAnswer } from '../domain/decision.js';
 import { applyVote, buildVoteRequest } from '../domain/election.js';
 import { feedContext } from '../domain/feed.js';
@@ -8,9 +8,11 @@ import { initialNextActivity } from '../domain/schedule.js';
 import { assignTreatment, countLikelyVoters } from '../domain/treatment.js';
 import { applyTurn, buildTurnRequest, newLedger, type TurnContext } from '../domain/turn.js';
 import { emptyWorld, type World } from '../domain/world.js';
-import { evolveAll } from '../events/evolve.js';
+import { evolveAll, worldFold } from '../domain/evolve.js';
+import { foldStream } from '../events/fold.js';
+import { streamFinished } from './run-status.js';
 import { EventStore, streamId, streamRef } from '../events/store.js';
-import { makeEvent, type SimEvent } from '../events/types.js';
+import { makeEvent, type SimEvent } from '../domain/events.js';
 import { WriteLock } from '../events/write-lock.js';
 import { ProjectionWriter } from '../projections/writer.js';
 import { InterruptedError, SimError } from '../errors.js';
@@ -64,14 +66,13 @@ export interface EngineOptions {
   maxFallbackRate?: number;
 }
 
-export const WARMUP_STREAM = 'warmup';
 
 export async function runExperiment(opts: EngineOptions): Promise<void> {
   const projections = new ProjectionWriter(opts.store.sqlite);
   const warmupId = opts.warmupStream ?? streamId(opts.runId, WARMUP_STREAM);
   let warmupEnd: World;
   if (opts.warmupStream) {
-    warmupEnd = foldStream(opts.store, emptyWorld(), opts.warmupStream).state;
+    warmupEnd = foldStream(opts.store, emptyWorld(), opts.warmupStream, worldFold).state;
     if (!streamFinished(opts.store, opts.warmupStream)) throw new Error(`warmup stream ${opts.warmupStream} is not finished`);
   } else {
     warmupEnd = await runWarmup(opts, projections, warmupId);
@@ -160,7 +161,7 @@ async function runInWorkers(opts: EngineOptions, pending: ConditionRun[], warmup
 async function runWarmup(opts: EngineOptions, projections: ProjectionWriter, id: string): Promise<World> {
   const { store, config } = opts;
   const stream = { id, name: WARMUP_STREAM };
-  let { state, position, finished } = foldStream(store, emptyWorld(), id);
+  let { state, position, finished } = foldStream(store, emptyWorld(), id, worldFold);
   if (finished) return state;
   if (position === 0) {
     if (!opts.population) throw new Error('a new run needs a population');
@@ -185,7 +186,7 @@ async function runCondition(opts: EngineOptions, projections: ProjectionWriter, 
   const { store, config } = opts;
   const id = streamId(opts.runId, condition.stream);
   const stream = { id, name: condition.stream };
-  let { state, position, finished } = foldStream(store, warmupEnd, id);
+  let { state, position, finished } = foldStream(store, warmupEnd, id, worldFold);
   if (finished) return;
   const writer: StreamWriter = { store, runId: opts.runId, stream, position, projections };
   if (position === 0) {
@@ -405,29 +406,4 @@ async function checkpoint(signal: AbortSignal | undefined, round: number, stream
   if (!signal) return;
   await new Promise<void>((resolve) => setImmediate(resolve));
   if (signal.aborted) throw new InterruptedError(round, stream);
-}
-
-// ---- folding recorded streams --------------------------------------------------------------------
-
-/** Folds a stream onto a starting state, a round (one batch) at a time. */
-export function foldStream(store: EventStore, initial: World, id: string): { state: World; position: number; finished: boolean } {
-  let state = initial;
-  let position = 0;
-  let finished = false;
-  let batch: SimEvent[] = [];
-  for (const event of store.readStream(id)) {
-    batch.push(event);
-    position = event.streamPosition;
-    if (event.type === 'RoundCompleted' || event.type === 'StageCompleted' || batch.length >= 50_000) {
-      state = evolveAll(state, batch);
-      batch = [];
-    }
-    finished = event.type === 'StageCompleted';
-  }
-  if (batch.length > 0) state = evolveAll(state, batch);
-  return { state, position, finished };
-}
-
-export function streamFinished(store: EventStore, id: string): boolean {
-  return store.lastEventType(id) === 'StageCompleted';
 }

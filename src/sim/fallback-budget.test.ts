@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FallbackBudgetError } from '../errors.js';
-import { makeEvent, type SimEvent } from '../events/types.js';
+import { makeEvent, type SimEvent } from '../domain/events.js';
 import { FallbackBudget, MIN_DECISIONS } from './fallback-budget.js';
 
 const fellBack = (agentId: number, reason: string, raw: string | null = null): SimEvent => makeEvent('DecisionFellBack', { purpose: 'turn', field: 'answer', reason, raw }, 1, agentId);

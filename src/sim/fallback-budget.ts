@@ -1,5 +1,5 @@
 import { FallbackBudgetError } from '../errors.js';
-import type { SimEvent } from '../events/types.js';
+import type { SimEvent } from '../domain/events.js';
 
 /** Below this many decisions a stream's rate is noise (1 of 20 is 5%); its last batch is always judged. */
 export const MIN_DECISIONS = 100;

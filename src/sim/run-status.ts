@@ -1,8 +1,12 @@
 import { sql } from 'kysely';
-import { conditionRuns, parseExperiment, type ExperimentConfig } from '../domain/config.js';
+import { conditionRuns, parseExperiment, WARMUP_STREAM, type ExperimentConfig } from '../domain/config.js';
 import { canonicalJson } from '../events/canonical.js';
 import { EventStore, streamId } from '../events/store.js';
-import { streamFinished, WARMUP_STREAM } from './engine.js';
+
+/** The stream has reached its StageCompleted. */
+export function streamFinished(store: EventStore, id: string): boolean {
+  return store.lastEventType(id) === 'StageCompleted';
+}
 
 /** The warmup stream a run's conditions start from: its own, or another run's. */
 export function warmupStreamOf(runId: number, config: ExperimentConfig): string {

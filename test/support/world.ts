@@ -1,5 +1,5 @@
-import { evolveAll } from '../../src/events/evolve.js';
-import { makeEvent, type SimEvent } from '../../src/events/types.js';
+import { evolveAll } from '../../src/domain/evolve.js';
+import { makeEvent, type SimEvent } from '../../src/domain/events.js';
 import type { Persona } from '../../src/domain/persona.js';
 import { emptyWorld, type World } from '../../src/domain/world.js';
 

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { join } from 'node:path';
 import { conditionRuns, parseExperiment } from '../../domain/config.js';
 import { exportRunCsv } from '../../export/csv-export.js';
-import { WARMUP_STREAM } from '../../sim/engine.js';
+import { WARMUP_STREAM } from '../../domain/config.js';
 import { streamsReadBy } from '../../sim/run-status.js';
 import { DEFAULT_OUT } from '../program.js';
 import { openStoreWithRuns, selectRun } from '../run-select.js';

@@ -6,7 +6,8 @@ import { parseExperiment, roundsInRun, type ExperimentConfig } from '../../domai
 import { RunNotFoundError, UsageError } from '../../errors.js';
 import { EventStore, streamId } from '../../events/store.js';
 import { firstDivergence } from '../../sim/compare.js';
-import { runExperiment, WARMUP_STREAM, type Population } from '../../sim/engine.js';
+import { runExperiment, type Population } from '../../sim/engine.js';
+import { WARMUP_STREAM } from '../../domain/config.js';
 import { loadPopulation } from '../../sim/population.js';
 import { CODE_VERSION } from '../../version.js';
 import { DEFAULT_OUT } from '../program.js';

@@ -12,7 +12,8 @@ import { poolReports } from '../../report/pooled.js';
 import { effectChart, exposureChart, heterogeneityChart, likelihoodChart, pooledChart, toSvg, turnoutChart } from '../../report/charts.js';
 import { reportHtml } from '../../report/html.js';
 import { hashChainCheck, withHashChainLine, withHashChains } from '../../report/integrity.js';
-import { foldStream } from '../../sim/engine.js';
+import { foldStream } from '../../events/fold.js';
+import { worldFold } from '../../domain/evolve.js';
 import { streamsReadBy } from '../../sim/run-status.js';
 import { checkFolderToWriteInto, writeFileWhole } from '../../write-whole.js';
 import { DEFAULT_OUT } from '../program.js';
@@ -65,7 +66,7 @@ export function registerReport(program: Command): void {
 async function reportOfRun(store: EventStore, runId: number, compare: string | null): Promise<Report> {
   const data = await readRunData(store, runId);
   // The network when the conditions began: who follows whom at the warmup's end.
-  const warmup = foldStream(store, emptyWorld(), data.warmupStream).state;
+  const warmup = foldStream(store, emptyWorld(), data.warmupStream, worldFold).state;
   const follows: Array<[number, number]> = [];
   const following = new Map<number, number[]>();
   for (const id of warmup.agentIds) {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { parseExperiment, roundsInRun } from '../../domain/config.js';
 import { streamId } from '../../events/store.js';
-import { WARMUP_STREAM } from '../../sim/engine.js';
+import { WARMUP_STREAM } from '../../domain/config.js';
 import { loadPopulation } from '../../sim/population.js';
 import { roundsRecorded, runComplete } from '../../sim/run-status.js';
 import { DEFAULT_OUT } from '../program.js';

@@ -6,7 +6,9 @@ import { InterruptedError, LlmUnavailableError, RunNotFoundError, SimError, Usag
 import { acquireLease, releaseLease } from '../../events/leases.js';
 import { EventStore, streamId } from '../../events/store.js';
 import { conditionSummaries, type ConditionSummary } from '../../projections/queries.js';
-import { runExperiment, streamFinished, WARMUP_STREAM } from '../../sim/engine.js';
+import { runExperiment } from '../../sim/engine.js';
+import { streamFinished } from '../../sim/run-status.js';
+import { WARMUP_STREAM } from '../../domain/config.js';
 import { loadPopulation } from '../../sim/population.js';
 import { loadApiKey } from '../../llm/api-key.js';
 import { LlmCache } from '../../llm/cache.js';

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { parseExperiment, conditionRuns } from '../../domain/config.js';
 import { NotFoundError, UsageError } from '../../errors.js';
 import { streamId } from '../../events/store.js';
-import type { RecordedEvent } from '../../events/types.js';
+import type { RecordedEvent } from '../../domain/events.js';
 import type { Persona } from '../../domain/persona.js';
 import { warmupStreamOf } from '../../sim/run-status.js';
 import { DEFAULT_OUT } from '../program.js';

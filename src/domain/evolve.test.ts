@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { persona, worldOf } from '../../test/support/world.js';
 import { evolve, evolveAll } from './evolve.js';
-import { makeEvent, type SimEvent } from './types.js';
+import { makeEvent, type SimEvent } from './events.js';
 
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object' && !Object.isFrozen(value)) {

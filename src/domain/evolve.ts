@@ -1,6 +1,6 @@
 import { enableMapSet, produce, setAutoFreeze, type Draft } from 'immer';
-import type { AgentState, Post, World } from '../domain/world.js';
-import type { SimEvent } from './types.js';
+import type { AgentState, Post, World } from './world.js';
+import type { SimEvent } from './events.js';
 
 // The world holds tens of thousands of agents: deep-freezing it after every round would cost more
 // than the round. Nothing mutates a world outside `evolve`, which tests check with frozen copies.
@@ -194,3 +194,16 @@ function insertionIndex(sorted: readonly number[], value: number): number {
   }
   return lo;
 }
+
+/**
+ * How a recorded stream folds into a world: a round (up to its RoundCompleted) at a time, ending at
+ * StageCompleted. Given to the store's generic `foldStream`.
+ */
+export const worldFold = {
+  evolveAll: (state: World, events: SimEvent[]): World => evolveAll(state, events),
+  endsBatch: (event: SimEvent): boolean => event.type === 'RoundCompleted' || event.type === 'StageCompleted',
+  endsStream: (event: SimEvent): boolean => event.type === 'StageCompleted',
+};
+
+/** The world a recorded stream ends in, folded from `initial`. */
+export type FoldedWorld = { state: World; position: number; finished: boolean };
