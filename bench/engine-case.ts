@@ -1,9 +1,10 @@
 /** One engine benchmark case, run in its own process by bench/run.ts; prints one JSON line. */
+import { listRuns } from '../src/sim/run-catalogue.js';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseExperiment } from '../src/domain/config.js';
 import { OfflineProvider } from '../src/domain/offline-model.js';
-import { EventStore } from '../src/events/store.js';
+import { EventStore } from '../src/sim/store.js';
 import { runExperiment } from '../src/sim/engine.js';
 import { benchPopulation } from './population.js';
 
@@ -40,7 +41,7 @@ await runExperiment({
   },
 });
 const wallSeconds = (performance.now() - t0) / 1000;
-const [summary] = await store.listRuns();
+const [summary] = await listRuns(store);
 await store.close();
 clearInterval(timer);
 sample();

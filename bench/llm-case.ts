@@ -14,7 +14,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseExperiment } from '../src/domain/config.js';
 import type { DecisionRequest, Provider, ProviderAnswer } from '../src/domain/decision.js';
-import { EventStore } from '../src/events/store.js';
+import { EventStore } from '../src/sim/store.js';
 import { LlmCache } from '../src/llm/cache.js';
 import { OpenAiProvider } from '../src/llm/openai-provider.js';
 import { runExperiment } from '../src/sim/engine.js';
@@ -31,7 +31,7 @@ const url = await new Promise<string>((resolve) => createInterface({ input: serv
 const dir = mkdtempSync(join(tmpdir(), 'sim-bench-llm-'));
 const store = await EventStore.open(dir);
 const provider = (concurrency: number, cacheOnly = false) =>
-  new OpenAiProvider({ endpoints: [{ url, apiKey: 'bench', models: null, maxConcurrency: concurrency, weight: 1 }], cache: new LlmCache(store.sqlite), cacheOnly, backoffMs: 50 });
+  new OpenAiProvider({ endpoints: [{ url, apiKey: 'bench', models: null, maxConcurrency: concurrency, weight: 1 }], cache: new LlmCache(store), cacheOnly, backoffMs: 50 });
 
 /** Wraps a provider to add up the time at least one request was in flight. */
 function timed(inner: Provider): Provider & { busyMs: () => number; rounds: number[] } {

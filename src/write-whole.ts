@@ -139,6 +139,44 @@ export function writeFileWhole(file: string, content: string | Iterable<string>,
   }
 }
 
+/** `writeFileWhole` for chunks produced asynchronously (an export read from the store a page at a time). */
+export async function writeFileWholeAsync(file: string, content: AsyncIterable<string>, named: Named = { flag: '', path: file }): Promise<void> {
+  checkFileTarget(file, named);
+  const partial = partialBeside(file);
+  let fd: number;
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    fd = openSync(partial, 'w');
+  } catch (error) {
+    throw cannotWrite(named, error);
+  }
+  let step = 'produce';
+  try {
+    let chunk = '';
+    for await (const piece of content) {
+      chunk += piece;
+      if (chunk.length > 1 << 20) {
+        step = 'write';
+        writeSync(fd, chunk);
+        step = 'produce';
+        chunk = '';
+      }
+    }
+    step = 'write';
+    writeSync(fd, chunk);
+    closeSync(fd);
+    renameSync(partial, file);
+  } catch (error) {
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed
+    }
+    rmSync(partial, { force: true });
+    throw step === 'write' ? cannotWrite(named, error) : error;
+  }
+}
+
 /**
  * Builds a folder whole: `fill` writes into a fresh staging folder beside `dir`, which then
  * replaces `dir` (and whatever it held). A failure leaves `dir` as it was.

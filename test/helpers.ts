@@ -28,3 +28,17 @@ export function runSimAsync(args: string[], options: { cwd?: string; env?: NodeJ
     child.on('close', (status) => resolve({ status, stdout, stderr }));
   });
 }
+
+/** Every event of a stream, read a page at a time from the store. */
+export async function readAll<E>(store: { readStream(stream: string): AsyncIterable<E[]> }, stream: string): Promise<E[]> {
+  const out: E[] = [];
+  for await (const page of store.readStream(stream)) out.push(...page);
+  return out;
+}
+
+/** The SQLite handles behind a store opened on a directory (tests read and tamper with rows directly). */
+export function sqliteOf(store: unknown): { db: import('kysely').Kysely<import('../src/events/schema.js').Database>; sqlite: import('better-sqlite3').Database } {
+  const s = store as { backend?: string; db?: unknown; sqlite?: unknown };
+  if (s.backend !== 'sqlite') throw new Error('sqliteOf: not a SQLite store');
+  return s as never;
+}

@@ -1,10 +1,12 @@
+import { listRuns } from '../src/sim/run-catalogue.js';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventStore } from '../src/events/store.js';
+import { EventStore } from '../src/sim/store.js';
 import { PROJECT_ROOT, SIM_BIN, runSim, runSimAsync } from './helpers.js';
+import { sqliteOf } from './helpers.js';
 import { startFakeServer } from './support/fake-openai-server.js';
 import { writeUsersDir } from './support/users-files.js';
 
@@ -29,7 +31,7 @@ interface RunRow {
 async function runsOf(out: string): Promise<RunRow[]> {
   const store = await EventStore.open(out);
   try {
-    return (await store.listRuns()) as RunRow[];
+    return (await listRuns(store)) as RunRow[];
   } finally {
     await store.close();
   }
@@ -78,10 +80,10 @@ function runAndSignal(out: string, extra: string[], trigger: RegExp, signal: Nod
 async function endsOnRoundBoundaries(out: string): Promise<number> {
   const store = await EventStore.open(out);
   try {
-    const streams = store.sqlite.prepare('select stream_id as id from streams').all() as Array<{ id: string }>;
+    const streams = sqliteOf(store).sqlite.prepare('select stream_id as id from streams').all() as Array<{ id: string }>;
     // A condition stream starts with its StageStarted batch; a stop right after it is a boundary too.
-    for (const { id } of streams) expect(['StageStarted', 'RoundCompleted', 'StageCompleted', null], id).toContain(store.lastEventType(id) ?? null);
-    const rounds = store.sqlite.prepare(`select count(*) as n from events where type = 'RoundCompleted' or (type = 'StageCompleted' and payload like '%election%')`).get() as { n: number };
+    for (const { id } of streams) expect(['StageStarted', 'RoundCompleted', 'StageCompleted', null], id).toContain((await store.lastEventType(id)) ?? null);
+    const rounds = sqliteOf(store).sqlite.prepare(`select count(*) as n from events where type = 'RoundCompleted' or (type = 'StageCompleted' and payload like '%election%')`).get() as { n: number };
     return rounds.n;
   } finally {
     await store.close();

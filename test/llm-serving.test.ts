@@ -2,8 +2,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventStore } from '../src/events/store.js';
+import { EventStore } from '../src/sim/store.js';
 import { runSimAsync } from './helpers.js';
+import { sqliteOf } from './helpers.js';
 import { startFakeServer, type FakeServer } from './support/fake-openai-server.js';
 import { writeUsersDir } from './support/users-files.js';
 
@@ -39,7 +40,7 @@ async function runsOf(out: string): Promise<Array<{ id: number; status: string; 
 
 async function fallbacks(out: string): Promise<number> {
   const store = await EventStore.open(out);
-  const rows = await store.db.selectFrom('events').select(['payload']).where('type', '=', 'DecisionFellBack').execute();
+  const rows = await sqliteOf(store).db.selectFrom('events').select(['payload']).where('type', '=', 'DecisionFellBack').execute();
   await store.close();
   return rows.length;
 }

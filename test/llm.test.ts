@@ -2,8 +2,9 @@ import { readdirSync, readFileSync, mkdtempSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventStore } from '../src/events/store.js';
+import { EventStore } from '../src/sim/store.js';
 import { runSimAsync } from './helpers.js';
+import { sqliteOf } from './helpers.js';
 import { startFakeServer, type FakeServer } from './support/fake-openai-server.js';
 import { writeUsersDir } from './support/users-files.js';
 
@@ -76,7 +77,7 @@ describe('sim run against an OpenAI-compatible server', { timeout: 240_000 }, ()
     server.setOptions({ apiKey: KEY });
     expect(result.status, result.stderr).toBe(0);
     const store = await EventStore.open(out);
-    const fellBack = await store.db.selectFrom('events').select(['payload']).where('type', '=', 'DecisionFellBack').execute();
+    const fellBack = await sqliteOf(store).db.selectFrom('events').select(['payload']).where('type', '=', 'DecisionFellBack').execute();
     await store.close();
     expect(fellBack.length).toBeGreaterThan(20);
     const first = JSON.parse(fellBack[0].payload);

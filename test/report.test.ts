@@ -3,8 +3,10 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventStore, streamId } from '../src/events/store.js';
+import { EventStore } from '../src/sim/store.js';
+import { streamId } from '../src/events/stream-ids.js';
 import { PROJECT_ROOT, runSim } from './helpers.js';
+import { sqliteOf } from './helpers.js';
 import { writeUsersDir } from './support/users-files.js';
 
 /**
@@ -103,7 +105,7 @@ describe('sim report', () => {
     const store = await EventStore.open(out);
     try {
       for (const figures of report().conditions) {
-        const rows = await store.db.selectFrom('proj_agents').select('last_likelihood').where('stream_id', '=', streamId(1, figures.stream)).where('last_likelihood', 'is not', null).execute();
+        const rows = await sqliteOf(store).db.selectFrom('proj_agents').select('last_likelihood').where('stream_id', '=', streamId(1, figures.stream)).where('last_likelihood', 'is not', null).execute();
         expect(rows.length, figures.stream).toBe(figures.stated);
         expect(Math.abs(meanOf(rows.map((r) => Number(r.last_likelihood))) - figures.meanFinalLikelihood)).toBeLessThan(1e-9);
       }

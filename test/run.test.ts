@@ -2,8 +2,9 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventStore } from '../src/events/store.js';
+import { EventStore } from '../src/sim/store.js';
 import { runSim } from './helpers.js';
+import { sqliteOf } from './helpers.js';
 import { writeUsersDir } from './support/users-files.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'sim-run-'));
@@ -55,9 +56,9 @@ describe('sim run', () => {
   it('restores deleted projection rows with project --rebuild', async () => {
     const out = join(scratch, 'a');
     const store = await EventStore.open(out);
-    const count = async () => Number((await store.db.selectFrom('proj_agent_rounds').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    const count = () => Number((sqliteOf(store).sqlite.prepare('select count(*) as n from proj_agent_rounds').get() as { n: number }).n);
     const before = await count();
-    await store.db.deleteFrom('proj_agent_rounds').where('round', '>', 5).execute();
+    await sqliteOf(store).db.deleteFrom('proj_agent_rounds').where('round', '>', 5).execute();
     expect(await count()).toBeLessThan(before);
     const rebuilt = runSim(['project', '--rebuild', '--out', out]);
     expect(rebuilt.status).toBe(0);
@@ -69,7 +70,7 @@ describe('sim run', () => {
   it('detects a tampered event in replay and names it', async () => {
     const out = join(scratch, 'b');
     const store = await EventStore.open(out);
-    store.sqlite.prepare(`update events set payload = '{"likelihood":0}' where position = (select min(position) from events where type = 'VotingIntentionStated' and round = 12)`).run();
+    sqliteOf(store).sqlite.prepare(`update events set payload = '{"likelihood":0}' where position = (select min(position) from events where type = 'VotingIntentionStated' and round = 12)`).run();
     await store.close();
     const replay = runSim(['replay', '--seed', '3', '--out', out]);
     expect(replay.status).toBe(1);

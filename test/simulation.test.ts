@@ -1,3 +1,4 @@
+import { readAll, sqliteOf } from './helpers.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExperimentConfig } from '../src/domain/config.js';
 import { OfflineProvider } from '../src/domain/offline-model.js';
 import type { World } from '../src/domain/world.js';
-import { EventStore, streamId } from '../src/events/store.js';
+import { EventStore } from '../src/sim/store.js';
+import { streamId } from '../src/events/stream-ids.js';
 import { rebuildProjections } from '../src/projections/rebuild.js';
 import { runExperiment } from '../src/sim/engine.js';
 import { foldStream } from '../src/events/fold.js';
@@ -34,32 +36,32 @@ beforeAll(async () => {
 afterAll(async () => run.store.close());
 
 const rowsOf = async (store: EventStore) => ({
-  agents: await store.db.selectFrom('proj_agents').selectAll().orderBy('stream_id').orderBy('agent_id').execute(),
-  rounds: await store.db.selectFrom('proj_agent_rounds').selectAll().orderBy('stream_id').orderBy('agent_id').orderBy('round').execute(),
-  treatment: await store.db.selectFrom('proj_treatment').selectAll().orderBy('stream_id').orderBy('agent_id').orderBy('period').execute(),
-  personas: await store.db.selectFrom('proj_personas').selectAll().orderBy('agent_id').execute(),
+  agents: await sqliteOf(store).db.selectFrom('proj_agents').selectAll().orderBy('stream_id').orderBy('agent_id').execute(),
+  rounds: await sqliteOf(store).db.selectFrom('proj_agent_rounds').selectAll().orderBy('stream_id').orderBy('agent_id').orderBy('round').execute(),
+  treatment: await sqliteOf(store).db.selectFrom('proj_treatment').selectAll().orderBy('stream_id').orderBy('agent_id').orderBy('period').execute(),
+  personas: await sqliteOf(store).db.selectFrom('proj_personas').selectAll().orderBy('agent_id').execute(),
 });
 
 describe('a simulated experiment', () => {
   it('records the warmup and one stream per condition, each finished, with an intact hash chain', async () => {
     const streams = await run.store.runStreams(run.runId);
     expect(streams.map((s) => s.name)).toEqual(['control', 'experiment_info_message', 'treatment_soc_message', 'warmup']);
-    for (const s of streams) expect(run.store.lastEventType(s.streamId)).toBe('StageCompleted');
-    await expect(run.store.verifyRun(run.runId)).resolves.toBeUndefined();
+    for (const s of streams) expect(await run.store.lastEventType(s.streamId)).toBe('StageCompleted');
+    await expect(run.store.verifyStreams((await run.store.runStreams(run.runId)).map((s) => s.streamId))).resolves.toMatchObject({ streams: 4 });
   });
 
-  it('folds, from the events alone, exactly the state the live run reached', () => {
-    const warmup = foldStream(run.store, emptyWorld(), streamId(run.runId, 'warmup'), worldFold).state;
+  it('folds, from the events alone, exactly the state the live run reached', async () => {
+    const warmup = (await foldStream(run.store, emptyWorld(), streamId(run.runId, 'warmup'), worldFold)).state;
     expect(warmup).toEqual(run.live.get('warmup'));
     for (const name of ['control', 'treatment_soc_message', 'experiment_info_message']) {
-      expect(foldStream(run.store, warmup, streamId(run.runId, name), worldFold).state).toEqual(run.live.get(name));
+      expect((await foldStream(run.store, warmup, streamId(run.runId, name), worldFold)).state).toEqual(run.live.get(name));
     }
   });
 
   it('rebuilds projections from events equal to the live ones', async () => {
     const live = await rowsOf(run.store);
     expect(live.rounds.length).toBeGreaterThan(100);
-    rebuildProjections(run.store, run.runId, await run.store.runStreams(run.runId));
+    await rebuildProjections(run.store, run.runId, await run.store.runStreams(run.runId));
     expect(await rowsOf(run.store)).toEqual(live);
   });
 
@@ -67,7 +69,7 @@ describe('a simulated experiment', () => {
     const minors = new Set(Object.values(run.live.get('warmup')!.personas).filter((p) => p.age < 18).map((p) => p.id));
     expect(minors.size).toBeGreaterThan(0);
     for (const s of await run.store.runStreams(run.runId)) {
-      for (const e of run.store.readStream(s.streamId)) {
+      for (const e of await readAll(run.store, s.streamId)) {
         if (e.type === 'VotingIntentionStated' || e.type === 'TreatmentMessageShown') expect(minors.has(e.meta.agentId!)).toBe(false);
         if (e.type === 'TreatmentAssigned') expect(e.data.treatedIds.some((id) => minors.has(id))).toBe(false);
         if (e.type === 'VoteCast' && minors.has(e.meta.agentId!)) expect(e.data.voted).toBe(false);
@@ -77,15 +79,15 @@ describe('a simulated experiment', () => {
 
   it('treats every adult in every period of a full-treatment condition, and nobody in control', async () => {
     const adults = Object.values(run.live.get('warmup')!.personas).filter((p) => p.age >= 18).length;
-    const treated = (stream: string) =>
-      [...run.store.readStream(streamId(run.runId, stream))].filter((e) => e.type === 'TreatmentAssigned').map((e) => (e.data as { treatedIds: number[] }).treatedIds.length);
-    expect(treated('treatment_soc_message')).toEqual([adults, adults, adults, adults]);
-    expect(treated('control')).toEqual([0, 0, 0, 0]);
+    const treated = async (stream: string) =>
+      (await readAll(run.store, streamId(run.runId, stream))).filter((e) => e.type === 'TreatmentAssigned').map((e) => (e.data as { treatedIds: number[] }).treatedIds.length);
+    expect(await treated('treatment_soc_message')).toEqual([adults, adults, adults, adults]);
+    expect(await treated('control')).toEqual([0, 0, 0, 0]);
   });
 
-  it('acts only in each agent\'s scheduled round', () => {
+  it('acts only in each agent\'s scheduled round', async () => {
     const next = new Map<number, number>();
-    for (const e of run.store.readStream(streamId(run.runId, 'warmup'))) {
+    for (const e of await readAll(run.store, streamId(run.runId, 'warmup'))) {
       if (e.type === 'NextActivityScheduled') next.set(e.meta.agentId!, e.data.nextRound);
       if (e.type === 'FeedServed') expect(next.get(e.meta.agentId!)).toBe(e.meta.round);
     }

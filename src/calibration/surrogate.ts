@@ -15,7 +15,8 @@ import {
   type LikelihoodParameters,
 } from '../domain/offline-model.js';
 import { roundsBetween } from '../export/tables.js';
-import { EventStore, streamId } from '../events/store.js';
+import { EventStore } from '../sim/store.js';
+import { streamId } from '../events/stream-ids.js';
 import { runExperiment, type ProgressEvent } from '../sim/engine.js';
 import { loadPopulation } from '../sim/population.js';
 import { conditionShape, WARMUP_END, type ConditionShape, type VotingMatrix } from './shape.js';
@@ -84,12 +85,12 @@ export async function recordSchedule(o: RecordOptions): Promise<Schedule> {
     await runExperiment({ store, provider: new OfflineProvider(offlineParameters(o.likelihood)), config, runId, population, onProgress: o.onProgress });
     const personas = new Map(population.personas.map((p) => [p.id, p]));
     const persona = (agent: number) => basePropensity(personas.get(agent)!) + OFFLINE_PARAMETERS.individualSd * individualDraw(o.seed, agent);
-    const warmup = readStatements(store, streamId(runId, 'warmup'));
+    const warmup = await readStatements(store, streamId(runId, 'warmup'));
     const rounds = roundsBetween(config.warmup.start_round, electionRound(config));
     const conditions = {} as Schedule['conditions'];
     const observed = {} as Schedule['observed'];
     for (const c of FIT_CONDITIONS) {
-      const statements = [...warmup, ...readStatements(store, streamId(runId, c))];
+      const statements = [...warmup, ...(await readStatements(store, streamId(runId, c)))];
       conditions[c] = toArrays(statements, config, o.seed, persona);
       observed[c] = conditionShape(votingMatrix(statements, rounds));
     }
@@ -100,12 +101,9 @@ export async function recordSchedule(o: RecordOptions): Promise<Schedule> {
   }
 }
 
-function readStatements(store: EventStore, stream: string): Statement[] {
-  const rows = store.sqlite
-    .prepare<[string], { round: number; agent_id: number; type: string; payload: string }>(
-      "select round, agent_id, type, payload from events where stream_id = ? and type in ('TreatmentMessageShown', 'VotingIntentionStated') order by position",
-    )
-    .all(stream);
+async function readStatements(store: EventStore, stream: string): Promise<Statement[]> {
+  const rows: Array<{ round: number; agent_id: number; type: string; payload: string }> = [];
+  for await (const page of store.eventsOfTypes(stream, ['TreatmentMessageShown', 'VotingIntentionStated'])) for (const r of page) rows.push({ ...r, agent_id: r.agent_id! });
   const shown = new Map<string, { message: 0 | 1 | 2; friends: number }>();
   const out: Statement[] = [];
   for (const r of rows) {

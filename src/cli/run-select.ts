@@ -1,5 +1,5 @@
 import { RunNotFoundError, UsageError } from '../errors.js';
-import { EventStore } from '../events/store.js';
+import { EventStore } from '../sim/store.js';
 
 /** Opens an output directory that must already hold runs. */
 export async function openStoreWithRuns(outDir: string): Promise<EventStore> {
@@ -12,7 +12,7 @@ export async function openStoreWithRuns(outDir: string): Promise<EventStore> {
 export async function selectRun(store: EventStore, arg: string | undefined, flag = 'RUN_ID'): Promise<number> {
   if (arg === undefined) {
     const latest = await store.latestRunId();
-    if (latest === null) throw new RunNotFoundError(`${store.file}: holds no runs`);
+    if (latest === null) throw new RunNotFoundError(`${store.location}: holds no runs`);
     return latest;
   }
   const id = Number(arg);

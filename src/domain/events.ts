@@ -148,3 +148,6 @@ export function validateEvent(type: string, data: unknown, where: string): SimEv
   }
   return parsed.data as SimEvent['data'];
 }
+
+/** How the store checks these events when reading them back (it knows nothing else of them). */
+export const eventCodec = { schemaVersion: EVENT_SCHEMA_VERSION, decode: validateEvent };

@@ -1,4 +1,4 @@
-import type { EventStore } from './store.js';
+import type { NewEvent, ReadRange, Recorded, Store } from './port.js';
 
 /**
  * How a stream's events become state. The store knows nothing of what the events mean: the domain
@@ -16,25 +16,28 @@ export interface StreamFold<S, E extends { type: string }> {
 /** Events are folded in batches no larger than this even inside a very long round. */
 const MAX_BATCH = 50_000;
 
-/** Folds a stream onto a starting state, a batch (a round) at a time. */
-export function foldStream<S>(
-  store: EventStore,
+/** Folds a stream (or a range of it: up to any round's last position) onto a starting state, a batch (a round) at a time. */
+export async function foldStream<S, E extends NewEvent>(
+  store: Store<E>,
   initial: S,
   id: string,
-  fold: StreamFold<S, ReturnType<EventStore['readStream']> extends Iterable<infer E> ? E : never>,
-): { state: S; position: number; finished: boolean } {
+  fold: StreamFold<S, Recorded<E>>,
+  range?: ReadRange,
+): Promise<{ state: S; position: number; finished: boolean }> {
   let state = initial;
   let position = 0;
   let finished = false;
-  let batch: Parameters<typeof fold.evolveAll>[1] = [];
-  for (const event of store.readStream(id)) {
-    batch.push(event);
-    position = event.streamPosition;
-    if (fold.endsBatch(event) || batch.length >= MAX_BATCH) {
-      state = fold.evolveAll(state, batch);
-      batch = [];
+  let batch: Array<Recorded<E>> = [];
+  for await (const page of store.readStream(id, range)) {
+    for (const event of page) {
+      batch.push(event);
+      position = event.streamPosition;
+      if (fold.endsBatch(event) || batch.length >= MAX_BATCH) {
+        state = fold.evolveAll(state, batch);
+        batch = [];
+      }
+      finished = fold.endsStream(event);
     }
-    finished = fold.endsStream(event);
   }
   if (batch.length > 0) state = fold.evolveAll(state, batch);
   return { state, position, finished };

@@ -1,18 +1,13 @@
 import { hostname } from 'node:os';
 import { RunBusyError } from '../errors.js';
-import type { EventStore } from './store.js';
+import type { Lease, Store } from './port.js';
 
 /**
  * One process at a time executes a run. The lease names the process; a lease whose process no
  * longer exists (a kill -9, a crash) is stale and is taken over. Only processes on this host can be
  * checked for liveness, so a lease held from another host is always respected.
  */
-export interface Lease {
-  runId: number;
-  host: string;
-  pid: number;
-  acquiredAt: string;
-}
+export type { Lease };
 
 export function processAlive(pid: number): boolean {
   try {
@@ -28,29 +23,19 @@ export function leaseIsLive(lease: Lease): boolean {
   return lease.pid === process.pid || processAlive(lease.pid);
 }
 
-export function currentLease(store: EventStore, runId: number): Lease | null {
-  const row = store.sqlite.prepare('select run_id, host, pid, acquired_at from run_leases where run_id = ?').get(runId) as
-    | { run_id: number; host: string; pid: number; acquired_at: string }
-    | undefined;
-  return row ? { runId: row.run_id, host: row.host, pid: row.pid, acquiredAt: row.acquired_at } : null;
+export function currentLease(store: Pick<Store, 'currentLease'>, runId: number): Promise<Lease | null> {
+  return store.currentLease(runId);
 }
 
-export function acquireLease(store: EventStore, runId: number, now: string): void {
-  store.sqlite
-    .transaction(() => {
-      const held = currentLease(store, runId);
-      if (held && held.pid !== process.pid && leaseIsLive(held)) {
-        throw new RunBusyError(
-          `${store.file}: run ${runId} is being executed by process ${held.pid} on ${held.host} (since ${held.acquiredAt}); wait for it to finish or stop it, then \`sim resume ${runId}\``,
-        );
-      }
-      store.sqlite
-        .prepare('insert into run_leases (run_id, host, pid, acquired_at) values (?, ?, ?, ?) on conflict (run_id) do update set host = excluded.host, pid = excluded.pid, acquired_at = excluded.acquired_at')
-        .run(runId, hostname(), process.pid, now);
-    })
-    .immediate();
+export async function acquireLease(store: Pick<Store, 'claimRun' | 'location'>, runId: number, now: string): Promise<void> {
+  const held = await store.claimRun({ runId, host: hostname(), pid: process.pid, acquiredAt: now }, leaseIsLive);
+  if (held) {
+    throw new RunBusyError(
+      `${store.location}: run ${runId} is being executed by process ${held.pid} on ${held.host} (since ${held.acquiredAt}); wait for it to finish or stop it, then \`sim resume ${runId}\``,
+    );
+  }
 }
 
-export function releaseLease(store: EventStore, runId: number): void {
-  store.sqlite.prepare('delete from run_leases where run_id = ? and host = ? and pid = ?').run(runId, hostname(), process.pid);
+export function releaseLease(store: Pick<Store, 'releaseLease'>, runId: number): Promise<void> {
+  return store.releaseLease(runId, hostname(), process.pid);
 }

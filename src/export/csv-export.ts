@@ -2,7 +2,7 @@ import { stringify } from 'csv-stringify/sync';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
-import type { EventStore } from '../events/store.js';
+import type { EventStore } from '../sim/store.js';
 import { checkFolderTarget, folderHasContent, writeFolderWhole, type Named } from '../write-whole.js';
 import { finalNetwork, periodFor, readRunData, type ConditionData, type RunData } from './run-data.js';
 import { activityMatrix, engagementMatrix, graphml, matrixRecords, PERSONA_COLUMNS, personaRecord, treatmentMatrix, votingMatrix } from './tables.js';
@@ -24,13 +24,16 @@ export async function exportRunCsv(store: EventStore, runId: number, to: string,
   if (folderHasContent(to) && !force) throw new UsageError(`${named.flag} ${named.path}: the folder is not empty (use --force to replace it)`);
   const data = await readRunData(store, runId);
   const folders: string[] = [];
+  // Folded before the folder is written (writing is synchronous, beside its final name).
+  const networks = new Map<string, Array<[number, number]>>();
+  for (const c of data.conditions) networks.set(c.stream, await finalNetwork(store, runId, data, c));
   writeFolderWhole(
     to,
     (staging) => {
       const repeated = new Set(data.conditions.filter((c) => c.stream.includes('/')).map((c) => c.condition));
       for (const c of data.conditions) {
         const relative = repeated.has(c.condition) ? join(`seed_${c.treatmentSeed}`, c.condition) : c.condition;
-        writeCondition(store, runId, data, c, join(staging, relative));
+        writeCondition(data, c, networks.get(c.stream)!, join(staging, relative));
         folders.push(relative);
       }
       writeFileSync(join(staging, 'population_summary.txt'), populationSummary(data));
@@ -40,7 +43,7 @@ export async function exportRunCsv(store: EventStore, runId: number, to: string,
   return { folders, missing: data.missing };
 }
 
-function writeCondition(store: EventStore, runId: number, data: RunData, c: ConditionData, dir: string): void {
+function writeCondition(data: RunData, c: ConditionData, edges: ReadonlyArray<[number, number]>, dir: string): void {
   mkdirSync(dir, { recursive: true });
   const name = c.condition;
   const csv = (file: string, records: string[][]) => writeFileSync(join(dir, file), stringify(records));
@@ -50,7 +53,6 @@ function writeCondition(store: EventStore, runId: number, data: RunData, c: Cond
   csv(`${name}_engagement_data.csv`, matrixRecords(engagementMatrix(c.users, c.rounds, c.rows), false));
   const zero = { following: 0, followers: 0, liked: 0, replied: 0, seen: 0, treated: 0, voted: null };
   csv(`${name}_personas.csv`, [[...PERSONA_COLUMNS], ...c.users.map((u) => personaRecord(data.personas.get(u)!, c.counts.get(u) ?? zero, c.message))]);
-  const edges = finalNetwork(store, runId, data, c);
   csv(`${name}_network.csv`, [['source', 'target'], ...edges.map(([s, t]) => [String(s), String(t)])]);
   writeFileSync(join(dir, `${name}_network.graphml`), graphml(c.users, edges));
 }

@@ -1,7 +1,8 @@
 import { conditionRuns, electionRound, mainStartRound, parseExperiment, periodOf, type ExperimentConfig } from '../domain/config.js';
 import type { Persona } from '../domain/persona.js';
 import { emptyWorld, type World } from '../domain/world.js';
-import { EventStore, resolveStreamRef, streamId } from '../events/store.js';
+import { EventStore } from '../sim/store.js';
+import { resolveStreamRef, streamId } from '../events/stream-ids.js';
 import { foldStream } from '../events/fold.js';
 import { worldFold } from '../domain/evolve.js';
 import { warmupStreamOf } from '../sim/run-status.js';
@@ -37,22 +38,21 @@ export async function readRunData(store: EventStore, runId: number): Promise<Run
   const config = parseExperiment((await store.getRun(runId)).config, `run ${runId} config`);
   const warmupStream = warmupStreamOf(runId, config);
   const warmupRunId = Number(warmupStream.split('/')[1]);
-  const personaRows = await store.db.selectFrom('proj_personas').select(['agent_id', 'persona']).where('run_id', '=', warmupRunId).orderBy('agent_id').execute();
-  const personas = new Map(personaRows.map((r) => [Number(r.agent_id), JSON.parse(r.persona) as Persona]));
+  const personas = new Map((await store.personas(warmupRunId)).map((r) => [r.agentId, JSON.parse(r.persona) as Persona]));
   const users = [...personas.keys()];
   const rounds = roundsBetween(config.warmup.start_round, electionRound(config));
   const warmupRows = await roundRows(store, warmupStream);
   const recorded = new Set((await store.runStreams(runId)).map((s) => s.name));
   const conditions: ConditionData[] = [];
   const missing: string[] = [];
-  if (store.lastEventType(warmupStream) !== 'StageCompleted') missing.push(missingDetail('warmup', lastRoundCompleted(store, warmupStream), config.warmup.start_round, config.warmup.end_round, false));
+  if ((await store.lastEventType(warmupStream)) !== 'StageCompleted') missing.push(missingDetail('warmup', await lastRoundCompleted(store, warmupStream), config.warmup.start_round, config.warmup.end_round, false));
   for (const c of config.warmup_only ? [] : conditionRuns(config)) {
     const id = streamId(runId, c.stream);
-    const finished = store.lastEventType(id) === 'StageCompleted';
-    if (!finished) missing.push(missingDetail(c.stream, lastRoundCompleted(store, id), mainStartRound(config), electionRound(config), true));
+    const finished = (await store.lastEventType(id)) === 'StageCompleted';
+    if (!finished) missing.push(missingDetail(c.stream, await lastRoundCompleted(store, id), mainStartRound(config), electionRound(config), true));
     if (!recorded.has(c.stream)) continue;
-    const agents = await store.db.selectFrom('proj_agents').selectAll().where('stream_id', '=', id).execute();
-    const treated = await store.db.selectFrom('proj_treatment').select(['agent_id', 'period']).where('stream_id', '=', id).execute();
+    const agents = await store.projectedAgents(id);
+    const treated = await store.projectedTreatment(id);
     conditions.push({
       stream: c.stream,
       condition: c.condition,
@@ -62,10 +62,10 @@ export async function readRunData(store: EventStore, runId: number): Promise<Run
       users,
       rounds,
       rows: [...warmupRows, ...(await roundRows(store, id))],
-      treated: treated.map((t) => ({ agentId: Number(t.agent_id), period: Number(t.period) })),
+      treated,
       counts: new Map(
         agents.map((a) => [
-          Number(a.agent_id),
+          a.agentId,
           { following: a.following, followers: a.followers, liked: a.liked, replied: a.replied, seen: a.seen, treated: a.treated, voted: a.voted },
         ]),
       ),
@@ -75,9 +75,8 @@ export async function readRunData(store: EventStore, runId: number): Promise<Run
 }
 
 /** The last round a stream recorded as complete, or null when it completed none (or does not exist). */
-function lastRoundCompleted(store: EventStore, stream: string): number | null {
-  const row = store.sqlite.prepare<[string], { round: number | null }>("select max(round) as round from events where stream_id = ? and type = 'RoundCompleted'").get(stream);
-  return row?.round ?? null;
+function lastRoundCompleted(store: EventStore, stream: string): Promise<number | null> {
+  return store.maxRoundOf(stream, 'RoundCompleted');
 }
 
 /**
@@ -94,14 +93,13 @@ export function missingDetail(stream: string, lastCompleted: number | null, firs
 }
 
 async function roundRows(store: EventStore, stream: string): Promise<RoundRow[]> {
-  const rows = await store.db.selectFrom('proj_agent_rounds').select(['agent_id', 'round', 'active', 'likelihood', 'engagement']).where('stream_id', '=', stream).execute();
-  return rows.map((r) => ({ agentId: Number(r.agent_id), round: Number(r.round), active: Number(r.active), likelihood: r.likelihood === null ? null : Number(r.likelihood), engagement: Number(r.engagement) }));
+  return store.projectedRounds(stream);
 }
 
 /** The follow graph at the end of a condition, folded from its events and its warmup's. */
-export function finalNetwork(store: EventStore, runId: number, data: RunData, condition: ConditionData): Array<[number, number]> {
-  data.warmupWorld ??= foldStream(store, emptyWorld(), resolveStreamRef(runId, data.warmupStream), worldFold).state;
-  const world = foldStream(store, data.warmupWorld, streamId(runId, condition.stream), worldFold).state;
+export async function finalNetwork(store: EventStore, runId: number, data: RunData, condition: ConditionData): Promise<Array<[number, number]>> {
+  data.warmupWorld ??= (await foldStream(store, emptyWorld(), resolveStreamRef(runId, data.warmupStream), worldFold)).state;
+  const world = (await foldStream(store, data.warmupWorld, streamId(runId, condition.stream), worldFold)).state;
   const edges: Array<[number, number]> = [];
   for (const id of world.agentIds) for (const t of world.agents[id].following) edges.push([id, t]);
   return edges;

@@ -1,8 +1,8 @@
-import type BetterSqlite3 from 'better-sqlite3';
 import type { Usage } from '../domain/decision.js';
+import type { Store } from '../events/port.js';
 
 /**
- * Answers by request hash, in the run's database (shared by all runs in it). Written as answers
+ * Answers by request hash, in the run's store (shared by all runs in it). Written as answers
  * arrive, outside the rounds' transactions, so a crash loses almost no paid-for work: the answers
  * that arrive in one turn of the event loop are written together in one transaction at its end (a
  * crash can lose that turn's answers; one commit per answer cost a third of a millisecond of the
@@ -28,45 +28,28 @@ export interface CacheHit extends CachedAnswer {
   unanswered: boolean;
 }
 
-export class LlmCache {
-  private readonly get: BetterSqlite3.Statement<[string], { response: string; prompt_tokens: number; completion_tokens: number; cached_tokens: number }>;
-  private readonly put: BetterSqlite3.Statement;
+/** The part of the store the cache uses. */
+export type CacheStore = Pick<Store, 'cacheGet' | 'cachePut' | 'cacheCount'>;
 
+export class LlmCache {
   private pending = new Map<string, { model: string; answer: CachedAnswer; now: string }>();
   private flushScheduled = false;
-  private readonly writeAll: (rows: Array<[string, { model: string; answer: CachedAnswer; now: string }]>) => void;
 
-  constructor(private readonly sqlite: BetterSqlite3.Database) {
-    this.get = sqlite.prepare('select response, prompt_tokens, completion_tokens, cached_tokens from llm_cache where key = ?');
-    this.put = sqlite.prepare(
-      `insert into llm_cache (key, model, response, prompt_tokens, completion_tokens, cached_tokens, created_at) values (?, ?, ?, ?, ?, ?, ?)
-       on conflict (key) do update set response = excluded.response, prompt_tokens = excluded.prompt_tokens, completion_tokens = excluded.completion_tokens,
-         cached_tokens = excluded.cached_tokens, created_at = excluded.created_at
-       where substr(llm_cache.response, 1, ${UNANSWERED_PREFIX.length}) = '${UNANSWERED_PREFIX}'`,
-    );
-    this.writeAll = sqlite.transaction((rows) => {
-      for (const [key, { model, answer, now }] of rows) {
-        this.put.run(key, model, JSON.stringify({ ok: answer.ok, raw: answer.raw, reason: answer.reason }), answer.usage.promptTokens, answer.usage.completionTokens, answer.usage.cachedTokens, now);
-      }
-    });
-    this.unanswered = sqlite.prepare(`select count(*) as n from llm_cache where substr(response, 1, ${UNANSWERED_PREFIX.length}) = '${UNANSWERED_PREFIX}'`);
-  }
+  constructor(private readonly backend: CacheStore) {}
 
-  private readonly unanswered: BetterSqlite3.Statement<[], { n: number }>;
-
-  lookup(key: string): CacheHit | null {
+  async lookup(key: string): Promise<CacheHit | null> {
     const waiting = this.pending.get(key);
     if (waiting) return { ...waiting.answer, unanswered: isUnanswered(waiting.answer) };
-    const row = this.get.get(key);
+    const row = await this.backend.cacheGet(key);
     if (!row) return null;
     const stored = JSON.parse(row.response) as { ok: boolean; raw: string | null; reason: string | null };
-    return { ...stored, unanswered: row.response.startsWith(UNANSWERED_PREFIX), usage: { promptTokens: row.prompt_tokens, completionTokens: row.completion_tokens, cachedTokens: row.cached_tokens } };
+    return { ...stored, unanswered: row.response.startsWith(UNANSWERED_PREFIX), usage: { promptTokens: row.promptTokens, completionTokens: row.completionTokens, cachedTokens: row.cachedTokens } };
   }
 
   /** Rows of requests that never got an answer, left by older versions (asked again by a new request). */
-  countUnanswered(): number {
-    this.flush();
-    return this.unanswered.get()!.n;
+  async countUnanswered(): Promise<number> {
+    await this.flush();
+    return this.backend.cacheCount(UNANSWERED_PREFIX);
   }
 
   store(key: string, model: string, answer: CachedAnswer, now: string): void {
@@ -74,17 +57,25 @@ export class LlmCache {
     if (!waiting || isUnanswered(waiting.answer)) this.pending.set(key, { model, answer, now });
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(() => this.flush());
+      setImmediate(() => void this.flush().catch(() => undefined));
     }
   }
 
-  /** Writes what is waiting now (also called before the database is closed). */
-  flush(): void {
+  /** Writes what is waiting now (also called before the store is closed). */
+  async flush(): Promise<void> {
     this.flushScheduled = false;
-    if (this.pending.size === 0 || !this.sqlite.open) return;
-    const rows = [...this.pending];
+    if (this.pending.size === 0) return;
+    const rows = [...this.pending].map(([key, { model, answer, now }]) => ({
+      key,
+      model,
+      response: JSON.stringify({ ok: answer.ok, raw: answer.raw, reason: answer.reason }),
+      promptTokens: answer.usage.promptTokens,
+      completionTokens: answer.usage.completionTokens,
+      cachedTokens: answer.usage.cachedTokens,
+      createdAt: now,
+    }));
     this.pending = new Map();
-    this.writeAll(rows);
+    await this.backend.cachePut(rows, UNANSWERED_PREFIX);
   }
 }
 

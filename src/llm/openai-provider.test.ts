@@ -6,7 +6,7 @@ import { startFakeServer, type FakeServer } from '../../test/support/fake-openai
 import { persona } from '../../test/support/world.js';
 import type { TurnRequest, VoteRequest } from '../domain/decision.js';
 import { CacheMissError, LlmUnavailableError } from '../errors.js';
-import { EventStore } from '../events/store.js';
+import { EventStore } from '../sim/store.js';
 import { LlmCache } from './cache.js';
 import { buildMessages } from '../domain/prompts.js';
 import { OpenAiProvider, parseJsonAnswer } from './openai-provider.js';
@@ -44,7 +44,7 @@ const turn = (agentId: number): TurnRequest => ({
 });
 const endpoint = (url: string, maxConcurrency = 4) => ({ url, apiKey: 'k', models: null, maxConcurrency, weight: 1 });
 const provider = (extra: Partial<ConstructorParameters<typeof OpenAiProvider>[0]> & { concurrency?: number } = {}) =>
-  new OpenAiProvider({ endpoints: [endpoint(server.url, extra.concurrency ?? 4)], cache: new LlmCache(store.sqlite), backoffMs: 5, ...extra });
+  new OpenAiProvider({ endpoints: [endpoint(server.url, extra.concurrency ?? 4)], cache: new LlmCache(store), backoffMs: 5, ...extra });
 
 describe('OpenAiProvider', () => {
   it('keys the cache by the prompt text sent: a prompt changed by one character is a new request', () => {
@@ -133,7 +133,7 @@ describe('OpenAiProvider', () => {
     expect(outcome?.message).toMatch(/has not answered for 1s .*timed out/);
     expect(Date.now() - started).toBeGreaterThanOrEqual(990);
     expect(p.stats().retries).toBeGreaterThan(1);
-    expect(new LlmCache(store.sqlite).lookup(p.cacheKey(vote(500)))).toBeNull();
+    expect(await new LlmCache(store).lookup(p.cacheKey(vote(500)))).toBeNull();
   });
 
   it('retries dropped connections and 5xx without a cap, and caches only the answer', async () => {
@@ -144,16 +144,16 @@ describe('OpenAiProvider', () => {
     await p.close();
     expect(answers.every((a) => a.ok)).toBe(true);
     expect(p.stats().failures).toBe(0);
-    for (let i = 0; i < 10; i++) expect(new LlmCache(store.sqlite).lookup(p.cacheKey(vote(600 + i)))).toMatchObject({ ok: true, unanswered: false });
+    for (let i = 0; i < 10; i++) expect(await new LlmCache(store).lookup(p.cacheKey(vote(600 + i)))).toMatchObject({ ok: true, unanswered: false });
   });
 
   it('asks again for an old cached transport failure and replaces it; a cache-only replay uses it and names it', async () => {
-    const cache = new LlmCache(store.sqlite);
+    const cache = new LlmCache(store);
     const p = provider();
     const key = p.cacheKey(vote(700));
     // The row an older version wrote after 6 failed attempts.
     cache.store(key, 'gpt-4.1-nano', { ok: false, raw: null, reason: 'no answer after 6 attempts (last: Connection error.)', usage: { promptTokens: 0, completionTokens: 0, cachedTokens: 0 } }, 'then');
-    const unansweredBefore = cache.countUnanswered();
+    const unansweredBefore = await cache.countUnanswered();
     expect(unansweredBefore).toBeGreaterThanOrEqual(1);
     const replayed = await provider({ cacheOnly: true }).decide(vote(700));
     expect(replayed).toMatchObject({ ok: false, cached: true });
@@ -166,12 +166,12 @@ describe('OpenAiProvider', () => {
     await p.close();
     expect(answer).toMatchObject({ ok: true, cached: false });
     expect(server.requests).toBe(before + 1);
-    expect(cache.lookup(key)).toMatchObject({ ok: true, unanswered: false });
-    expect(cache.countUnanswered()).toBe(unansweredBefore - 1);
+    expect(await cache.lookup(key)).toMatchObject({ ok: true, unanswered: false });
+    expect(await cache.countUnanswered()).toBe(unansweredBefore - 1);
     // A real answer is never overwritten.
     cache.store(key, 'gpt-4.1-nano', { ok: false, raw: 'x', reason: 'y', usage: { promptTokens: 0, completionTokens: 0, cachedTokens: 0 } }, 'later');
-    cache.flush();
-    expect(cache.lookup(key)).toMatchObject({ ok: true });
+    await cache.flush();
+    expect(await cache.lookup(key)).toMatchObject({ ok: true });
   });
 });
 

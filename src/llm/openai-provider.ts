@@ -94,7 +94,7 @@ export class OpenAiProvider implements Provider {
     if (this.outageTimer) clearTimeout(this.outageTimer);
     this.outageTimer = null;
     this.pool.close();
-    this.o.cache.flush();
+    await this.o.cache.flush();
   }
 
   /** The cache key of a request: what is sent, plus the sample key that tells draws apart. */
@@ -115,7 +115,7 @@ export class OpenAiProvider implements Provider {
     // Rendered once: the key hashes the messages that are sent.
     const messages: ChatMessage[] = buildMessages(request);
     const key = this.cacheKey(request, messages);
-    const hit = this.o.cache.lookup(key);
+    const hit = await this.o.cache.lookup(key);
     if (hit && hit.unanswered) {
       // An older version cached "no answer" like an answer. It is not one: ask again, or, when
       // replaying exactly, reproduce the recorded fallback and say so.

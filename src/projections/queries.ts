@@ -1,6 +1,6 @@
-import { sql } from 'kysely';
 import { conditionRuns, parseExperiment } from '../domain/config.js';
-import type { EventStore } from '../events/store.js';
+import type { SimEvent } from '../domain/events.js';
+import type { Store } from '../events/port.js';
 
 /** Per condition stream: turnout overall and by treatment group, mean final likelihood. */
 export interface ConditionSummary {
@@ -22,51 +22,36 @@ export interface ConditionSummary {
   finished: boolean;
 }
 
-export async function conditionSummaries(store: EventStore, runId: number): Promise<ConditionSummary[]> {
+export async function conditionSummaries(store: Store<SimEvent>, runId: number): Promise<ConditionSummary[]> {
   // Streams in the config's order of conditions, not by name.
   const order = conditionRuns(parseExperiment((await store.getRun(runId)).config)).map((c) => c.stream);
   const rank = (name: string) => (order.indexOf(name) === -1 ? order.length : order.indexOf(name));
   const streams = (await store.runStreams(runId)).filter((s) => s.name !== 'warmup').sort((a, b) => rank(a.name) - rank(b.name));
   const out: ConditionSummary[] = [];
   for (const s of streams) {
-    const row = await store.db
-      .selectFrom('proj_agents')
-      .where('stream_id', '=', s.streamId)
-      .select([
-        sql<number>`count(*)`.as('users'),
-        sql<number>`sum(eligible)`.as('eligible'),
-        sql<number>`sum(case when eligible = 1 and voted = 1 then 1 else 0 end)`.as('voters'),
-        sql<number>`sum(case when eligible = 1 and treated = 1 then 1 else 0 end)`.as('treated'),
-        sql<number>`sum(case when eligible = 1 and treated = 1 and voted = 1 then 1 else 0 end)`.as('treated_voters'),
-        sql<number | null>`avg(last_likelihood)`.as('mean_likelihood'),
-      ])
-      .executeTakeFirstOrThrow();
-    const started = await store.db
-      .selectFrom('events')
-      .select('payload')
-      .where('stream_id', '=', s.streamId)
-      .where('type', '=', 'StageStarted')
-      .executeTakeFirst();
+    const row = await store.agentTotals(s.streamId);
+    let started: { payload: string } | undefined;
+    for await (const page of store.eventsOfTypes(s.streamId, ['StageStarted'])) {
+      started = page[0];
+      break;
+    }
     const meta = started ? (JSON.parse(started.payload) as { condition: string | null; treatmentSeed: number | null }) : null;
-    const eligible = Number(row.eligible ?? 0);
-    const voters = Number(row.voters ?? 0);
-    const treated = Number(row.treated ?? 0);
-    const treatedVoters = Number(row.treated_voters ?? 0);
+    const { eligible, voters, treated, treatedVoters } = row;
     out.push({
       stream: s.name,
       condition: meta?.condition ?? s.name,
       treatmentSeed: meta?.treatmentSeed ?? null,
-      users: Number(row.users),
+      users: row.users,
       eligible,
       voters,
       turnout: ratio(voters, eligible),
       treated,
       turnoutTreated: ratio(treatedVoters, treated),
       turnoutUntreated: ratio(voters - treatedVoters, eligible - treated),
-      meanFinalLikelihood: row.mean_likelihood === null ? null : Number(row.mean_likelihood),
+      meanFinalLikelihood: row.meanLikelihood,
       likelihoodEffect: null,
       turnoutEffect: null,
-      finished: store.lastEventType(s.streamId) === 'StageCompleted',
+      finished: (await store.lastEventType(s.streamId)) === 'StageCompleted',
     });
   }
   const control = out.find((s) => s.condition === 'control');

@@ -1,18 +1,23 @@
-import type { EventStore } from '../events/store.js';
+import type { SimEvent } from '../domain/events.js';
+import type { Store } from '../events/port.js';
 import type { Exposure } from './exposure.js';
 
 /**
  * Reads, from one condition stream and the warmup it forked from, what each user was exposed to:
  * posts by treated users served in their feeds before `electionRound`, and how often they were
  * named in social messages. `treated` is who the condition treated; `following` the follow lists at
- * the fork. Payloads are read with SQLite's json_extract so the stream is not parsed event by event.
+ * the fork. Only the rows of the types needed are read, unparsed, and their payloads parsed here.
  */
-export function readExposure(store: EventStore, warmupStream: string, conditionStream: string, electionRound: number, treated: ReadonlySet<number>, following: Map<number, number[]>): Map<number, Exposure> {
+export async function readExposure(store: Store<SimEvent>, warmupStream: string, conditionStream: string, electionRound: number, treated: ReadonlySet<number>, following: Map<number, number[]>): Promise<Map<number, Exposure>> {
   const author = new Map<number, number>();
-  const posts = store.sqlite.prepare<[string], { post: number; author: number }>(
-    "select json_extract(payload, '$.postId') as post, json_extract(payload, '$.authorId') as author from events where stream_id = ? and type = 'PostCreated'",
-  );
-  for (const stream of [warmupStream, conditionStream]) for (const r of posts.iterate(stream)) author.set(r.post, r.author);
+  for (const stream of [warmupStream, conditionStream]) {
+    for await (const page of store.eventsOfTypes(stream, ['PostCreated'])) {
+      for (const r of page) {
+        const p = JSON.parse(r.payload) as { postId: number; authorId: number };
+        author.set(p.postId, p.authorId);
+      }
+    }
+  }
 
   const out = new Map<number, Exposure>();
   const of = (u: number) => {
@@ -24,16 +29,18 @@ export function readExposure(store: EventStore, warmupStream: string, conditionS
     return e;
   };
   for (const u of following.keys()) of(u);
-  const feeds = store.sqlite.prepare<[string, number], { agent: number; payload: string }>("select agent_id as agent, payload from events where stream_id = ? and type = 'FeedServed' and round < ?");
-  for (const r of feeds.iterate(conditionStream, electionRound)) {
-    const ids = (JSON.parse(r.payload) as { postIds: number[] }).postIds;
-    const n = ids.filter((p) => treated.has(author.get(p) ?? -1)).length;
-    if (n > 0) of(r.agent).treatedPostsServed += n;
+  for await (const page of store.eventsOfTypes(conditionStream, ['FeedServed'], { beforeRound: electionRound })) {
+    for (const r of page) {
+      const ids = (JSON.parse(r.payload) as { postIds: number[] }).postIds;
+      const n = ids.filter((p) => treated.has(author.get(p) ?? -1)).length;
+      if (n > 0) of(r.agent_id!).treatedPostsServed += n;
+    }
   }
-  const messages = store.sqlite.prepare<[string], { payload: string }>("select payload from events where stream_id = ? and type = 'TreatmentMessageShown'");
-  for (const r of messages.iterate(conditionStream)) {
-    const m = JSON.parse(r.payload) as { message: string; friendIds: number[] };
-    if (m.message === 'social') for (const f of m.friendIds) of(f).namedInSocialMessages += 1;
+  for await (const page of store.eventsOfTypes(conditionStream, ['TreatmentMessageShown'])) {
+    for (const r of page) {
+      const m = JSON.parse(r.payload) as { message: string; friendIds: number[] };
+      if (m.message === 'social') for (const f of m.friendIds) of(f).namedInSocialMessages += 1;
+    }
   }
   return out;
 }

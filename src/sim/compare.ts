@@ -1,4 +1,5 @@
-import type { EventStore, StoredRow } from '../events/store.js';
+import type { EventStore } from './store.js';
+import type { StoredRow } from '../events/port.js';
 
 /** The first place two recordings of the same experiment differ. */
 export interface Divergence {
@@ -19,18 +20,18 @@ export async function firstDivergence(a: EventStore, runA: number, b: EventStore
   const streamsB = new Map((await b.runStreams(runB)).map((s) => [s.name, s.streamId]));
   const names = [...new Set([...streamsA.keys(), ...streamsB.keys()])].sort();
   for (const name of names) {
-    const left = streamsA.has(name) ? a.rawEvents(streamsA.get(name)!) : [][Symbol.iterator]();
-    const right = streamsB.has(name) ? b.rawEvents(streamsB.get(name)!) : [][Symbol.iterator]();
+    const left = streamsA.has(name) ? rows(a.rawEvents(streamsA.get(name)!)) : rows([]);
+    const right = streamsB.has(name) ? rows(b.rawEvents(streamsB.get(name)!)) : rows([]);
     for (let position = 1; ; position++) {
-      const x = left.next();
-      const y = right.next();
+      const x = await left.next();
+      const y = await right.next();
       if (x.done && y.done) break;
       const ex = x.done ? null : (x.value as StoredRow);
       const ac = y.done ? null : (y.value as StoredRow);
       if (ex && ac && sameEvent(ex, ac)) continue;
       const some = (ex ?? ac)!;
-      left.return?.(undefined);
-      right.return?.(undefined);
+      await left.return(undefined);
+      await right.return(undefined);
       return {
         stream: name,
         streamPosition: position,
@@ -46,4 +47,9 @@ export async function firstDivergence(a: EventStore, runA: number, b: EventStore
 
 function sameEvent(a: StoredRow, b: StoredRow): boolean {
   return a.hash === b.hash && a.payload === b.payload && a.type === b.type && a.round === b.round && a.agent_id === b.agent_id;
+}
+
+/** One row at a time from pages of rows. */
+async function* rows(pages: AsyncIterable<StoredRow[]> | StoredRow[][]): AsyncGenerator<StoredRow> {
+  for await (const page of pages) yield* page;
 }

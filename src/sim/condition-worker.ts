@@ -1,12 +1,11 @@
-import { dirname } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { OfflineProvider, offlineParameters } from '../domain/offline-model.js';
-import { EventStore } from '../events/store.js';
-import { WriteLock } from '../events/write-lock.js';
-import { runConditions, type WorkerJob, type WorkerMessage } from './engine.js';
+import { runConditions } from './engine.js';
+import { EventStore } from './store.js';
+import type { WorkerJob, WorkerMessage } from './workers.js';
 
 /**
- * Runs some of a run's conditions in a worker thread, on its own connection to the same database.
+ * Runs some of a run's conditions in a worker thread, on its own connection to the same store.
  * Each condition is its own stream forked from the same warmup state, so which thread runs it (and
  * when) changes nothing in the recorded events.
  */
@@ -17,8 +16,7 @@ parentPort!.on('message', (message: { type: string }) => {
   if (message.type === 'abort') abort.abort();
 });
 
-const store = await EventStore.open(dirname(job.dbFile));
-store.writeLock = new WriteLock(job.writeLock);
+const store = await EventStore.at(job.store.location, { writeLock: job.store.writeLock });
 try {
   await runConditions(
     { store, provider: new OfflineProvider(offlineParameters(job.config.offline_params)), config: job.config, runId: job.runId, population: null, signal: abort.signal, onProgress: (p) => post({ type: 'progress', progress: p }) },

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExperimentConfig } from '../domain/config.js';
 import { OfflineProvider } from '../domain/offline-model.js';
-import { EventStore } from '../events/store.js';
+import { EventStore } from './store.js';
 import { readRunData } from '../export/run-data.js';
 import { buildReport, finalLikelihoods, type EffectFigures } from '../report/build.js';
 import { mean, variance } from '../report/stats.js';

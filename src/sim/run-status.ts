@@ -1,11 +1,11 @@
-import { sql } from 'kysely';
 import { conditionRuns, parseExperiment, WARMUP_STREAM, type ExperimentConfig } from '../domain/config.js';
 import { canonicalJson } from '../events/canonical.js';
-import { EventStore, streamId } from '../events/store.js';
+import { EventStore } from './store.js';
+import { streamId } from '../events/stream-ids.js';
 
 /** The stream has reached its StageCompleted. */
-export function streamFinished(store: EventStore, id: string): boolean {
-  return store.lastEventType(id) === 'StageCompleted';
+export async function streamFinished(store: EventStore, id: string): Promise<boolean> {
+  return (await store.lastEventType(id)) === 'StageCompleted';
 }
 
 /** The warmup stream a run's conditions start from: its own, or another run's. */
@@ -25,20 +25,14 @@ export async function streamsReadBy(store: EventStore, runId: number): Promise<s
 }
 
 /** Every stream the run's config calls for has reached its StageCompleted. */
-export function runComplete(store: EventStore, runId: number, config: ExperimentConfig): boolean {
-  if (!streamFinished(store, warmupStreamOf(runId, config))) return false;
+export async function runComplete(store: EventStore, runId: number, config: ExperimentConfig): Promise<boolean> {
+  if (!(await streamFinished(store, warmupStreamOf(runId, config)))) return false;
   if (config.warmup_only) return true;
-  return conditionRuns(config).every((c) => streamFinished(store, streamId(runId, c.stream)));
+  for (const c of conditionRuns(config)) if (!(await streamFinished(store, streamId(runId, c.stream)))) return false;
+  return true;
 }
 
 /** Rounds of the run already recorded, counted as `roundsInRun` counts them (an election day is one). */
 export async function roundsRecorded(store: EventStore, runId: number): Promise<number> {
-  const row = await store.db
-    .selectFrom('events')
-    .innerJoin('streams', 'streams.stream_id', 'events.stream_id')
-    .where('streams.run_id', '=', runId)
-    .where((eb) => eb.or([eb('events.type', '=', 'RoundCompleted'), eb.and([eb('events.type', '=', 'StageCompleted'), eb('events.payload', '=', canonicalJson({ stage: 'election' }))])]))
-    .select(sql<number>`count(*)`.as('rounds'))
-    .executeTakeFirstOrThrow();
-  return Number(row.rounds);
+  return store.countRunEvents(runId, [{ type: 'RoundCompleted' }, { type: 'StageCompleted', payload: canonicalJson({ stage: 'election' }) }]);
 }

@@ -4,7 +4,7 @@ import { register } from 'tsx/esm/api';
 import { parentPort, workerData } from 'node:worker_threads';
 
 register();
-const { WriteLock } = await import('../../src/events/write-lock.ts');
+const { WriteLock } = await import('../../src/events/sqlite/write-lock.ts');
 const lock = new WriteLock(workerData.lock);
 const counter = new Int32Array(workerData.counter);
 // Start together: cell 1 counts the threads ready, and nobody starts before all are.

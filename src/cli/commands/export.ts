@@ -6,7 +6,7 @@ import { WARMUP_STREAM } from '../../domain/config.js';
 import { streamsReadBy } from '../../sim/run-status.js';
 import { DEFAULT_OUT } from '../program.js';
 import { openStoreWithRuns, selectRun } from '../run-select.js';
-import { checkFileTarget, checkFolderTarget, writeFileWhole } from '../../write-whole.js';
+import { checkFileTarget, checkFolderTarget, writeFileWholeAsync } from '../../write-whole.js';
 
 export function registerExport(program: Command): void {
   const exporter = program.command('export').description("write a run's data for analysis");
@@ -24,7 +24,7 @@ export function registerExport(program: Command): void {
         const to = opts.to ?? join(opts.out, 'export', `run-${runId}`);
         checkFolderTarget(to, { flag: '--to', path: to });
         // Exports feed publications: only from events whose hash chains are intact.
-        store.verifyStreams(await streamsReadBy(store, runId));
+        await store.verifyStreams(await streamsReadBy(store, runId));
         const result = await exportRunCsv(store, runId, to, opts.force ?? false);
         process.stdout.write(`exported run ${runId} to ${to}: ${result.folders.join(', ') || '(no condition recorded)'}\n`);
         if (result.missing.length > 0) process.stderr.write(`sim: run ${runId} is not finished: ${result.missing.join('; ')}; exported what exists (\`sim resume ${runId}\` finishes it)\n`);
@@ -48,15 +48,15 @@ export function registerExport(program: Command): void {
         const streams = (await store.runStreams(runId)).sort((a, b) => rank(a.name) - rank(b.name));
         if (opts.to) checkFileTarget(opts.to, { flag: '--to', path: opts.to });
         // Verified whole before the first line goes out: standard output cannot be taken back.
-        store.verifyStreams(streams.map((s) => s.streamId));
-        const lines = function* () {
+        await store.verifyStreams(streams.map((s) => s.streamId));
+        const lines = async function* () {
           for (const s of streams) {
-            for (const row of store.rawEvents(s.streamId)) {
-              yield `{"position":${row.position},"stream":${JSON.stringify(s.name)},"sequence":${row.stream_position},"round":${row.round},"type":${JSON.stringify(row.type)},"agent":${row.agent_id ?? 'null'},"data":${row.payload},"hash":"${row.hash}"}\n`;
+            for await (const page of store.rawEvents(s.streamId)) {
+              for (const row of page) yield `{"position":${row.position},"stream":${JSON.stringify(s.name)},"sequence":${row.stream_position},"round":${row.round},"type":${JSON.stringify(row.type)},"agent":${row.agent_id ?? 'null'},"data":${row.payload},"hash":"${row.hash}"}\n`;
             }
           }
         };
-        if (opts.to) writeFileWhole(opts.to, lines(), { flag: '--to', path: opts.to });
+        if (opts.to) await writeFileWholeAsync(opts.to, lines(), { flag: '--to', path: opts.to });
         else await writeStdout(lines());
       } finally {
         await store.close();
@@ -65,7 +65,7 @@ export function registerExport(program: Command): void {
 }
 
 /** Streams lines to standard output; a reader that goes away (`| head`) ends the export quietly. */
-async function writeStdout(lines: Iterable<string>): Promise<void> {
+async function writeStdout(lines: AsyncIterable<string>): Promise<void> {
   const out = process.stdout;
   let gone = false;
   const onError = (error: NodeJS.ErrnoException) => {
@@ -74,7 +74,7 @@ async function writeStdout(lines: Iterable<string>): Promise<void> {
   };
   out.on('error', onError);
   try {
-    for (const line of lines) {
+    for await (const line of lines) {
       if (gone || out.destroyed) return;
       if (!out.write(line)) {
         await new Promise<void>((resolve) => {

@@ -15,11 +15,11 @@ export function registerProject(program: Command): void {
       try {
         const runId = await selectRun(store, runArg);
         const streams = await store.runStreams(runId);
-        await store.verifyRun(runId);
+        await store.verifyStreams(streams.map((s) => s.streamId));
         process.stdout.write(`run ${runId}: hash chains intact in ${streams.length} streams\n`);
         if (opts.rebuild) {
           const started = Date.now();
-          const events = rebuildProjections(store, runId, streams);
+          const events = await rebuildProjections(store, runId, streams);
           process.stdout.write(`run ${runId}: projections rebuilt from ${events} events in ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
         }
       } finally {

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseExperiment, roundsInRun, type ExperimentConfig } from '../../domain/config.js';
 import { RunNotFoundError, UsageError } from '../../errors.js';
-import { EventStore, streamId } from '../../events/store.js';
+import { EventStore } from '../../sim/store.js';
+import { streamId } from '../../events/stream-ids.js';
 import { firstDivergence } from '../../sim/compare.js';
 import { runExperiment, type Population } from '../../sim/engine.js';
 import { WARMUP_STREAM } from '../../domain/config.js';
@@ -64,7 +65,7 @@ async function exactReplay(original: EventStore, runId: number, config: Experime
   if (config.from_warmup) {
     throw new UsageError(`run ${runId} started from another run's warmup (${config.from_warmup}): replay that run, which recorded the warmup`);
   }
-  const population = recordedPopulation(original, runId);
+  const population = await recordedPopulation(original, runId);
   const scratchDir = mkdtempSync(join(tmpdir(), 'sim-replay-'));
   const scratch = await EventStore.open(scratchDir);
   const provider = chooseProvider(config, { cacheOnly: true, store: original });
@@ -102,19 +103,20 @@ async function exactReplay(original: EventStore, runId: number, config: Experime
   }
 }
 
-function recordedPopulation(store: EventStore, runId: number): Population {
+async function recordedPopulation(store: EventStore, runId: number): Promise<Population> {
   const population: Population = { personas: [], follows: [], source: '' };
-  for (const event of store.readStream(streamId(runId, WARMUP_STREAM))) {
-    if (event.type !== 'PopulationLoaded') break;
-    population.personas.push(...event.data.agents);
-    for (const edge of event.data.follows) population.follows.push(edge);
-    population.source = event.data.source;
+  read: for await (const page of store.readStream(streamId(runId, WARMUP_STREAM))) {
+    for (const event of page) {
+      if (event.type !== 'PopulationLoaded') break read;
+      population.personas.push(...event.data.agents);
+      for (const edge of event.data.follows) population.follows.push(edge);
+      population.source = event.data.source;
+    }
   }
   if (population.personas.length === 0) throw new RunNotFoundError(`run ${runId} has no recorded population: nothing to replay (resume it first)`);
   return population;
 }
 
 async function cachedAnswers(store: EventStore): Promise<number> {
-  const row = await store.db.selectFrom('llm_cache').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-  return Number(row.n);
+  return store.cacheCount();
 }

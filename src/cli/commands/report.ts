@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { electionRound } from '../../domain/config.js';
 import { emptyWorld } from '../../domain/world.js';
 import { UsageError } from '../../errors.js';
-import { streamId, type EventStore } from '../../events/store.js';
+import { streamId } from '../../events/stream-ids.js';
+import { type EventStore } from '../../sim/store.js';
 import { readRunData } from '../../export/run-data.js';
 import { buildReport, type Report } from '../../report/build.js';
 import type { Exposure } from '../../report/exposure.js';
@@ -38,7 +39,7 @@ export function registerReport(program: Command): void {
         checkFolderToWriteInto(to, named);
         // A report is what gets published: it is built only from events whose chains are intact.
         const streams = [...new Set((await Promise.all(runIds.map((id) => streamsReadBy(store, id)))).flat())];
-        const chains = hashChainCheck(store.verifyStreams(streams));
+        const chains = hashChainCheck(await store.verifyStreams(streams));
         const reports: Report[] = [];
         for (const id of runIds) reports.push(await reportOfRun(store, id, opts.compare ?? null));
         const report = reports[0];
@@ -66,7 +67,7 @@ export function registerReport(program: Command): void {
 async function reportOfRun(store: EventStore, runId: number, compare: string | null): Promise<Report> {
   const data = await readRunData(store, runId);
   // The network when the conditions began: who follows whom at the warmup's end.
-  const warmup = foldStream(store, emptyWorld(), data.warmupStream, worldFold).state;
+  const warmup = (await foldStream(store, emptyWorld(), data.warmupStream, worldFold)).state;
   const follows: Array<[number, number]> = [];
   const following = new Map<number, number[]>();
   for (const id of warmup.agentIds) {
@@ -77,7 +78,7 @@ async function reportOfRun(store: EventStore, runId: number, compare: string | n
   for (const c of data.conditions) {
     const treated = new Set([...c.counts].filter(([, k]) => k.treated === 1).map(([u]) => u));
     if (treated.size === 0 || treated.size === c.counts.size) continue;
-    exposures.set(c.stream, readExposure(store, data.warmupStream, streamId(runId, c.stream), electionRound(data.config), treated, following));
+    exposures.set(c.stream, await readExposure(store, data.warmupStream, streamId(runId, c.stream), electionRound(data.config), treated, following));
   }
   return buildReport(data, await store.fingerprint(runId), follows, compare, exposures);
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { parseExperiment, roundsInRun } from '../../domain/config.js';
-import { streamId } from '../../events/store.js';
+import { streamId } from '../../events/stream-ids.js';
 import { WARMUP_STREAM } from '../../domain/config.js';
 import { loadPopulation } from '../../sim/population.js';
 import { roundsRecorded, runComplete } from '../../sim/run-status.js';
@@ -23,18 +23,18 @@ export function registerResume(program: Command): void {
         const runId = await selectRun(store, runArg);
         const run = await store.getRun(runId);
         const config = parseExperiment(run.config, `run ${runId} config`);
-        if (runComplete(store, runId, config)) {
+        if (await runComplete(store, runId, config)) {
           if (run.status !== 'finished') await store.setRunStatus(runId, 'finished');
           process.stdout.write(`run ${runId} is already finished (fingerprint ${await store.fingerprint(runId)})\n`);
           return;
         }
         // Only a run killed before its first batch needs the user files again; otherwise the
         // population is in the log.
-        const needsPopulation = !config.from_warmup && store.head(streamId(runId, WARMUP_STREAM)).position === 0;
+        const needsPopulation = !config.from_warmup && (await store.head(streamId(runId, WARMUP_STREAM))).position === 0;
         // Endpoints are not part of the run's identity: --base-url points it at another server.
         await checkEndpoints(config, opts);
         if (config.provider === 'openai') {
-          const unanswered = new LlmCache(store.sqlite).countUnanswered();
+          const unanswered = await new LlmCache(store).countUnanswered();
           if (unanswered > 0) process.stderr.write(`sim: ${unanswered} cached request${unanswered === 1 ? ' was' : 's were'} never answered (transport failures stored by an older sim): asked again\n`);
         }
         const provider = chooseProvider(config, { store, concurrency: opts.concurrency, llm: opts });

@@ -4,7 +4,9 @@ import { OfflineProvider, offlineParameters } from '../../domain/offline-model.j
 import type { Provider } from '../../domain/decision.js';
 import { InterruptedError, LlmUnavailableError, RunNotFoundError, SimError, UsageError } from '../../errors.js';
 import { acquireLease, releaseLease } from '../../events/leases.js';
-import { EventStore, streamId } from '../../events/store.js';
+import { EventStore } from '../../sim/store.js';
+import { listRuns } from '../../sim/run-catalogue.js';
+import { streamId } from '../../events/stream-ids.js';
 import { conditionSummaries, type ConditionSummary } from '../../projections/queries.js';
 import { runExperiment } from '../../sim/engine.js';
 import { streamFinished } from '../../sim/run-status.js';
@@ -206,7 +208,7 @@ export function checkProviderReady(config: ExperimentConfig, cacheOnly?: boolean
 export function chooseProvider(config: ExperimentConfig, choice: ProviderChoice): Provider {
   if (config.provider === 'offline') return new OfflineProvider(offlineParameters(config.offline_params));
   checkProviderReady(config, choice.cacheOnly);
-  return openAiProvider(config, { cache: new LlmCache(choice.store.sqlite), cacheOnly: choice.cacheOnly, concurrency: choice.concurrency, llm: choice.llm });
+  return openAiProvider(config, { cache: new LlmCache(choice.store), cacheOnly: choice.cacheOnly, concurrency: choice.concurrency, llm: choice.llm });
 }
 
 async function findWarmup(store: EventStore, from: string | true): Promise<{ runId: number; stream: string }> {
@@ -214,15 +216,15 @@ async function findWarmup(store: EventStore, from: string | true): Promise<{ run
     const runs = await store.listRunRows();
     for (const run of runs.reverse()) {
       const id = streamId(run.id, WARMUP_STREAM);
-      if (streamFinished(store, id)) return { runId: run.id, stream: id };
+      if (await streamFinished(store, id)) return { runId: run.id, stream: id };
     }
-    throw new RunNotFoundError(`${store.file}: no run with a finished warmup to start from (record one with --warmup-only)`);
+    throw new RunNotFoundError(`${store.location}: no run with a finished warmup to start from (record one with --warmup-only)`);
   }
   const runId = Number(from);
   if (!Number.isInteger(runId) || runId < 1) throw new UsageError(`--from-warmup: "${from}" is not a run id`);
   await store.getRun(runId);
   const id = streamId(runId, WARMUP_STREAM);
-  if (!streamFinished(store, id)) throw new RunNotFoundError(`${store.file}: run ${runId} has no finished warmup`);
+  if (!(await streamFinished(store, id))) throw new RunNotFoundError(`${store.location}: run ${runId} has no finished warmup`);
   return { runId, stream: id };
 }
 
@@ -239,7 +241,7 @@ export async function executeRun(
   maxFallbackRate?: number,
 ): Promise<void> {
   const warmupStream = config.from_warmup ?? undefined;
-  acquireLease(store, runId, new Date().toISOString());
+  await acquireLease(store, runId, new Date().toISOString());
   const log = new RunLog(outDir, runId);
   const progress = new ProgressReporter(roundsInRun(config), process.stderr, () => provider.stats?.(), roundsAlreadyDone);
   if (provider.offline) process.stderr.write(`sim: run ${runId} uses the ${OFFLINE_NOTICE}\n`);
@@ -285,7 +287,7 @@ export async function executeRun(
     throw error;
   } finally {
     stopListening();
-    releaseLease(store, runId);
+    await releaseLease(store, runId).catch(() => undefined);
   }
   progress.done();
   await printSummary(store, runId, provider, (Date.now() - startedAt) / 1000);
@@ -298,7 +300,7 @@ function resumeCommand(runId: number, outDir: string): string {
 export async function printSummary(store: EventStore, runId: number, provider: Provider | null, seconds: number | null): Promise<void> {
   const summaries = await conditionSummaries(store, runId);
   const fingerprint = await store.fingerprint(runId);
-  const [summary] = (await store.listRuns()).filter((r) => r.id === runId);
+  const [summary] = (await listRuns(store)).filter((r) => r.id === runId);
   const out = process.stdout;
   // The fingerprint on a line of its own: with it the line would not fit 80 columns.
   out.write(`\nrun ${runId} ${summary?.status ?? ''}${seconds !== null ? ` in ${seconds.toFixed(1)}s` : ''}: ${summary?.events ?? 0} events, ${summary?.fellBack ?? 0} decisions fell back\nfingerprint ${fingerprint}\n`);

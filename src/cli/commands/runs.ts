@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { IntegrityError } from '../../errors.js';
-import { EventStore } from '../../events/store.js';
+import { EventStore } from '../../sim/store.js';
+import { listRuns, type RunSummary } from '../../sim/run-catalogue.js';
 import { DEFAULT_OUT } from '../program.js';
 import { printTable } from '../table.js';
 
@@ -21,10 +22,10 @@ export function registerRuns(program: Command): void {
     .option('--verify', 'recompute every hash chain instead of checking the heads (seconds per million events)')
     .action(async (opts: { out: string; json?: boolean; verify?: boolean }) => {
       const store = await EventStore.openExisting(opts.out);
-      const runs: Array<Awaited<ReturnType<EventStore['listRuns']>>[number] & { chains: ChainStatus }> = [];
+      const runs: Array<RunSummary & { chains: ChainStatus }> = [];
       try {
         if (store) {
-          for (const run of await store.listRuns()) runs.push({ ...run, chains: await chainStatus(store, run.id, opts.verify ?? false) });
+          for (const run of await listRuns(store)) runs.push({ ...run, chains: await chainStatus(store, run.id, opts.verify ?? false) });
         }
       } finally {
         await store?.close();
@@ -48,13 +49,13 @@ async function chainStatus(store: EventStore, runId: number, verify: boolean): P
   const streams = (await store.runStreams(runId)).map((s) => s.streamId);
   if (!verify) {
     for (const stream of streams) {
-      const problem = store.headMismatch(stream);
+      const problem = await store.headMismatch(stream);
       if (problem) return { checked: 'heads', ok: false, problem };
     }
     return { checked: 'heads', ok: true, problem: null };
   }
   try {
-    store.verifyStreams(streams);
+    await store.verifyStreams(streams);
     return { checked: 'events', ok: true, problem: null };
   } catch (error) {
     if (error instanceof IntegrityError) return { checked: 'events', ok: false, problem: error.message };

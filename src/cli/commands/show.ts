@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { parseExperiment, conditionRuns } from '../../domain/config.js';
 import { NotFoundError, UsageError } from '../../errors.js';
-import { streamId } from '../../events/store.js';
+import { streamId } from '../../events/stream-ids.js';
 import type { RecordedEvent } from '../../domain/events.js';
 import type { Persona } from '../../domain/persona.js';
 import { warmupStreamOf } from '../../sim/run-status.js';
@@ -35,23 +35,25 @@ export function registerShow(program: Command): void {
         const posts = new Map<number, string>();
         for (const stream of streams) {
           out.push(`== ${stream} ==`);
-          for (const e of store.readStream(stream)) {
-            if (e.type === 'PostCreated') posts.set(e.data.postId, e.data.text);
-            if (e.type === 'PopulationLoaded') {
-              const p = e.data.agents.find((a) => a.id === agentId);
-              if (p) {
-                found = true;
-                out.push(...personaLines(p));
+          for await (const page of store.readStream(stream)) {
+            for (const e of page) {
+              if (e.type === 'PostCreated') posts.set(e.data.postId, e.data.text);
+              if (e.type === 'PopulationLoaded') {
+                const p = e.data.agents.find((a) => a.id === agentId);
+                if (p) {
+                  found = true;
+                  out.push(...personaLines(p));
+                }
+                const follows = e.data.follows.filter(([s]) => s === agentId).map(([, t]) => t);
+                if (follows.length > 0) out.push(`follows at the start: ${follows.join(', ')}`);
+                continue;
               }
-              const follows = e.data.follows.filter(([s]) => s === agentId).map(([, t]) => t);
-              if (follows.length > 0) out.push(`follows at the start: ${follows.join(', ')}`);
-              continue;
+              if (e.type === 'TreatmentAssigned' && e.data.treatedIds.includes(agentId)) out.push(`round ${e.meta.round}: treated in period ${e.data.period} (${e.data.message})`);
+              if (e.meta.agentId !== agentId) continue;
+              const line = describe(e, posts);
+              if (line) out.push(`round ${e.meta.round}: ${line}`);
+              if (e.type === 'VotingIntentionStated') likelihoods.push(`${e.meta.round}:${e.data.likelihood}`);
             }
-            if (e.type === 'TreatmentAssigned' && e.data.treatedIds.includes(agentId)) out.push(`round ${e.meta.round}: treated in period ${e.data.period} (${e.data.message})`);
-            if (e.meta.agentId !== agentId) continue;
-            const line = describe(e, posts);
-            if (line) out.push(`round ${e.meta.round}: ${line}`);
-            if (e.type === 'VotingIntentionStated') likelihoods.push(`${e.meta.round}:${e.data.likelihood}`);
           }
         }
         if (!found) throw new NotFoundError(`user ${agentId} is not in run ${runId}`);

@@ -17,7 +17,7 @@ describe('WriteLock', () => {
     const threads = [0, 1].map(
       () =>
         new Promise<void>((resolve, reject) => {
-          const worker = new Worker(new URL('../../test/support/write-lock-thread.js', import.meta.url), { workerData: { lock: lock.buffer, counter, n, threads: 2 } });
+          const worker = new Worker(new URL('../../../test/support/write-lock-thread.js', import.meta.url), { workerData: { lock: lock.buffer, counter, n, threads: 2 } });
           worker.once('message', () => void worker.terminate().then(() => resolve()));
           worker.once('error', reject);
         }),

@@ -2,9 +2,9 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, sql } from 'kysely';
 import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { migrationProvider, migrations } from '../../migrations/index.js';
-import { DatabaseError } from '../errors.js';
-import type { Database } from './schema.js';
+import { migrationProvider, migrations } from '../../../migrations/index.js';
+import { DatabaseError } from '../../errors.js';
+import type { Database } from '../schema.js';
 
 export const DB_FILE_NAME = 'sim.db';
 const SQLITE_HEADER = 'SQLite format 3\u0000';

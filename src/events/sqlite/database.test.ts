@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { migrations } from '../../migrations/index.js';
+import { migrations } from '../../../migrations/index.js';
 import { openDatabase } from './database.js';
 
 let dir: string;

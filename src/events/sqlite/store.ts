@@ -1,0 +1,518 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import { sql } from 'kysely';
+import { DatabaseError, RunNotFoundError, StreamConflictError } from '../../errors.js';
+import { canonicalJson } from '../canonical.js';
+import { ChainCheck, decodeRow, describeHeadMismatch, fingerprintOf, integrityError, sealBatch } from '../hash-chain.js';
+import {
+  EMPTY_STREAM,
+  type AgentTotals,
+  type AppendBatch,
+  type CacheRow,
+  type ChainBreak,
+  type EventCodec,
+  type Lease,
+  type NewEvent,
+  type NewRun,
+  type ProjAgentRow,
+  type ProjectionOp,
+  type ProjRoundRow,
+  type ReadRange,
+  type Recorded,
+  type RunRow,
+  type RunStatus,
+  type Store,
+  type StoreHandoff,
+  type StoredRow,
+  type StreamHead,
+  type StreamInfo,
+  type TypeStats,
+} from '../port.js';
+import { describeSqliteError, openDatabase, type OpenDatabase } from './database.js';
+import { ProjectionStatements } from './projections.js';
+import { WriteLock } from './write-lock.js';
+
+const INSERT_CHUNK = 64;
+const EVENT_COLUMNS = 8;
+/** Rows read per page (keyset paging on the stream position, so no statement stays open between pages). */
+const PAGE = 4096;
+
+const EVENT_FIELDS = 'position, stream_id, stream_position, round, type, agent_id, payload, schema_version, hash';
+
+function insertEventsSql(rows: number): string {
+  const values = Array.from({ length: rows }, () => `(${Array(EVENT_COLUMNS).fill('?').join(', ')})`).join(', ');
+  return `insert into events (stream_id, stream_position, round, type, agent_id, payload, schema_version, hash) values ${values}`;
+}
+
+/** `eventHashInput` without the previous hash, built by SQLite from a stored row. */
+const HASH_INPUT_SQL = `'{"agentId":' || coalesce(agent_id, 'null') || ',"data":' || payload || ',"round":' || round || ',"streamPosition":' || stream_position || ',"type":' || json_quote(type) || ',"v":' || schema_version || '}'`;
+
+/**
+ * The SQLite backend: one database file (an output directory's sim.db). Appends are synchronous
+ * better-sqlite3 transactions over cached prepared statements under the async surface (the
+ * promise resolves after the commit); other queries use kysely on the same handle.
+ */
+export class SqliteStore<E extends NewEvent> implements Store<E> {
+  readonly backend = 'sqlite' as const;
+  private readonly s: ReturnType<SqliteStore<E>['prepare']>;
+  private readonly projections: ProjectionStatements;
+  private readonly smallInserts = new Map<number, BetterSqlite3.Statement>();
+  private readonly typeQueries = new Map<string, BetterSqlite3.Statement>();
+  /** Set when several threads of this process append to the database (conditions in workers). */
+  writeLock: WriteLock | null = null;
+
+  private constructor(
+    readonly handle: OpenDatabase,
+    private readonly codec: EventCodec<E>,
+  ) {
+    this.s = this.prepare();
+    this.projections = new ProjectionStatements(handle.sqlite);
+  }
+
+  static async open<E extends NewEvent>(file: string, codec: EventCodec<E>, options: { writeLock?: SharedArrayBuffer } = {}): Promise<SqliteStore<E>> {
+    const store = new SqliteStore(await openDatabase(file), codec);
+    if (options.writeLock) store.writeLock = new WriteLock(options.writeLock);
+    return store;
+  }
+
+  get location(): string {
+    return this.handle.file;
+  }
+  /** The raw handle (tests tamper with rows through it). */
+  get sqlite(): BetterSqlite3.Database {
+    return this.handle.sqlite;
+  }
+  get db() {
+    return this.handle.db;
+  }
+
+  async close(): Promise<void> {
+    await this.handle.db.destroy();
+  }
+
+  handoff(): StoreHandoff {
+    this.writeLock ??= new WriteLock();
+    return { location: this.location, writeLock: this.writeLock.buffer };
+  }
+
+  private prepare() {
+    const s = this.handle.sqlite;
+    return {
+      head: s.prepare<[string], { last_position: number; last_hash: string }>('select last_position, last_hash from streams where stream_id = ?'),
+      insertStream: s.prepare('insert into streams (stream_id, run_id, name, last_position, last_hash) values (?, ?, ?, ?, ?)'),
+      updateHead: s.prepare('update streams set last_position = ?, last_hash = ? where stream_id = ?'),
+      insertChunk: s.prepare(insertEventsSql(INSERT_CHUNK)),
+      lastType: s.prepare<[string], { type: string }>('select type from events where stream_id = ? order by stream_position desc limit 1'),
+      headFacts: s.prepare<[string, string], { events: number; last: number | null; hash: string | null }>(
+        'select count(*) as events, max(stream_position) as last, (select hash from events where stream_id = ? order by stream_position desc limit 1) as hash from events where stream_id = ?',
+      ),
+      chainRows: s
+        .prepare<[string, number, number]>(`select position, stream_position, ${HASH_INPUT_SQL}, hash from events where stream_id = ? and stream_position > ? order by stream_position limit ?`)
+        .raw(true),
+      rows: s.prepare<[string, number, number, number], StoredRow>(
+        `select ${EVENT_FIELDS} from events where stream_id = ? and stream_position >= ? and stream_position <= ? order by stream_position limit ?`,
+      ),
+      cacheGet: s.prepare<[string], { key: string; model: string; response: string; prompt_tokens: number; completion_tokens: number; cached_tokens: number; created_at: string }>(
+        'select key, model, response, prompt_tokens, completion_tokens, cached_tokens, created_at from llm_cache where key = ?',
+      ),
+      cacheInsert: s.prepare(
+        'insert into llm_cache (key, model, response, prompt_tokens, completion_tokens, cached_tokens, created_at) values (?, ?, ?, ?, ?, ?, ?) on conflict (key) do nothing',
+      ),
+      cacheReplace: s.prepare(
+        `insert into llm_cache (key, model, response, prompt_tokens, completion_tokens, cached_tokens, created_at) values (?, ?, ?, ?, ?, ?, ?)
+         on conflict (key) do update set response = excluded.response, prompt_tokens = excluded.prompt_tokens,
+           completion_tokens = excluded.completion_tokens, cached_tokens = excluded.cached_tokens, created_at = excluded.created_at
+         where substr(llm_cache.response, 1, ?) = ?`,
+      ),
+      lease: s.prepare<[number], { run_id: number; host: string; pid: number; acquired_at: string }>('select run_id, host, pid, acquired_at from run_leases where run_id = ?'),
+      putLease: s.prepare(
+        'insert into run_leases (run_id, host, pid, acquired_at) values (?, ?, ?, ?) on conflict (run_id) do update set host = excluded.host, pid = excluded.pid, acquired_at = excluded.acquired_at',
+      ),
+      dropLease: s.prepare('delete from run_leases where run_id = ? and host = ? and pid = ?'),
+    };
+  }
+
+  /** A cached multi-row insert for `rows` events (statement overhead, not SQLite, dominated single-row inserts). */
+  private insertStatement(rows: number): BetterSqlite3.Statement {
+    if (rows === INSERT_CHUNK) return this.s.insertChunk;
+    let statement = this.smallInserts.get(rows);
+    if (!statement) this.smallInserts.set(rows, (statement = this.sqlite.prepare(insertEventsSql(rows))));
+    return statement;
+  }
+
+  // ---- runs ---------------------------------------------------------------------------------
+
+  async createRun(input: NewRun): Promise<number> {
+    const result = await this.db
+      .insertInto('runs')
+      .values({ created_at: input.createdAt, seed: input.seed, config: canonicalJson(input.config), code_version: input.codeVersion, status: 'running' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return Number(result.id);
+  }
+
+  async setRunStatus(runId: number, status: RunStatus): Promise<void> {
+    await this.db.updateTable('runs').set({ status }).where('id', '=', runId).execute();
+  }
+
+  async getRun(runId: number): Promise<RunRow> {
+    const row = await this.db.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirst();
+    if (!row) throw new RunNotFoundError(`${this.location}: no run with id ${runId} (see \`sim runs\`)`);
+    return toRunRow(row);
+  }
+
+  async listRunRows(): Promise<RunRow[]> {
+    const rows = await this.db.selectFrom('runs').selectAll().orderBy('id').execute();
+    return rows.map(toRunRow);
+  }
+
+  async latestRunId(): Promise<number | null> {
+    const row = await this.db.selectFrom('runs').select('id').orderBy('id', 'desc').limit(1).executeTakeFirst();
+    return row ? Number(row.id) : null;
+  }
+
+  async runEventStats(runId: number): Promise<{ events: number; byType: Map<string, TypeStats> }> {
+    const rows = await this.db
+      .selectFrom('events')
+      .innerJoin('streams', 'streams.stream_id', 'events.stream_id')
+      .where('streams.run_id', '=', runId)
+      .groupBy('events.type')
+      .select(['events.type', sql<number>`count(*)`.as('n'), sql<number | null>`max(events.round)`.as('max_round')])
+      .execute();
+    const byType = new Map<string, TypeStats>(rows.map((r) => [r.type, { count: Number(r.n), maxRound: r.max_round === null ? null : Number(r.max_round) }]));
+    return { events: rows.reduce((sum, r) => sum + Number(r.n), 0), byType };
+  }
+
+  // ---- streams ------------------------------------------------------------------------------
+
+  async runStreams(runId: number): Promise<StreamInfo[]> {
+    const rows = await this.db.selectFrom('streams').select(['stream_id', 'name', 'last_position', 'last_hash']).where('run_id', '=', runId).orderBy('name').execute();
+    return rows.map((r) => ({ streamId: r.stream_id, name: r.name, position: Number(r.last_position), hash: r.last_hash }));
+  }
+
+  private headNow(stream: string): StreamHead {
+    const row = this.s.head.get(stream);
+    return row ? { position: Number(row.last_position), hash: row.last_hash } : EMPTY_STREAM;
+  }
+
+  async head(stream: string): Promise<StreamHead> {
+    return this.headNow(stream);
+  }
+
+  /**
+   * Payloads and hashes are computed before the transaction, against the head read then, so the
+   * write lock is held only for the inserts; the transaction checks that the head has not moved.
+   */
+  async append(batch: AppendBatch<E>): Promise<Array<Recorded<E>>> {
+    const { runId, stream, expectedPosition, events } = batch;
+    const st = this.s;
+    let seen: StreamHead;
+    try {
+      seen = this.headNow(stream.id);
+    } catch (error) {
+      throw describeSqliteError(this.location, error, `appending to ${stream.id}`);
+    }
+    if (seen.position !== expectedPosition) throw new StreamConflictError(stream.id, expectedPosition, seen.position);
+    const sealed = sealBatch(stream.id, seen, events, this.codec.schemaVersion);
+    const { recorded, payloads } = sealed;
+    // Every row's eight column values, one after another, as the multi-row inserts take them.
+    const params = new Array<unknown>(events.length * EVENT_COLUMNS);
+    for (let i = 0; i < recorded.length; i++) {
+      const e = recorded[i];
+      const at = i * EVENT_COLUMNS;
+      params[at] = stream.id;
+      params[at + 1] = e.streamPosition;
+      params[at + 2] = e.meta.round;
+      params[at + 3] = e.type;
+      params[at + 4] = e.meta.agentId;
+      params[at + 5] = payloads[i];
+      params[at + 6] = e.schemaVersion;
+      params[at + 7] = e.hash;
+    }
+
+    const tx = this.sqlite.transaction((): void => {
+      const row = st.head.get(stream.id);
+      const head = row ? { position: Number(row.last_position), hash: row.last_hash } : EMPTY_STREAM;
+      if (head.position !== seen.position || head.hash !== seen.hash) throw new StreamConflictError(stream.id, expectedPosition, head.position);
+      if (!row) st.insertStream.run(stream.id, runId, stream.name, 0, '');
+      for (let start = 0; start < events.length; start += INSERT_CHUNK) {
+        const n = Math.min(INSERT_CHUNK, events.length - start);
+        const last = Number(this.insertStatement(n).run(...params.slice(start * EVENT_COLUMNS, (start + n) * EVENT_COLUMNS)).lastInsertRowid);
+        for (let j = 0; j < n; j++) recorded[start + j].position = last - n + 1 + j;
+      }
+      st.updateHead.run(sealed.head.position, sealed.head.hash, stream.id);
+      if (batch.projections) this.projections.apply(batch.projections);
+      if (batch.cache) for (const c of batch.cache) st.cacheInsert.run(...cacheParams(c));
+    });
+    try {
+      if (this.writeLock) this.writeLock.run(() => tx.immediate());
+      else tx.immediate();
+      return recorded;
+    } catch (error) {
+      if (error instanceof StreamConflictError) throw error;
+      if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
+        throw new StreamConflictError(stream.id, expectedPosition, this.headNow(stream.id).position);
+      }
+      if (error instanceof Error && !(error as { code?: string }).code) throw error;
+      throw describeSqliteError(this.location, error, `appending to ${stream.id}`);
+    }
+  }
+
+  async lastEventType(stream: string): Promise<string | null> {
+    return this.s.lastType.get(stream)?.type ?? null;
+  }
+
+  /** Pages of stored rows, by keyset on the stream position. */
+  private *rowPages(stream: string, range: ReadRange = {}): Generator<StoredRow[]> {
+    let from = range.from ?? 1;
+    const to = range.to ?? Number.MAX_SAFE_INTEGER;
+    for (;;) {
+      const rows = this.s.rows.all(stream, from, to, PAGE);
+      if (rows.length === 0) return;
+      yield rows;
+      if (rows.length < PAGE) return;
+      from = Number(rows[rows.length - 1].stream_position) + 1;
+    }
+  }
+
+  async *rawEvents(stream: string, range?: ReadRange): AsyncGenerator<StoredRow[]> {
+    yield* this.rowPages(stream, range);
+  }
+
+  private decode(row: StoredRow): Recorded<E> {
+    return decodeRow<E>(row, this.codec.decode, (message) => new DatabaseError(message));
+  }
+
+  async *readStream(stream: string, range?: ReadRange): AsyncGenerator<Array<Recorded<E>>> {
+    for (const rows of this.rowPages(stream, range)) yield rows.map((r) => this.decode(r));
+  }
+
+  async *eventsOfTypes(stream: string, types: readonly string[], options: { beforeRound?: number } = {}): AsyncGenerator<StoredRow[]> {
+    const key = `${types.length}:${options.beforeRound === undefined ? '' : 'r'}`;
+    let statement = this.typeQueries.get(key) as BetterSqlite3.Statement<unknown[], StoredRow> | undefined;
+    if (!statement) {
+      const round = options.beforeRound === undefined ? '' : ' and round < ?';
+      statement = this.sqlite.prepare(
+        `select ${EVENT_FIELDS} from events where stream_id = ? and stream_position > ? and type in (${types.map(() => '?').join(', ')})${round} order by stream_position limit ${PAGE}`,
+      );
+      this.typeQueries.set(key, statement);
+    }
+    let after = 0;
+    for (;;) {
+      const args: unknown[] = [stream, after, ...types];
+      if (options.beforeRound !== undefined) args.push(options.beforeRound);
+      const rows = statement.all(...args);
+      if (rows.length === 0) return;
+      yield rows;
+      if (rows.length < PAGE) return;
+      after = Number(rows[rows.length - 1].stream_position);
+    }
+  }
+
+  async maxRoundOf(stream: string, type: string): Promise<number | null> {
+    const row = await this.db.selectFrom('events').where('stream_id', '=', stream).where('type', '=', type).select(sql<number | null>`max(round)`.as('round')).executeTakeFirst();
+    return row?.round === null || row?.round === undefined ? null : Number(row.round);
+  }
+
+  async countRunEvents(runId: number, matches: ReadonlyArray<{ type: string; payload?: string }>): Promise<number> {
+    if (matches.length === 0) return 0;
+    const row = await this.db
+      .selectFrom('events')
+      .innerJoin('streams', 'streams.stream_id', 'events.stream_id')
+      .where('streams.run_id', '=', runId)
+      .where((eb) => eb.or(matches.map((m) => (m.payload === undefined ? eb('events.type', '=', m.type) : eb.and([eb('events.type', '=', m.type), eb('events.payload', '=', m.payload)])))))
+      .select(sql<number>`count(*)`.as('n'))
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  // ---- integrity ----------------------------------------------------------------------------
+
+  /**
+   * One pass over a stream's stored rows. SQLite builds each event's hashed text, so each row
+   * crosses into JavaScript as two strings instead of eight values: this runs before every report
+   * and export, over millions of events.
+   */
+  private checkChain(stream: string): { broken: ChainBreak | null; events: number } {
+    const check = new ChainCheck();
+    let after = 0;
+    for (;;) {
+      const rows = this.s.chainRows.all(stream, after, PAGE) as Array<[number, number, string, string]>;
+      if (rows.length === 0 || !check.feed(rows) || rows.length < PAGE) break;
+      after = Number(rows[rows.length - 1][1]);
+    }
+    return check.finish(this.headNow(stream));
+  }
+
+  async verifyStream(stream: string): Promise<ChainBreak | null> {
+    return this.checkChain(stream).broken;
+  }
+
+  async verifyStreams(ids: readonly string[]): Promise<{ streams: number; events: number }> {
+    let events = 0;
+    for (const id of ids) {
+      const { broken, events: n } = this.checkChain(id);
+      if (broken) throw integrityError(this.location, id, broken);
+      events += n;
+    }
+    return { streams: ids.length, events };
+  }
+
+  async headMismatch(stream: string): Promise<string | null> {
+    const row = this.s.headFacts.get(stream, stream);
+    return describeHeadMismatch(stream, this.headNow(stream), {
+      events: Number(row?.events ?? 0),
+      last: row?.last === null || row?.last === undefined ? null : Number(row.last),
+      hash: row?.hash ?? null,
+    });
+  }
+
+  async fingerprint(runId: number): Promise<string> {
+    return fingerprintOf(await this.runStreams(runId));
+  }
+
+  // ---- projections --------------------------------------------------------------------------
+
+  async personas(runId: number): Promise<Array<{ agentId: number; persona: string }>> {
+    const rows = await this.db.selectFrom('proj_personas').select(['agent_id', 'persona']).where('run_id', '=', runId).orderBy('agent_id').execute();
+    return rows.map((r) => ({ agentId: Number(r.agent_id), persona: r.persona }));
+  }
+
+  async projectedAgents(stream: string): Promise<ProjAgentRow[]> {
+    const rows = await this.db.selectFrom('proj_agents').selectAll().where('stream_id', '=', stream).execute();
+    return rows.map((a) => ({
+      agentId: Number(a.agent_id),
+      eligible: Number(a.eligible),
+      following: Number(a.following),
+      followers: Number(a.followers),
+      liked: Number(a.liked),
+      replied: Number(a.replied),
+      posted: Number(a.posted),
+      seen: Number(a.seen),
+      lastLikelihood: a.last_likelihood === null ? null : Number(a.last_likelihood),
+      treated: Number(a.treated),
+      voted: a.voted === null ? null : Number(a.voted),
+    }));
+  }
+
+  async projectedTreatment(stream: string): Promise<Array<{ agentId: number; period: number }>> {
+    const rows = await this.db.selectFrom('proj_treatment').select(['agent_id', 'period']).where('stream_id', '=', stream).execute();
+    return rows.map((t) => ({ agentId: Number(t.agent_id), period: Number(t.period) }));
+  }
+
+  async projectedRounds(stream: string): Promise<ProjRoundRow[]> {
+    const rows = await this.db.selectFrom('proj_agent_rounds').select(['agent_id', 'round', 'active', 'likelihood', 'engagement']).where('stream_id', '=', stream).execute();
+    return rows.map((r) => ({ agentId: Number(r.agent_id), round: Number(r.round), active: Number(r.active), likelihood: r.likelihood === null ? null : Number(r.likelihood), engagement: Number(r.engagement) }));
+  }
+
+  async agentTotals(stream: string): Promise<AgentTotals> {
+    const row = await this.db
+      .selectFrom('proj_agents')
+      .where('stream_id', '=', stream)
+      .select([
+        sql<number>`count(*)`.as('users'),
+        sql<number>`sum(eligible)`.as('eligible'),
+        sql<number>`sum(case when eligible = 1 and voted = 1 then 1 else 0 end)`.as('voters'),
+        sql<number>`sum(case when eligible = 1 and treated = 1 then 1 else 0 end)`.as('treated'),
+        sql<number>`sum(case when eligible = 1 and treated = 1 and voted = 1 then 1 else 0 end)`.as('treated_voters'),
+        sql<number | null>`avg(last_likelihood)`.as('mean_likelihood'),
+      ])
+      .executeTakeFirstOrThrow();
+    return {
+      users: Number(row.users),
+      eligible: Number(row.eligible ?? 0),
+      voters: Number(row.voters ?? 0),
+      treated: Number(row.treated ?? 0),
+      treatedVoters: Number(row.treated_voters ?? 0),
+      meanLikelihood: row.mean_likelihood === null ? null : Number(row.mean_likelihood),
+    };
+  }
+
+  async rebuildProjections(runId: number, streams: readonly string[], project: (stream: string, events: Array<Recorded<E>>) => ProjectionOp[]): Promise<number> {
+    let count = 0;
+    this.sqlite
+      .transaction(() => {
+        this.projections.clear(runId, streams);
+        for (const stream of streams) {
+          for (const rows of this.rowPages(stream)) {
+            count += rows.length;
+            this.projections.apply(project(stream, rows.map((r) => this.decode(r))));
+          }
+        }
+      })
+      .immediate();
+    return count;
+  }
+
+  // ---- the LLM cache ------------------------------------------------------------------------
+
+  async cacheGet(key: string): Promise<CacheRow | null> {
+    const row = this.s.cacheGet.get(key);
+    if (!row) return null;
+    return {
+      key: row.key,
+      model: row.model,
+      response: row.response,
+      promptTokens: Number(row.prompt_tokens),
+      completionTokens: Number(row.completion_tokens),
+      cachedTokens: Number(row.cached_tokens),
+      createdAt: row.created_at,
+    };
+  }
+
+  async cachePut(rows: readonly CacheRow[], replaceable?: string): Promise<void> {
+    if (rows.length === 0 || !this.sqlite.open) return;
+    this.sqlite.transaction(() => {
+      for (const row of rows) {
+        if (replaceable === undefined) this.s.cacheInsert.run(...cacheParams(row));
+        else this.s.cacheReplace.run(...cacheParams(row), replaceable.length, replaceable);
+      }
+    })();
+  }
+
+  async cacheCount(prefix?: string): Promise<number> {
+    let query = this.db.selectFrom('llm_cache').select(sql<number>`count(*)`.as('n'));
+    if (prefix !== undefined) query = query.where(sql`substr(response, 1, ${prefix.length})`, '=', prefix);
+    return Number((await query.executeTakeFirstOrThrow()).n);
+  }
+
+  // ---- leases -------------------------------------------------------------------------------
+
+  private leaseNow(runId: number): Lease | null {
+    const row = this.s.lease.get(runId);
+    return row ? { runId: Number(row.run_id), host: row.host, pid: Number(row.pid), acquiredAt: row.acquired_at } : null;
+  }
+
+  async currentLease(runId: number): Promise<Lease | null> {
+    return this.leaseNow(runId);
+  }
+
+  async claimRun(claimant: Lease, isLive: (held: Lease) => boolean): Promise<Lease | null> {
+    return this.sqlite
+      .transaction((): Lease | null => {
+        const held = this.leaseNow(claimant.runId);
+        if (held && !(held.host === claimant.host && held.pid === claimant.pid) && isLive(held)) return held;
+        this.s.putLease.run(claimant.runId, claimant.host, claimant.pid, claimant.acquiredAt);
+        return null;
+      })
+      .immediate();
+  }
+
+  async releaseLease(runId: number, host: string, pid: number): Promise<void> {
+    this.s.dropLease.run(runId, host, pid);
+  }
+}
+
+function cacheParams(c: CacheRow): unknown[] {
+  return [c.key, c.model, c.response, c.promptTokens, c.completionTokens, c.cachedTokens, c.createdAt];
+}
+
+function toRunRow(row: { id: number; created_at: string; seed: number; config: string; code_version: string; status: string }): RunRow {
+  return {
+    id: Number(row.id),
+    createdAt: row.created_at,
+    seed: Number(row.seed),
+    config: JSON.parse(row.config),
+    codeVersion: row.code_version,
+    status: row.status as RunStatus,
+  };
+}

@@ -1,0 +1,320 @@
+import { hostname } from 'node:os';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { makeEvent, eventCodec, type SimEvent } from '../domain/events.js';
+import { RunBusyError, StreamConflictError } from '../errors.js';
+import { sha256 } from './canonical.js';
+import { eventHashInput, fingerprintOf } from './hash-chain.js';
+import { acquireLease, releaseLease } from './leases.js';
+import type { CacheRow, ProjectionOp, Recorded, Store } from './port.js';
+import { streamId } from './stream-ids.js';
+import { storeBackends, type Backend, type TestStore } from '../../test/support/store-backends.js';
+
+/**
+ * The contract every backend keeps (docs/storage.md), run against each of them: SQLite always,
+ * PostgreSQL when a server is given (SIM_TEST_PG_URL; required under CI).
+ */
+const like = (agent: number, post: number, round = 1): SimEvent => makeEvent('PostLiked', { postId: post }, round, agent);
+
+async function readAll<E extends SimEvent>(store: Store<E>, stream: string, range?: { from?: number; to?: number }): Promise<Array<Recorded<E>>> {
+  const out: Array<Recorded<E>> = [];
+  for await (const page of store.readStream(stream, range)) out.push(...page);
+  return out;
+}
+
+const backends = storeBackends();
+afterAll(async () => {
+  for (const b of backends) await b.dispose?.();
+});
+
+describe.each(backends)('the store contract on $name', (backend: Backend) => {
+  describe.skipIf(backend.skip !== null)(`${backend.name}${backend.skip ? ` (skipped: ${backend.skip})` : ''}`, () => {
+    let t: TestStore;
+    let store: Store<SimEvent>;
+    beforeEach(async () => {
+      t = await backend.create();
+      store = t.store;
+    });
+    afterEach(async () => {
+      await t.dispose();
+    });
+
+    async function newRun(): Promise<{ runId: number; stream: { id: string; name: string } }> {
+      const runId = await store.createRun({ seed: 7, config: { n: 1 }, codeVersion: 'test', createdAt: '2026-01-01T00:00:00Z' });
+      return { runId, stream: { id: streamId(runId, 'warmup'), name: 'warmup' } };
+    }
+
+    describe('append and read', () => {
+      it('numbers events within the stream and reads them back in order with their payloads', async () => {
+        const { runId, stream } = await newRun();
+        await store.append({ runId, stream, expectedPosition: 0, events: [like(1, 10), like(2, 10)] });
+        await store.append({ runId, stream, expectedPosition: 2, events: [makeEvent('VotingIntentionStated', { likelihood: 3 }, 1, 2)] });
+        const events = await readAll(store, stream.id);
+        expect(events.map((e) => [e.streamPosition, e.type, e.meta.agentId])).toEqual([
+          [1, 'PostLiked', 1],
+          [2, 'PostLiked', 2],
+          [3, 'VotingIntentionStated', 2],
+        ]);
+        expect(events[2].data).toEqual({ likelihood: 3 });
+        expect(await store.head(stream.id)).toEqual({ position: 3, hash: events[2].hash });
+        expect(await store.lastEventType(stream.id)).toBe('VotingIntentionStated');
+        // Global positions increase in commit order (they may have gaps).
+        expect(events[1].position).toBeGreaterThan(events[0].position);
+        expect(events[2].position).toBeGreaterThan(events[1].position);
+      });
+
+      it('chains hashes: each is sha256(previous hash + canonical event text)', async () => {
+        const { runId, stream } = await newRun();
+        const [first, second] = await store.append({ runId, stream, expectedPosition: 0, events: [like(1, 10), like(2, 11)] });
+        const expectedFirst = sha256('{"agentId":1,"data":{"postId":10},"round":1,"streamPosition":1,"type":"PostLiked","v":1}');
+        expect(first.hash).toBe(expectedFirst);
+        expect(second.hash).toBe(sha256(`${expectedFirst}{"agentId":2,"data":{"postId":11},"round":1,"streamPosition":2,"type":"PostLiked","v":1}`));
+        expect(eventHashInput('', { streamPosition: 1, type: 'PostLiked', round: 1, agentId: 1, schemaVersion: 1 }, '{"postId":10}')).toContain('"postId":10');
+      });
+
+      it('refuses an append at a stale expected position and writes nothing', async () => {
+        const { runId, stream } = await newRun();
+        await store.append({ runId, stream, expectedPosition: 0, events: [like(1, 10)] });
+        await expect(store.append({ runId, stream, expectedPosition: 0, events: [like(2, 10), like(3, 10)] })).rejects.toThrow(StreamConflictError);
+        await expect(store.append({ runId, stream, expectedPosition: 5, events: [like(2, 10)] })).rejects.toThrow(/expected to append after position 5, but it is at 1/);
+        expect(await readAll(store, stream.id)).toHaveLength(1);
+        expect((await store.head(stream.id)).position).toBe(1);
+      });
+
+      it('lets exactly one of two concurrent appenders at the same position in, on separate connections', async () => {
+        const { runId, stream } = await newRun();
+        await store.append({ runId, stream, expectedPosition: 0, events: [like(1, 10)] });
+        const other = await t.reopen();
+        try {
+          const batch = (agent: number) => Array.from({ length: 300 }, (_, i) => like(agent, i));
+          const results = await Promise.allSettled([
+            store.append({ runId, stream, expectedPosition: 1, events: batch(1) }),
+            other.append({ runId, stream, expectedPosition: 1, events: batch(2) }),
+            store.append({ runId, stream, expectedPosition: 1, events: batch(3) }),
+            other.append({ runId, stream, expectedPosition: 1, events: batch(4) }),
+          ]);
+          const won = results.filter((r) => r.status === 'fulfilled');
+          const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+          expect(won).toHaveLength(1);
+          expect(lost).toHaveLength(3);
+          for (const r of lost) expect(r.reason).toBeInstanceOf(StreamConflictError);
+          const events = await readAll(store, stream.id);
+          expect(events).toHaveLength(301);
+          expect(events.map((e) => e.streamPosition)).toEqual(Array.from({ length: 301 }, (_, i) => i + 1));
+          expect(await store.verifyStream(stream.id)).toBeNull();
+        } finally {
+          await other.close();
+        }
+      });
+
+      it('reads a range of a stream (so a stream can be folded up to any round), across page boundaries', async () => {
+        const { runId, stream } = await newRun();
+        const events = Array.from({ length: 9000 }, (_, i) => like(i % 50, i, Math.floor(i / 1000)));
+        await store.append({ runId, stream, expectedPosition: 0, events });
+        const all = await readAll(store, stream.id);
+        expect(all.map((e) => e.streamPosition)).toEqual(Array.from({ length: 9000 }, (_, i) => i + 1));
+        const middle = await readAll(store, stream.id, { from: 4095, to: 8200 });
+        expect(middle.map((e) => e.streamPosition)).toEqual(Array.from({ length: 8200 - 4095 + 1 }, (_, i) => 4095 + i));
+        expect(await readAll(store, stream.id, { to: 3 })).toHaveLength(3);
+        expect(await readAll(store, stream.id, { from: 8999 })).toHaveLength(2);
+        let raw = 0;
+        for await (const page of store.rawEvents(stream.id)) raw += page.length;
+        expect(raw).toBe(9000);
+      });
+
+      it('rolls back the whole batch (events, projection and cache rows) when part of it fails', async () => {
+        const { runId, stream } = await newRun();
+        const ok: CacheRow = { key: 'k1', model: 'm', response: '{}', promptTokens: 1, completionTokens: 2, cachedTokens: 0, createdAt: 'now' };
+        const bad = { ...ok, key: "k0", model: null } as unknown as CacheRow;
+        await expect(
+          store.append({ runId, stream, expectedPosition: 0, events: [like(1, 10)], projections: [{ op: 'agent', stream: stream.id, agentId: 1, eligible: 1 }], cache: [ok, bad] }),
+        ).rejects.toThrow();
+        expect(await readAll(store, stream.id)).toHaveLength(0);
+        expect((await store.head(stream.id)).position).toBe(0);
+        expect(await store.projectedAgents(stream.id)).toEqual([]);
+        expect(await store.cacheGet('k1')).toBeNull();
+      });
+
+      it('writes projection and cache rows with the batch', async () => {
+        const { runId, stream } = await newRun();
+        const ops: ProjectionOp[] = [
+          { op: 'persona', runId, agentId: 1, age: 30, persona: '{"id":1}' },
+          { op: 'agent', stream: stream.id, agentId: 1, eligible: 1 },
+          { op: 'addToAgent', stream: stream.id, agentId: 1, following: 2, followers: 1, liked: 1, replied: 0, posted: 0, seen: 3, lastLikelihood: 4, voted: null },
+          { op: 'round', stream: stream.id, agentId: 1, round: 1, active: 1, likelihood: 4, engagement: 1 },
+          { op: 'round', stream: stream.id, agentId: 1, round: 1, active: 0, likelihood: null, engagement: 2 },
+          { op: 'treat', stream: stream.id, agentId: 1, period: 1, message: 'social' },
+        ];
+        const row: CacheRow = { key: 'k2', model: 'm', response: '{"ok":true}', promptTokens: 5, completionTokens: 6, cachedTokens: 1, createdAt: 'now' };
+        await store.append({ runId, stream, expectedPosition: 0, events: [like(1, 10)], projections: ops, cache: [row] });
+        expect(await store.personas(runId)).toEqual([{ agentId: 1, persona: '{"id":1}' }]);
+        expect(await store.projectedAgents(stream.id)).toEqual([
+          { agentId: 1, eligible: 1, following: 2, followers: 1, liked: 1, replied: 0, posted: 0, seen: 3, lastLikelihood: 4, treated: 1, voted: null },
+        ]);
+        expect(await store.projectedRounds(stream.id)).toEqual([{ agentId: 1, round: 1, active: 1, likelihood: 4, engagement: 3 }]);
+        expect(await store.projectedTreatment(stream.id)).toEqual([{ agentId: 1, period: 1 }]);
+        expect(await store.agentTotals(stream.id)).toEqual({ users: 1, eligible: 1, voters: 0, treated: 1, treatedVoters: 0, meanLikelihood: 4 });
+        expect(await store.cacheGet('k2')).toEqual(row);
+      });
+
+      it('rejects an event whose payload does not fit its schema when reading back', async () => {
+        const { runId, stream } = await newRun();
+        await store.append({ runId, stream, expectedPosition: 0, events: [like(1, 10)] });
+        await t.exec(`update events set payload = '{"postId":"ten"}'`);
+        await expect(readAll(store, stream.id)).rejects.toThrow(/PostLiked payload invalid at postId/);
+      });
+
+      it('selects rows by type and round, the last round of a type, and counts matching events of a run', async () => {
+        const { runId, stream } = await newRun();
+        await store.append({
+          runId,
+          stream,
+          expectedPosition: 0,
+          events: [like(1, 10, 1), makeEvent('RoundCompleted', { activeAgents: 1, fellBack: 0 }, 1), like(2, 11, 2), makeEvent('RoundCompleted', { activeAgents: 1, fellBack: 0 }, 2), makeEvent('StageCompleted', { stage: 'election' }, 3)],
+        });
+        const rows: string[] = [];
+        for await (const page of store.eventsOfTypes(stream.id, ['PostLiked'], { beforeRound: 2 })) rows.push(...page.map((r) => r.payload));
+        expect(rows).toEqual(['{"postId":10}']);
+        expect(await store.maxRoundOf(stream.id, 'RoundCompleted')).toBe(2);
+        expect(await store.maxRoundOf(stream.id, 'VoteCast')).toBeNull();
+        expect(await store.countRunEvents(runId, [{ type: 'RoundCompleted' }, { type: 'StageCompleted', payload: '{"stage":"election"}' }])).toBe(3);
+        const stats = await store.runEventStats(runId);
+        expect(stats.events).toBe(5);
+        expect(stats.byType.get('PostLiked')).toEqual({ count: 2, maxRound: 2 });
+      });
+    });
+
+    describe('hash chain verification', () => {
+      it('passes on an untouched stream and finds the first tampered payload', async () => {
+        const { runId, stream } = await newRun();
+        await store.append({ runId, stream, expectedPosition: 0, events: [like(1, 10), like(2, 11), like(3, 12)] });
+        expect(await store.verifyStream(stream.id)).toBeNull();
+        expect(await store.headMismatch(stream.id)).toBeNull();
+        await t.exec(`update events set payload = '{"postId":99}' where stream_position = 2`);
+        expect(await store.verifyStream(stream.id)).toMatchObject({ streamPosition: 2 });
+        await expect(store.verifyStreams([stream.id])).rejects.toThrow(/broken at stream position 2/);
+      });
+
+      it('rebuilds in SQL the very text the append hashed: agentless events, negative rounds, quotes and non-ASCII text', async () => {
+        const { runId, stream } = await newRun();
+        const events: SimEvent[] = [
+          makeEvent('PostCreated', { postId: 1, authorId: 3, text: 'say "vote" \\ now – déjà 🗳️\n\t\u0001', topic: 'Politics', subtopic: 'x' }, -15, 3),
+          makeEvent('RoundCompleted', { activeAgents: 1, fellBack: 0 }, -15, null),
+          like(2, 1, -14),
+        ];
+        await store.append({ runId, stream, expectedPosition: 0, events });
+        expect(await store.verifyStreams([stream.id])).toEqual({ streams: 1, events: 3 });
+      });
+
+      it('names the first event whose stored hash was replaced, and counts what it checked', async () => {
+        const { runId, stream } = await newRun();
+        const recorded = await store.append({ runId, stream, expectedPosition: 0, events: [like(1, 10), like(2, 11), like(3, 12)] });
+        const position = recorded[1].position;
+        await t.exec(`update events set hash = '${'0'.repeat(64)}' where stream_position = 2`);
+        expect(await store.verifyStream(stream.id)).toEqual({ streamPosition: 2, position, reason: 'hash does not match its contents and predecessor' });
+        await expect(store.verifyStreams([stream.id])).rejects.toThrow(`${store.location}: stream ${stream.id} is broken at stream position 2 (event ${position}): hash does not match its contents and predecessor`);
+      });
+
+      it('detects a deleted event, and a head that no longer matches', async () => {
+        const { runId, stream } = await newRun();
+        await store.append({ runId, stream, expectedPosition: 0, events: [like(1, 10), like(2, 11), like(3, 12)] });
+        await t.exec('delete from events where stream_position = 2');
+        expect(await store.verifyStream(stream.id)).toMatchObject({ streamPosition: 2, reason: expect.stringMatching(/missing/) });
+        expect(await store.headMismatch(stream.id)).toMatch(/head says 3 events, the table holds 2/);
+      });
+    });
+
+    describe('runs and fingerprints', () => {
+      it('are equal for the same events recorded under different run ids and differ when one event differs', async () => {
+        const a = await newRun();
+        const b = await newRun();
+        const c = await newRun();
+        await store.append({ runId: a.runId, stream: a.stream, expectedPosition: 0, events: [like(1, 10), like(2, 11)] });
+        await store.append({ runId: b.runId, stream: b.stream, expectedPosition: 0, events: [like(1, 10), like(2, 11)] });
+        await store.append({ runId: c.runId, stream: c.stream, expectedPosition: 0, events: [like(1, 10), like(2, 12)] });
+        expect(await store.fingerprint(a.runId)).toBe(await store.fingerprint(b.runId));
+        expect(await store.fingerprint(a.runId)).not.toBe(await store.fingerprint(c.runId));
+        expect(fingerprintOf([{ name: 'b', hash: '2' }, { name: 'a', hash: '1' }])).toBe(fingerprintOf([{ name: 'a', hash: '1' }, { name: 'b', hash: '2' }]));
+      });
+
+      it('keeps the catalogue: create, status, get, list, latest; a missing run is named', async () => {
+        const first = await newRun();
+        const second = await newRun();
+        await store.setRunStatus(first.runId, 'finished');
+        expect(await store.getRun(first.runId)).toMatchObject({ id: first.runId, seed: 7, config: { n: 1 }, codeVersion: 'test', status: 'finished' });
+        expect((await store.listRunRows()).map((r) => r.id)).toEqual([first.runId, second.runId]);
+        expect(await store.latestRunId()).toBe(second.runId);
+        await expect(store.getRun(9999)).rejects.toThrow(/no run with id 9999/);
+        await store.append({ runId: second.runId, stream: second.stream, expectedPosition: 0, events: [like(1, 1)] });
+        await store.append({ runId: second.runId, stream: { id: streamId(second.runId, 'control'), name: 'control' }, expectedPosition: 0, events: [like(1, 1)] });
+        expect((await store.runStreams(second.runId)).map((s) => [s.name, s.position])).toEqual([
+          ['control', 1],
+          ['warmup', 1],
+        ]);
+      });
+    });
+
+    describe('projections rebuilt', () => {
+      it('replaces a run\'s rows with what the fold of its events gives, in one transaction', async () => {
+        const { runId, stream } = await newRun();
+        await store.append({ runId, stream, expectedPosition: 0, events: [like(1, 10), like(2, 10)], projections: [{ op: 'agent', stream: stream.id, agentId: 9, eligible: 0 }] });
+        const seen: number[] = [];
+        const n = await store.rebuildProjections(runId, [stream.id], (s, events) => {
+          seen.push(...events.map((e) => e.streamPosition));
+          return events.map((e) => ({ op: 'agent', stream: s, agentId: e.meta.agentId!, eligible: 1 }) as ProjectionOp);
+        });
+        expect(n).toBe(2);
+        expect(seen).toEqual([1, 2]);
+        expect((await store.projectedAgents(stream.id)).map((a) => a.agentId).sort()).toEqual([1, 2]);
+      });
+    });
+
+    describe('the LLM cache', () => {
+      const row = (key: string, response: string): CacheRow => ({ key, model: 'm', response, promptTokens: 1, completionTokens: 1, cachedTokens: 0, createdAt: 'now' });
+      it('stores rows, keeps an existing key unless its response is replaceable, and counts', async () => {
+        await store.cachePut([row('a', 'answer'), row('b', 'NOANSWER:1')]);
+        await store.cachePut([row('a', 'other'), row('b', 'answer b')], 'NOANSWER:');
+        expect((await store.cacheGet('a'))?.response).toBe('answer');
+        expect((await store.cacheGet('b'))?.response).toBe('answer b');
+        await store.cachePut([row('c', 'NOANSWER:2')]);
+        expect(await store.cacheCount()).toBe(3);
+        expect(await store.cacheCount('NOANSWER:')).toBe(1);
+        expect(await store.cacheGet('zzz')).toBeNull();
+      });
+    });
+
+    describe('run leases', () => {
+      let runId: number;
+      beforeEach(async () => {
+        runId = await store.createRun({ seed: 1, config: {}, codeVersion: 't', createdAt: 'now' });
+      });
+      const claim = (pid: number, host = hostname()) => store.claimRun({ runId, host, pid, acquiredAt: 'earlier' }, () => true);
+
+      it('refuse a second process while the holder is alive, naming it', async () => {
+        expect(await claim(process.ppid)).toBeNull();
+        await expect(acquireLease(store, runId, 'now')).rejects.toThrow(RunBusyError);
+        await expect(acquireLease(store, runId, 'now')).rejects.toThrow(new RegExp(`run ${runId} is being executed by process ${process.ppid}`));
+      });
+
+      it('are taken over when the holder is gone (killed), and released by their owner', async () => {
+        await claim(2 ** 22 + 12345);
+        await acquireLease(store, runId, 'now');
+        expect(await store.currentLease(runId)).toMatchObject({ pid: process.pid, host: hostname() });
+        await releaseLease(store, runId);
+        expect(await store.currentLease(runId)).toBeNull();
+      });
+
+      it('respect a lease held from another host, whose process cannot be checked', async () => {
+        await claim(1, 'some-other-host');
+        await expect(acquireLease(store, runId, 'now')).rejects.toThrow(/on some-other-host/);
+      });
+    });
+
+    describe('opening', () => {
+      it('creates every table on an empty store and opens it again without change', async () => {
+        const again = await t.reopen();
+        expect(await again.listRunRows()).toEqual([]);
+        await again.close();
+      });
+    });
+  });
+});
