@@ -5,15 +5,13 @@ import { Kysely } from 'kysely';
  * finds it and refuses. A lease whose process is gone (killed) is stale and can be taken over.
  */
 export async function up(db: Kysely<any>): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    await trx.schema
-      .createTable('run_leases')
-      .addColumn('run_id', 'integer', (c) => c.primaryKey())
-      .addColumn('host', 'text', (c) => c.notNull())
-      .addColumn('pid', 'integer', (c) => c.notNull())
-      .addColumn('acquired_at', 'text', (c) => c.notNull())
-      .execute();
-  });
+  await db.schema
+    .createTable('run_leases')
+    .addColumn('run_id', 'integer', (c) => c.primaryKey())
+    .addColumn('host', 'text', (c) => c.notNull())
+    .addColumn('pid', 'integer', (c) => c.notNull())
+    .addColumn('acquired_at', 'text', (c) => c.notNull())
+    .execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

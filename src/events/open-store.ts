@@ -67,7 +67,8 @@ export async function openStore<E extends NewEvent>(location: StoreLocation, cod
     if (options.mustExist && !existsSync(location.file)) return null;
     return SqliteStore.open(location.file, codec, { writeLock: options.writeLock });
   }
-  throw new DatabaseError(`${location.display}: this version of sim cannot open PostgreSQL stores yet`);
+  const { PostgresStore } = await import('./postgres/store.js');
+  return PostgresStore.open(location.url, location.display, codec, { mustExist: options.mustExist ?? false });
 }
 
 /** Like openStore, for a location that must be usable; never null. */

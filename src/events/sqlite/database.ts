@@ -1,5 +1,5 @@
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, sql } from 'kysely';
+import { Kysely, Migrator, SqliteAdapter, SqliteDialect, sql, type DialectAdapter } from 'kysely';
 import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { migrationProvider, migrations } from '../../../migrations/index.js';
@@ -19,6 +19,19 @@ export interface OpenDatabase {
 
 export function databaseFile(outDir: string): string {
   return join(outDir, DB_FILE_NAME);
+}
+
+/** SQLite's DDL is transactional; saying so lets kysely's Migrator run the pending migrations in one transaction. */
+class TransactionalDdlAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
+  }
+}
+
+class MigratingSqliteDialect extends SqliteDialect {
+  override createAdapter(): DialectAdapter {
+    return new TransactionalDdlAdapter();
+  }
 }
 
 /**
@@ -55,7 +68,7 @@ export async function openDatabase(file: string, options: { readonly?: boolean }
     throw describeSqliteError(file, error, 'cannot use');
   }
 
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new MigratingSqliteDialect({ database: sqlite }) });
   try {
     await refuseNewerSchema(db, file);
     if (!options.readonly) await migrate(db, file);

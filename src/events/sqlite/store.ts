@@ -378,7 +378,7 @@ export class SqliteStore<E extends NewEvent> implements Store<E> {
   }
 
   async projectedAgents(stream: string): Promise<ProjAgentRow[]> {
-    const rows = await this.db.selectFrom('proj_agents').selectAll().where('stream_id', '=', stream).execute();
+    const rows = await this.db.selectFrom('proj_agents').selectAll().where('stream_id', '=', stream).orderBy('agent_id').execute();
     return rows.map((a) => ({
       agentId: Number(a.agent_id),
       eligible: Number(a.eligible),
@@ -395,12 +395,12 @@ export class SqliteStore<E extends NewEvent> implements Store<E> {
   }
 
   async projectedTreatment(stream: string): Promise<Array<{ agentId: number; period: number }>> {
-    const rows = await this.db.selectFrom('proj_treatment').select(['agent_id', 'period']).where('stream_id', '=', stream).execute();
+    const rows = await this.db.selectFrom('proj_treatment').select(['agent_id', 'period']).where('stream_id', '=', stream).orderBy('agent_id').orderBy('period').execute();
     return rows.map((t) => ({ agentId: Number(t.agent_id), period: Number(t.period) }));
   }
 
   async projectedRounds(stream: string): Promise<ProjRoundRow[]> {
-    const rows = await this.db.selectFrom('proj_agent_rounds').select(['agent_id', 'round', 'active', 'likelihood', 'engagement']).where('stream_id', '=', stream).execute();
+    const rows = await this.db.selectFrom('proj_agent_rounds').select(['agent_id', 'round', 'active', 'likelihood', 'engagement']).where('stream_id', '=', stream).orderBy('agent_id').orderBy('round').execute();
     return rows.map((r) => ({ agentId: Number(r.agent_id), round: Number(r.round), active: Number(r.active), likelihood: r.likelihood === null ? null : Number(r.likelihood), engagement: Number(r.engagement) }));
   }
 

@@ -1,0 +1,462 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import { DatabaseError, RunNotFoundError, StreamConflictError } from '../../errors.js';
+import { canonicalJson } from '../canonical.js';
+import { ChainCheck, decodeRow, describeHeadMismatch, fingerprintOf, integrityError, sealBatch } from '../hash-chain.js';
+import {
+  EMPTY_STREAM,
+  type AgentTotals,
+  type AppendBatch,
+  type CacheRow,
+  type ChainBreak,
+  type EventCodec,
+  type Lease,
+  type NewEvent,
+  type NewRun,
+  type ProjAgentRow,
+  type ProjectionOp,
+  type ProjRoundRow,
+  type ReadRange,
+  type Recorded,
+  type RunRow,
+  type RunStatus,
+  type Store,
+  type StoreHandoff,
+  type StoredRow,
+  type StreamHead,
+  type StreamInfo,
+  type TypeStats,
+} from '../port.js';
+import type { Database } from '../schema.js';
+import { describePostgresError, openPostgres } from './database.js';
+import { applyProjections, clearProjections } from './projections.js';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+const PAGE = 4096;
+const EVENT_FIELDS = sql.raw('position, stream_id, stream_position, round, type, agent_id, payload, schema_version, hash');
+
+/** `eventHashInput` without the previous hash, built by PostgreSQL from a stored row (to_json quotes like JSON.stringify). */
+const HASH_INPUT_SQL = sql.raw(
+  `'{"agentId":' || coalesce(agent_id::text, 'null') || ',"data":' || payload || ',"round":' || round::text || ',"streamPosition":' || stream_position::text || ',"type":' || to_json(type)::text || ',"v":' || schema_version::text || '}'`,
+);
+
+/**
+ * The PostgreSQL backend (kysely's PostgresDialect over a `pg` pool). Appends run at READ COMMITTED:
+ * the stream's head row is locked (`select ... for update`) and compared with the head the batch was
+ * sealed against, so of two concurrent appenders at the same position one commits and the other gets
+ * StreamConflictError; the unique (stream_id, stream_position) index backs this up. Commits use
+ * `synchronous_commit = off`: like SQLite's WAL with synchronous=NORMAL, a committed batch survives a
+ * crash of sim, and only a crash of the server's machine can lose the last moments of commits.
+ */
+export class PostgresStore<E extends NewEvent> implements Store<E> {
+  readonly backend = 'postgres' as const;
+
+  private constructor(
+    private readonly url: string,
+    readonly location: string,
+    readonly db: Kysely<Database>,
+    private readonly codec: EventCodec<E>,
+  ) {}
+
+  static async open<E extends NewEvent>(url: string, display: string, codec: EventCodec<E>, options: { mustExist: boolean }): Promise<PostgresStore<E> | null> {
+    const opened = await openPostgres(url, display, options);
+    return opened ? new PostgresStore(url, display, opened.db, codec) : null;
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+
+  handoff(): StoreHandoff {
+    return { location: this.url };
+  }
+
+  private fail(error: unknown, doing: string): Error {
+    if (error instanceof StreamConflictError || error instanceof RunNotFoundError) return error;
+    return describePostgresError(this.location, error, doing);
+  }
+
+  // ---- runs ---------------------------------------------------------------------------------
+
+  async createRun(input: NewRun): Promise<number> {
+    const result = await this.db
+      .insertInto('runs')
+      .values({ created_at: input.createdAt, seed: input.seed, config: canonicalJson(input.config), code_version: input.codeVersion, status: 'running' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return Number(result.id);
+  }
+
+  async setRunStatus(runId: number, status: RunStatus): Promise<void> {
+    await this.db.updateTable('runs').set({ status }).where('id', '=', runId).execute();
+  }
+
+  async getRun(runId: number): Promise<RunRow> {
+    const row = await this.db.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirst();
+    if (!row) throw new RunNotFoundError(`${this.location}: no run with id ${runId} (see \`sim runs\`)`);
+    return toRunRow(row);
+  }
+
+  async listRunRows(): Promise<RunRow[]> {
+    return (await this.db.selectFrom('runs').selectAll().orderBy('id').execute()).map(toRunRow);
+  }
+
+  async latestRunId(): Promise<number | null> {
+    const row = await this.db.selectFrom('runs').select('id').orderBy('id', 'desc').limit(1).executeTakeFirst();
+    return row ? Number(row.id) : null;
+  }
+
+  async runEventStats(runId: number): Promise<{ events: number; byType: Map<string, TypeStats> }> {
+    const rows = await sql<{ type: string; n: number; max_round: number | null }>`
+      select e.type, count(*) as n, max(e.round) as max_round from events e join streams s on s.stream_id = e.stream_id
+      where s.run_id = ${runId} group by e.type`.execute(this.db);
+    const byType = new Map<string, TypeStats>(rows.rows.map((r) => [r.type, { count: Number(r.n), maxRound: r.max_round === null ? null : Number(r.max_round) }]));
+    return { events: rows.rows.reduce((sum, r) => sum + Number(r.n), 0), byType };
+  }
+
+  // ---- streams ------------------------------------------------------------------------------
+
+  async runStreams(runId: number): Promise<StreamInfo[]> {
+    const rows = await sql<{ stream_id: string; name: string; last_position: number; last_hash: string }>`
+      select stream_id, name, last_position, last_hash from streams where run_id = ${runId} order by name collate "C"`.execute(this.db);
+    return rows.rows.map((r) => ({ streamId: r.stream_id, name: r.name, position: Number(r.last_position), hash: r.last_hash }));
+  }
+
+  private async headIn(db: Db, stream: string, lock = false): Promise<{ head: StreamHead; exists: boolean }> {
+    const rows = lock
+      ? await sql<{ last_position: number; last_hash: string }>`select last_position, last_hash from streams where stream_id = ${stream} for update`.execute(db)
+      : await sql<{ last_position: number; last_hash: string }>`select last_position, last_hash from streams where stream_id = ${stream}`.execute(db);
+    const row = rows.rows[0];
+    return row ? { head: { position: Number(row.last_position), hash: row.last_hash }, exists: true } : { head: EMPTY_STREAM, exists: false };
+  }
+
+  async head(stream: string): Promise<StreamHead> {
+    try {
+      return (await this.headIn(this.db, stream)).head;
+    } catch (error) {
+      throw this.fail(error, `reading ${stream}`);
+    }
+  }
+
+  async append(batch: AppendBatch<E>): Promise<Array<Recorded<E>>> {
+    const { runId, stream, expectedPosition, events } = batch;
+    const seen = await this.head(stream.id);
+    if (seen.position !== expectedPosition) throw new StreamConflictError(stream.id, expectedPosition, seen.position);
+    const sealed = sealBatch(stream.id, seen, events, this.codec.schemaVersion);
+    const { recorded, payloads } = sealed;
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        await sql`set local synchronous_commit = off`.execute(trx);
+        if (seen.position === 0) {
+          await sql`insert into streams (stream_id, run_id, name, last_position, last_hash) values (${stream.id}, ${runId}, ${stream.name}, 0, '') on conflict (stream_id) do nothing`.execute(trx);
+        }
+        const { head } = await this.headIn(trx, stream.id, true);
+        if (head.position !== seen.position || head.hash !== seen.hash) throw new StreamConflictError(stream.id, expectedPosition, head.position);
+        if (recorded.length > 0) {
+          const inserted = await sql<{ position: number; stream_position: number }>`
+            insert into events (stream_id, stream_position, round, type, agent_id, payload, schema_version, hash)
+            select ${stream.id}, t.sp, t.r, t.ty, t.a, t.p, ${this.codec.schemaVersion}, t.h
+            from unnest(${recorded.map((e) => e.streamPosition)}::bigint[], ${recorded.map((e) => e.meta.round)}::int[], ${recorded.map((e) => e.type)}::text[],
+              ${recorded.map((e) => e.meta.agentId)}::int[], ${payloads}::text[], ${recorded.map((e) => e.hash)}::text[]) with ordinality as t(sp, r, ty, a, p, h, n)
+            order by t.n
+            returning position, stream_position`.execute(trx);
+          const first = recorded[0].streamPosition;
+          for (const row of inserted.rows) recorded[Number(row.stream_position) - first].position = Number(row.position);
+        }
+        await sql`update streams set last_position = ${sealed.head.position}, last_hash = ${sealed.head.hash} where stream_id = ${stream.id}`.execute(trx);
+        if (batch.projections) await applyProjections(trx, batch.projections);
+        if (batch.cache && batch.cache.length > 0) await this.insertCache(trx, batch.cache, undefined);
+      });
+      return recorded;
+    } catch (error) {
+      if (error instanceof StreamConflictError) throw error;
+      if ((error as { code?: string }).code === '23505' && /events/.test((error as { constraint?: string }).constraint ?? (error as Error).message)) {
+        throw new StreamConflictError(stream.id, expectedPosition, (await this.head(stream.id)).position);
+      }
+      throw this.fail(error, `appending to ${stream.id}`);
+    }
+  }
+
+  async lastEventType(stream: string): Promise<string | null> {
+    const rows = await sql<{ type: string }>`select type from events where stream_id = ${stream} order by stream_position desc limit 1`.execute(this.db);
+    return rows.rows[0]?.type ?? null;
+  }
+
+  private async page(db: Db, stream: string, from: number, to: number): Promise<StoredRow[]> {
+    const rows = await sql<StoredRow>`select ${EVENT_FIELDS} from events where stream_id = ${stream} and stream_position >= ${from} and stream_position <= ${to}
+      order by stream_position limit ${PAGE}`.execute(db);
+    return rows.rows.map(numericRow);
+  }
+
+  private async *rowPages(db: Db, stream: string, range: ReadRange = {}): AsyncGenerator<StoredRow[]> {
+    let from = range.from ?? 1;
+    const to = range.to ?? Number.MAX_SAFE_INTEGER;
+    for (;;) {
+      const rows = await this.page(db, stream, from, to);
+      if (rows.length === 0) return;
+      yield rows;
+      if (rows.length < PAGE) return;
+      from = rows[rows.length - 1].stream_position + 1;
+    }
+  }
+
+  rawEvents(stream: string, range?: ReadRange): AsyncGenerator<StoredRow[]> {
+    return this.rowPages(this.db, stream, range);
+  }
+
+  private decode(row: StoredRow): Recorded<E> {
+    return decodeRow<E>(row, this.codec.decode, (message) => new DatabaseError(message));
+  }
+
+  async *readStream(stream: string, range?: ReadRange): AsyncGenerator<Array<Recorded<E>>> {
+    for await (const rows of this.rowPages(this.db, stream, range)) yield rows.map((r) => this.decode(r));
+  }
+
+  async *eventsOfTypes(stream: string, types: readonly string[], options: { beforeRound?: number } = {}): AsyncGenerator<StoredRow[]> {
+    let after = 0;
+    const before = options.beforeRound ?? null;
+    for (;;) {
+      const result = await sql<StoredRow>`select ${EVENT_FIELDS} from events where stream_id = ${stream} and stream_position > ${after} and type = any(${[...types]}::text[])
+        and (${before}::int is null or round < ${before}::int) order by stream_position limit ${PAGE}`.execute(this.db);
+      const rows = result.rows.map(numericRow);
+      if (rows.length === 0) return;
+      yield rows;
+      if (rows.length < PAGE) return;
+      after = rows[rows.length - 1].stream_position;
+    }
+  }
+
+  async maxRoundOf(stream: string, type: string): Promise<number | null> {
+    const rows = await sql<{ round: number | null }>`select max(round) as round from events where stream_id = ${stream} and type = ${type}`.execute(this.db);
+    const round = rows.rows[0]?.round;
+    return round === null || round === undefined ? null : Number(round);
+  }
+
+  async countRunEvents(runId: number, matches: ReadonlyArray<{ type: string; payload?: string }>): Promise<number> {
+    if (matches.length === 0) return 0;
+    const row = await this.db
+      .selectFrom('events')
+      .innerJoin('streams', 'streams.stream_id', 'events.stream_id')
+      .where('streams.run_id', '=', runId)
+      .where((eb) => eb.or(matches.map((m) => (m.payload === undefined ? eb('events.type', '=', m.type) : eb.and([eb('events.type', '=', m.type), eb('events.payload', '=', m.payload)])))))
+      .select(sql<number>`count(*)`.as('n'))
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  // ---- integrity ----------------------------------------------------------------------------
+
+  private async checkChain(stream: string): Promise<{ broken: ChainBreak | null; events: number }> {
+    const check = new ChainCheck();
+    let after = 0;
+    for (;;) {
+      const result = await sql<{ position: number; stream_position: number; hashed: string; hash: string }>`
+        select position, stream_position, ${HASH_INPUT_SQL} as hashed, hash from events where stream_id = ${stream} and stream_position > ${after}
+        order by stream_position limit ${PAGE}`.execute(this.db);
+      const rows = result.rows.map((r) => [Number(r.position), Number(r.stream_position), r.hashed, r.hash] as const);
+      if (rows.length === 0 || !check.feed(rows) || rows.length < PAGE) break;
+      after = rows[rows.length - 1][1];
+    }
+    return check.finish(await this.head(stream));
+  }
+
+  async verifyStream(stream: string): Promise<ChainBreak | null> {
+    return (await this.checkChain(stream)).broken;
+  }
+
+  async verifyStreams(ids: readonly string[]): Promise<{ streams: number; events: number }> {
+    let events = 0;
+    for (const id of ids) {
+      const { broken, events: n } = await this.checkChain(id);
+      if (broken) throw integrityError(this.location, id, broken);
+      events += n;
+    }
+    return { streams: ids.length, events };
+  }
+
+  async headMismatch(stream: string): Promise<string | null> {
+    const rows = await sql<{ events: number; last: number | null; hash: string | null }>`
+      select count(*) as events, max(stream_position) as last,
+        (select hash from events where stream_id = ${stream} order by stream_position desc limit 1) as hash
+      from events where stream_id = ${stream}`.execute(this.db);
+    const row = rows.rows[0];
+    return describeHeadMismatch(stream, await this.head(stream), { events: Number(row?.events ?? 0), last: row?.last === null || row?.last === undefined ? null : Number(row.last), hash: row?.hash ?? null });
+  }
+
+  async fingerprint(runId: number): Promise<string> {
+    return fingerprintOf(await this.runStreams(runId));
+  }
+
+  // ---- projections --------------------------------------------------------------------------
+
+  async personas(runId: number): Promise<Array<{ agentId: number; persona: string }>> {
+    const rows = await this.db.selectFrom('proj_personas').select(['agent_id', 'persona']).where('run_id', '=', runId).orderBy('agent_id').execute();
+    return rows.map((r) => ({ agentId: Number(r.agent_id), persona: r.persona }));
+  }
+
+  async projectedAgents(stream: string): Promise<ProjAgentRow[]> {
+    const rows = await this.db.selectFrom('proj_agents').selectAll().where('stream_id', '=', stream).orderBy('agent_id').execute();
+    return rows.map((a) => ({
+      agentId: Number(a.agent_id),
+      eligible: Number(a.eligible),
+      following: Number(a.following),
+      followers: Number(a.followers),
+      liked: Number(a.liked),
+      replied: Number(a.replied),
+      posted: Number(a.posted),
+      seen: Number(a.seen),
+      lastLikelihood: a.last_likelihood === null ? null : Number(a.last_likelihood),
+      treated: Number(a.treated),
+      voted: a.voted === null ? null : Number(a.voted),
+    }));
+  }
+
+  async projectedTreatment(stream: string): Promise<Array<{ agentId: number; period: number }>> {
+    const rows = await this.db.selectFrom('proj_treatment').select(['agent_id', 'period']).where('stream_id', '=', stream).orderBy('agent_id').orderBy('period').execute();
+    return rows.map((t) => ({ agentId: Number(t.agent_id), period: Number(t.period) }));
+  }
+
+  async projectedRounds(stream: string): Promise<ProjRoundRow[]> {
+    const rows = await this.db
+      .selectFrom('proj_agent_rounds')
+      .select(['agent_id', 'round', 'active', 'likelihood', 'engagement'])
+      .where('stream_id', '=', stream)
+      .orderBy('agent_id')
+      .orderBy('round')
+      .execute();
+    return rows.map((r) => ({ agentId: Number(r.agent_id), round: Number(r.round), active: Number(r.active), likelihood: r.likelihood === null ? null : Number(r.likelihood), engagement: Number(r.engagement) }));
+  }
+
+  async agentTotals(stream: string): Promise<AgentTotals> {
+    const rows = await sql<{ users: number; eligible: number | null; voters: number | null; treated: number | null; treated_voters: number | null; mean_likelihood: number | null }>`
+      select count(*) as users, sum(eligible) as eligible,
+        sum(case when eligible = 1 and voted = 1 then 1 else 0 end) as voters,
+        sum(case when eligible = 1 and treated = 1 then 1 else 0 end) as treated,
+        sum(case when eligible = 1 and treated = 1 and voted = 1 then 1 else 0 end) as treated_voters,
+        avg(last_likelihood)::float8 as mean_likelihood
+      from proj_agents where stream_id = ${stream}`.execute(this.db);
+    const row = rows.rows[0];
+    return {
+      users: Number(row.users),
+      eligible: Number(row.eligible ?? 0),
+      voters: Number(row.voters ?? 0),
+      treated: Number(row.treated ?? 0),
+      treatedVoters: Number(row.treated_voters ?? 0),
+      meanLikelihood: row.mean_likelihood === null ? null : Number(row.mean_likelihood),
+    };
+  }
+
+  async rebuildProjections(runId: number, streams: readonly string[], project: (stream: string, events: Array<Recorded<E>>) => ProjectionOp[]): Promise<number> {
+    let count = 0;
+    await this.db.transaction().execute(async (trx) => {
+      await clearProjections(trx, runId, streams);
+      for (const stream of streams) {
+        for await (const rows of this.rowPages(trx, stream)) {
+          count += rows.length;
+          await applyProjections(trx, project(stream, rows.map((r) => this.decode(r))));
+        }
+      }
+    });
+    return count;
+  }
+
+  // ---- the LLM cache ------------------------------------------------------------------------
+
+  async cacheGet(key: string): Promise<CacheRow | null> {
+    const row = await this.db.selectFrom('llm_cache').selectAll().where('key', '=', key).executeTakeFirst();
+    if (!row) return null;
+    return {
+      key: row.key,
+      model: row.model,
+      response: row.response,
+      promptTokens: Number(row.prompt_tokens),
+      completionTokens: Number(row.completion_tokens),
+      cachedTokens: Number(row.cached_tokens),
+      createdAt: row.created_at,
+    };
+  }
+
+  private async insertCache(db: Db, rows: readonly CacheRow[], replaceable: string | undefined): Promise<void> {
+    const values = sql`select * from unnest(${rows.map((r) => r.key)}::text[], ${rows.map((r) => r.model)}::text[], ${rows.map((r) => r.response)}::text[],
+      ${rows.map((r) => r.promptTokens)}::int[], ${rows.map((r) => r.completionTokens)}::int[], ${rows.map((r) => r.cachedTokens)}::int[], ${rows.map((r) => r.createdAt)}::text[])`;
+    if (replaceable === undefined) {
+      await sql`insert into llm_cache (key, model, response, prompt_tokens, completion_tokens, cached_tokens, created_at) ${values} on conflict (key) do nothing`.execute(db);
+    } else {
+      await sql`insert into llm_cache (key, model, response, prompt_tokens, completion_tokens, cached_tokens, created_at) ${values}
+        on conflict (key) do update set response = excluded.response, prompt_tokens = excluded.prompt_tokens, completion_tokens = excluded.completion_tokens,
+          cached_tokens = excluded.cached_tokens, created_at = excluded.created_at
+        where substr(llm_cache.response, 1, ${replaceable.length}) = ${replaceable}`.execute(db);
+    }
+  }
+
+  async cachePut(rows: readonly CacheRow[], replaceable?: string): Promise<void> {
+    if (rows.length === 0) return;
+    // One statement may not touch a key twice: keep each key's last row.
+    const unique = [...new Map(rows.map((r) => [r.key, r])).values()];
+    try {
+      await this.insertCache(this.db, unique, replaceable);
+    } catch (error) {
+      throw this.fail(error, 'writing the LLM cache');
+    }
+  }
+
+  async cacheCount(prefix?: string): Promise<number> {
+    const rows =
+      prefix === undefined
+        ? await sql<{ n: number }>`select count(*) as n from llm_cache`.execute(this.db)
+        : await sql<{ n: number }>`select count(*) as n from llm_cache where substr(response, 1, ${prefix.length}) = ${prefix}`.execute(this.db);
+    return Number(rows.rows[0].n);
+  }
+
+  // ---- leases -------------------------------------------------------------------------------
+
+  private async leaseIn(db: Db, runId: number): Promise<Lease | null> {
+    const row = await db.selectFrom('run_leases').selectAll().where('run_id', '=', runId).executeTakeFirst();
+    return row ? { runId: Number(row.run_id), host: row.host, pid: Number(row.pid), acquiredAt: row.acquired_at } : null;
+  }
+
+  currentLease(runId: number): Promise<Lease | null> {
+    return this.leaseIn(this.db, runId);
+  }
+
+  async claimRun(claimant: Lease, isLive: (held: Lease) => boolean): Promise<Lease | null> {
+    return this.db.transaction().execute(async (trx) => {
+      // Claims of one run take turns (a row lock cannot cover a lease that does not exist yet).
+      await sql`select pg_advisory_xact_lock(${claimant.runId}::bigint)`.execute(trx);
+      const held = await this.leaseIn(trx, claimant.runId);
+      if (held && !(held.host === claimant.host && held.pid === claimant.pid) && isLive(held)) return held;
+      await sql`insert into run_leases (run_id, host, pid, acquired_at) values (${claimant.runId}, ${claimant.host}, ${claimant.pid}, ${claimant.acquiredAt})
+        on conflict (run_id) do update set host = excluded.host, pid = excluded.pid, acquired_at = excluded.acquired_at`.execute(trx);
+      return null;
+    });
+  }
+
+  async releaseLease(runId: number, host: string, pid: number): Promise<void> {
+    await this.db.deleteFrom('run_leases').where('run_id', '=', runId).where('host', '=', host).where('pid', '=', pid).execute();
+  }
+}
+
+function numericRow(r: StoredRow): StoredRow {
+  return {
+    position: Number(r.position),
+    stream_id: r.stream_id,
+    stream_position: Number(r.stream_position),
+    round: Number(r.round),
+    type: r.type,
+    agent_id: r.agent_id === null ? null : Number(r.agent_id),
+    payload: r.payload,
+    schema_version: Number(r.schema_version),
+    hash: r.hash,
+  };
+}
+
+function toRunRow(row: { id: number; created_at: string; seed: number; config: string; code_version: string; status: string }): RunRow {
+  return {
+    id: Number(row.id),
+    createdAt: row.created_at,
+    seed: Number(row.seed),
+    config: JSON.parse(row.config),
+    codeVersion: row.code_version,
+    status: row.status as RunStatus,
+  };
+}
