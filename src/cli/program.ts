@@ -11,6 +11,7 @@ import { registerRun } from './commands/run.js';
 import { registerRuns } from './commands/runs.js';
 import { registerShow } from './commands/show.js';
 import { registerUsers } from './commands/users.js';
+import { addStoreOptions } from './store-option.js';
 
 export const DEFAULT_OUT = 'simulation_results';
 
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerRuns(program);
   registerUsers(program);
   registerCalibrate(program);
+  addStoreOptions(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

@@ -1,10 +1,16 @@
 import { RunNotFoundError, UsageError } from '../errors.js';
-import { EventStore } from '../sim/store.js';
+import type { EventStore } from '../sim/store.js';
+import { openExistingStoreFor, storeLocation, storeName, type StoreFlags } from './store-option.js';
 
-/** Opens an output directory that must already hold runs. */
-export async function openStoreWithRuns(outDir: string): Promise<EventStore> {
-  const store = await EventStore.openExisting(outDir);
-  if (!store) throw new RunNotFoundError(`${outDir}: no sim.db here (run \`sim run --out ${outDir}\` first, or pass --out)`);
+/** Opens the store (--store, SIM_STORE, or OUT/sim.db) that must already hold runs. */
+export async function openStoreWithRuns(flags: StoreFlags): Promise<EventStore> {
+  const store = await openExistingStoreFor(flags);
+  if (!store) {
+    if (storeLocation(flags).backend === 'sqlite' && flags.store === undefined && !process.env.SIM_STORE) {
+      throw new RunNotFoundError(`${flags.out}: no sim.db here (run \`sim run --out ${flags.out}\` first, or pass --out)`);
+    }
+    throw new RunNotFoundError(`${storeName(flags)}: holds no sim store yet (record a run into it with \`sim run --store ...\` first)`);
+  }
   return store;
 }
 

@@ -18,7 +18,7 @@ export function registerExport(program: Command): void {
     .option('--to <dir>', 'folder to write (default: <out>/export/run-<id>)')
     .option('--force', 'replace a non-empty --to folder')
     .action(async (runArg: string | undefined, opts: { out: string; to?: string; force?: boolean }) => {
-      const store = await openStoreWithRuns(opts.out);
+      const store = await openStoreWithRuns(opts);
       try {
         const runId = await selectRun(store, runArg);
         const to = opts.to ?? join(opts.out, 'export', `run-${runId}`);
@@ -39,7 +39,7 @@ export function registerExport(program: Command): void {
     .option('--out <dir>', 'output directory holding sim.db', DEFAULT_OUT)
     .option('--to <file>', 'file to write (default: standard output)')
     .action(async (runArg: string | undefined, opts: { out: string; to?: string }) => {
-      const store = await openStoreWithRuns(opts.out);
+      const store = await openStoreWithRuns(opts);
       try {
         const runId = await selectRun(store, runArg);
         // The warmup first, then the conditions in the config's order: the order they ran in.

@@ -82,7 +82,7 @@ async function planCommand(flags: PlanFlags): Promise<void> {
   let config: ExperimentConfig = resolveConfig({ out: flags.out, config: flags.config, usersDir: flags.usersDir, provider: 'offline', conditions: ['control', ...conditions].join(',') });
   let pilots: PilotRun[];
   if (flags.pilot) {
-    const store = await openStoreWithRuns(flags.out);
+    const store = await openStoreWithRuns(flags);
     try {
       pilots = [];
       for (const arg of flags.pilot) {

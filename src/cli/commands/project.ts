@@ -11,7 +11,7 @@ export function registerProject(program: Command): void {
     .option('--out <dir>', 'output directory holding sim.db', DEFAULT_OUT)
     .option('--rebuild', 'drop and rebuild every projection table of the run from its events')
     .action(async (runArg: string | undefined, opts: { out: string; rebuild?: boolean }) => {
-      const store = await openStoreWithRuns(opts.out);
+      const store = await openStoreWithRuns(opts);
       try {
         const runId = await selectRun(store, runArg);
         const streams = await store.runStreams(runId);

@@ -28,7 +28,7 @@ export function registerReplay(program: Command): void {
     .option('--keep', 'keep the scratch copy of an exact replay (its path is printed)');
   // An exact replay calls no server; a replay under another seed is a new run and may.
   addLlmOptions(command).action(async (opts: { seed: number; run?: string; out: string; keep?: boolean } & LlmFlags) => {
-      const store = await openStoreWithRuns(opts.out);
+      const store = await openStoreWithRuns(opts);
       try {
         const runId = await selectRun(store, opts.run, '--run');
         const config = parseExperiment((await store.getRun(runId)).config, `run ${runId} config`);

@@ -29,7 +29,7 @@ export function registerReport(program: Command): void {
     .option('--to <dir>', 'folder to write into (default: <out>/report/run-<id>)')
     .option('--compare <dir>', 'overlay a folder in the reference layout (e.g. one seed of the reference\'s published data; see docs/protocol.md)')
     .action(async (runArgs: string[], opts: { out: string; to?: string; compare?: string }) => {
-      const store = await openStoreWithRuns(opts.out);
+      const store = await openStoreWithRuns(opts);
       try {
         const runIds = runArgs.length === 0 ? [await selectRun(store, undefined)] : await Promise.all(runArgs.map((a) => selectRun(store, a)));
         if (runIds.length > 1) checkPoolable(await Promise.all(runIds.map(async (id) => ({ id, config: (await store.getRun(id)).config }))));

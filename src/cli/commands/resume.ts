@@ -18,7 +18,7 @@ export function registerResume(program: Command): void {
     .option('--out <dir>', 'output directory holding sim.db', DEFAULT_OUT)
     .option('--concurrency <n>', 'LLM requests in flight (default 32)', integerFlag('--concurrency', 1));
   addLlmOptions(command).action(async (runArg: string | undefined, opts: { out: string; concurrency?: number } & LlmFlags) => {
-      const store = await openStoreWithRuns(opts.out);
+      const store = await openStoreWithRuns(opts);
       try {
         const runId = await selectRun(store, runArg);
         const run = await store.getRun(runId);

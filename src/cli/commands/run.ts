@@ -6,6 +6,7 @@ import { InterruptedError, LlmUnavailableError, RunNotFoundError, SimError, Usag
 import { acquireLease, releaseLease } from '../../events/leases.js';
 import { EventStore } from '../../sim/store.js';
 import { listRuns } from '../../sim/run-catalogue.js';
+import { openExistingStoreFor, openStoreFor } from '../store-option.js';
 import { streamId } from '../../events/stream-ids.js';
 import { conditionSummaries, type ConditionSummary } from '../../projections/queries.js';
 import { runExperiment } from '../../sim/engine.js';
@@ -28,6 +29,8 @@ import { printTable } from '../table.js';
 export interface RunFlags extends LlmFlags {
   config?: string;
   out: string;
+  /** --store: see src/cli/store-option.ts */
+  store?: string;
   nUsers?: number;
   seed?: number;
   treatmentSeed?: number;
@@ -161,7 +164,7 @@ export async function runCommand(flags: RunFlags): Promise<void> {
   let store: EventStore;
   let population: ReturnType<typeof loadPopulation> | null = null;
   if (flags.fromWarmup !== undefined) {
-    const existing = await EventStore.openExisting(flags.out);
+    const existing = await openExistingStoreFor(flags);
     if (!existing) throw new RunNotFoundError(`--from-warmup: ${flags.out} holds no sim.db, so no recorded warmup (record one with \`sim run --warmup-only --out ${flags.out}\`)`);
     store = existing;
     try {
@@ -175,7 +178,7 @@ export async function runCommand(flags: RunFlags): Promise<void> {
   } else {
     // The population is validated whole before the database is touched: bad input writes nothing.
     population = loadPopulation(config);
-    store = await EventStore.open(flags.out);
+    store = await openStoreFor(flags);
   }
   const provider = chooseProvider(config, { store, cacheOnly: flags.cacheOnly, concurrency: flags.concurrency, llm: flags });
   try {

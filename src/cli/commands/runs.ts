@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { IntegrityError } from '../../errors.js';
 import { EventStore } from '../../sim/store.js';
 import { listRuns, type RunSummary } from '../../sim/run-catalogue.js';
+import { openExistingStoreFor, storeName } from '../store-option.js';
 import { DEFAULT_OUT } from '../program.js';
 import { printTable } from '../table.js';
 
@@ -20,8 +21,8 @@ export function registerRuns(program: Command): void {
     .option('--out <dir>', 'output directory holding sim.db', DEFAULT_OUT)
     .option('--json', 'print JSON instead of a table')
     .option('--verify', 'recompute every hash chain instead of checking the heads (seconds per million events)')
-    .action(async (opts: { out: string; json?: boolean; verify?: boolean }) => {
-      const store = await EventStore.openExisting(opts.out);
+    .action(async (opts: { out: string; store?: string; json?: boolean; verify?: boolean }) => {
+      const store = await openExistingStoreFor(opts);
       const runs: Array<RunSummary & { chains: ChainStatus }> = [];
       try {
         if (store) {
@@ -33,7 +34,7 @@ export function registerRuns(program: Command): void {
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
       } else if (runs.length === 0) {
-        process.stdout.write(`no runs in ${opts.out}\n`);
+        process.stdout.write(`no runs in ${opts.store !== undefined || process.env.SIM_STORE ? storeName(opts) : opts.out}\n`);
       } else {
         printTable(
           ['id', 'seed', 'status', 'last round', 'events', 'fell back', 'fingerprint', 'chains'],

@@ -21,7 +21,7 @@ export function registerShow(program: Command): void {
     .action(async (idArg: string, opts: { run?: string; condition?: string; out: string }) => {
       const agentId = Number(idArg);
       if (!Number.isInteger(agentId)) throw new UsageError(`user id: "${idArg}" is not an integer`);
-      const store = await openStoreWithRuns(opts.out);
+      const store = await openStoreWithRuns(opts);
       try {
         const runId = await selectRun(store, opts.run, '--run');
         const config = parseExperiment((await store.getRun(runId)).config);
