@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { rng } from '../src/domain/rng.js';
 import { PROJECT_ROOT, SIM_BIN, runSim } from './helpers.js';
 import { writeUsersDir } from './support/users-files.js';
+import { freshPostgresDatabase, postgresForTests, postgresRequired } from './support/store-backends.js';
 
 /**
  * Kills `sim run` with SIGKILL at random moments (mid-round, spread over the warmup, the conditions
@@ -16,15 +17,18 @@ const users = writeUsersDir(join(scratch, 'users'), 150);
 const args = ['run', '--users-dir', users, '--n-users', '120', '--seed', '9', '--conditions', 'control,experiment_soc_message'];
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-const fingerprintOf = (out: string) => {
-  const runs = JSON.parse(runSim(['runs', '--json', '--out', out]).stdout) as Array<{ fingerprint: string; status: string }>;
+/** Where a run's store is: `--out DIR` (SQLite, DIR/sim.db), plus `--store URL` on PostgreSQL. */
+type Where = string[];
+
+const fingerprintOf = (where: Where) => {
+  const runs = JSON.parse(runSim(['runs', '--json', ...where]).stdout) as Array<{ fingerprint: string; status: string }>;
   return runs[0];
 };
 
 /** Starts a run and kills it once it has printed `afterLines` progress lines, plus `delayMs`. */
-function runAndKill(out: string, afterLines: number, delayMs: number): Promise<{ killedAt: string }> {
+function runAndKill(where: Where, afterLines: number, delayMs: number): Promise<{ killedAt: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SIM_BIN, ...args, '--out', out], { cwd: PROJECT_ROOT, env: { ...process.env, OPENAI_API_KEY: '' } });
+    const child = spawn(process.execPath, [SIM_BIN, ...args, ...where], { cwd: PROJECT_ROOT, env: { ...process.env, OPENAI_API_KEY: '' } });
     let lines = 0;
     let last = '';
     let buffered = '';
@@ -51,34 +55,67 @@ function runAndKill(out: string, afterLines: number, delayMs: number): Promise<{
   });
 }
 
-describe('crash safety', () => {
-  it('a run killed at 10 random moments and resumed each time equals the uninterrupted run', async () => {
-    const reference = join(scratch, 'reference');
-    const done = runSim([...args, '--out', reference]);
-    expect(done.status).toBe(0);
-    const progressLines = done.stderr.split('\n').filter((l) => / agents /.test(l)).length;
-    // warmup 16 rounds + 2 conditions x (30 rounds + election day)
-    expect(progressLines).toBe(16 + 2 * 31);
-    const expected = fingerprintOf(reference).fingerprint;
+const pg = postgresForTests();
+const dropDatabases: Array<() => Promise<void>> = [];
+afterAll(async () => {
+  for (const drop of dropDatabases) await drop().catch(() => undefined);
+});
 
-    const r = rng(2024, 'crash-test', 0, 0, 'kill-points');
+/** A fresh place for one run on each backend. */
+const backends: Array<{ name: string; skip: string | null; kills: number; where: (out: string) => Promise<Where> }> = [
+  { name: 'sqlite', skip: null, kills: 10, where: async (out) => ['--out', out] },
+  {
+    name: 'postgres',
+    skip: pg.url || postgresRequired ? null : pg.reason,
+    kills: 5,
+    where: async (out) => {
+      if (!pg.url) throw new Error(`SIM_REQUIRE_POSTGRES=1 but ${pg.reason}`);
+      const db = await freshPostgresDatabase(pg.url);
+      dropDatabases.push(db.drop);
+      return ['--out', out, '--store', db.url];
+    },
+  },
+];
+
+let expected: string | null = null;
+let progressLines = 0;
+/** The uninterrupted run, recorded once on SQLite: every backend's resumed run must equal it. */
+function reference(): string {
+  if (expected) return expected;
+  const out = join(scratch, 'reference');
+  const done = runSim([...args, '--out', out]);
+  expect(done.status).toBe(0);
+  progressLines = done.stderr.split('\n').filter((l) => / agents /.test(l)).length;
+  // warmup 16 rounds + 2 conditions x (30 rounds + election day)
+  expect(progressLines).toBe(16 + 2 * 31);
+  expected = fingerprintOf(['--out', out]).fingerprint;
+  return expected;
+}
+
+describe.each(backends)('crash safety on $name', (backend) => {
+  if (backend.skip) console.warn(`crash test on ${backend.name} skipped: ${backend.skip}`);
+  it.skipIf(backend.skip !== null)(`a run killed at ${backend.kills} random moments and resumed each time equals the uninterrupted run${backend.skip ? ` (skipped: ${backend.skip})` : ''}`, async () => {
+    const fingerprint = reference();
+    const r = rng(2024, 'crash-test', 0, 0, `kill-points-${backend.name}`);
     const stagesHit = new Set<string>();
-    for (let k = 0; k < 10; k++) {
-      const out = join(scratch, `killed-${k}`);
+    for (let k = 0; k < backend.kills; k++) {
+      const where = await backend.where(join(scratch, `${backend.name}-killed-${k}`));
       // The last kill point is always on election day of the last condition.
-      const afterLines = k === 9 ? progressLines - 1 : r.int(1, progressLines - 2);
-      const { killedAt } = await runAndKill(out, afterLines, r.int(0, 30));
+      const afterLines = k === backend.kills - 1 ? progressLines - 1 : r.int(1, progressLines - 2);
+      const { killedAt } = await runAndKill(where, afterLines, r.int(0, 30));
       stagesHit.add(killedAt.split(':')[0]);
-      expect(['interrupted', 'finished']).toContain(fingerprintOf(out).status);
-      const resumed = runSim(['resume', '--out', out]);
+      expect(['interrupted', 'finished']).toContain(fingerprintOf(where).status);
+      const resumed = runSim(['resume', ...where]);
       expect(resumed.status, resumed.stderr).toBe(0);
-      const after = fingerprintOf(out);
+      const after = fingerprintOf(where);
       expect(after.status).toBe('finished');
-      expect(after.fingerprint, `killed after "${killedAt}"`).toBe(expected);
+      expect(after.fingerprint, `killed after "${killedAt}"`).toBe(fingerprint);
     }
     expect(stagesHit.size).toBeGreaterThanOrEqual(2);
-  }, 300_000);
+  }, 400_000);
+});
 
+describe('crash safety', () => {
   it('refuses a second process executing the same run, and neither corrupts the log', async () => {
     const out = join(scratch, 'two-writers');
     // Long enough (the default population, 3,000 users) that the second process arrives mid-run.
@@ -99,6 +136,6 @@ describe('crash safety', () => {
     expect(runSim(['project', '--out', out]).status).toBe(0);
     const reference = join(scratch, 'two-writers-reference');
     expect(runSim([...long, '--out', reference]).status).toBe(0);
-    expect(fingerprintOf(out)).toMatchObject({ status: 'finished', fingerprint: fingerprintOf(reference).fingerprint });
+    expect(fingerprintOf(['--out', out])).toMatchObject({ status: 'finished', fingerprint: fingerprintOf(['--out', reference]).fingerprint });
   }, 120_000);
 });

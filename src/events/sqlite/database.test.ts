@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
@@ -48,5 +48,30 @@ describe('migrations', () => {
     await sql`insert into kysely_migration (name, timestamp) values ('9999_from_the_future', 'x')`.execute(db);
     await db.destroy();
     await expect(openDatabase(file)).rejects.toThrow(/written by a newer version of sim \(schema migration 9999_from_the_future is unknown here\)/);
+  });
+
+  it('open a store written by sim 0.1.0 (before the storage port): it verifies, keeps its fingerprint, takes new runs and stays readable', async () => {
+    const fixture = new URL('../../../test/fixtures/v0.2-store/sim.db', import.meta.url);
+    const file = join(dir, 'sim.db');
+    copyFileSync(fixture, file);
+    const before = readFileSync(file);
+    const { eventCodec } = await import('../../domain/events.js');
+    const { SqliteStore } = await import('./store.js');
+    const store = await SqliteStore.open(file, eventCodec);
+    try {
+      const [run] = await store.listRunRows();
+      expect(run).toMatchObject({ id: 1, seed: 1, status: 'finished', codeVersion: '0.1.0' });
+      const streams = await store.runStreams(1);
+      expect(streams.map((s) => s.name)).toEqual(['control', 'experiment_info_message', 'experiment_soc_message', 'treatment_info_message', 'treatment_soc_message', 'warmup']);
+      expect(await store.verifyStreams(streams.map((s) => s.streamId))).toEqual({ streams: 6, events: 787 });
+      expect(await store.fingerprint(1)).toBe('4efbff9e381508b86b56c35875a4a05dd2bf1f374a1d356c97d08a10f313f322');
+      const next = await store.createRun({ seed: 2, config: {}, codeVersion: 'now', createdAt: 'now' });
+      expect(next).toBe(2);
+    } finally {
+      await store.close();
+    }
+    expect(await appliedMigrations(file)).toEqual(Object.keys(migrations).sort());
+    // The fixture itself is never touched (the test works on a copy).
+    expect(readFileSync(fixture).equals(before)).toBe(true);
   });
 });
