@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { CODE_VERSION } from '../version.js';
 import { registerCalibrate } from './commands/calibrate.js';
+import { registerCopy } from './commands/copy.js';
 import { registerExport } from './commands/export.js';
 import { registerProject } from './commands/project.js';
 import { registerReplay } from './commands/replay.js';
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerRuns(program);
   registerUsers(program);
   registerCalibrate(program);
+  registerCopy(program);
   addStoreOptions(program);
   for (const command of program.commands) command.exitOverride();
   return program;

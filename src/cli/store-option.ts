@@ -10,14 +10,15 @@ import { EventStore } from '../sim/store.js';
 export const STORE_FLAG = '--store <url>';
 export const STORE_HELP = 'the store: a database file, sqlite:PATH or postgres://user:pass@host:port/db (default: $SIM_STORE, else OUT/sim.db)';
 
-/** The commands (by name) that open a store; each gets --store beside its --out. */
-const STORE_COMMANDS = new Set(['run', 'resume', 'replay', 'project', 'csv', 'events', 'show', 'report', 'plan', 'runs', 'copy']);
+/** The commands that open a store (by their words after `sim`); each gets --store beside its --out. */
+const STORE_COMMANDS = new Set(['run', 'resume', 'replay', 'project', 'export csv', 'export events', 'show user', 'report', 'plan', 'runs']);
 
 /** Adds --store to every command that opens a store (called once, after all commands are registered). */
-export function addStoreOptions(program: Command): void {
+export function addStoreOptions(program: Command, path: string[] = []): void {
   for (const command of program.commands) {
-    addStoreOptions(command);
-    if (STORE_COMMANDS.has(command.name()) && !command.options.some((o) => o.long === '--store')) command.option(STORE_FLAG, STORE_HELP);
+    const words = [...path, command.name()];
+    addStoreOptions(command, words);
+    if (STORE_COMMANDS.has(words.join(' ')) && !command.options.some((o) => o.long === '--store')) command.option(STORE_FLAG, STORE_HELP);
   }
 }
 

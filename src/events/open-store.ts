@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseError, UsageError } from '../errors.js';
 import type { EventCodec, NewEvent, Store } from './port.js';
@@ -20,7 +20,8 @@ export function maskPassword(url: string): string {
 }
 
 /**
- * Reads `--store` / SIM_STORE: a path (`results/sim.db`) or `sqlite:PATH` is SQLite;
+ * Reads `--store` / SIM_STORE: a path (`results/sim.db`, or an output directory standing for its
+ * sim.db) or `sqlite:PATH` is SQLite;
  * `postgres://user:pass@host:port/db` (or postgresql://) is PostgreSQL. `source` names the flag or
  * variable in errors.
  */
@@ -47,6 +48,8 @@ export function parseStoreLocation(text: string, source = '--store'): StoreLocat
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
     throw new UsageError(`${source}: "${maskPassword(value)}" is not a store this version knows (use a file path, sqlite:PATH or postgres://...)`);
   }
+  // An output directory stands for its sim.db.
+  if (existsSync(value) && statSync(value).isDirectory()) return directoryStore(value);
   return { backend: 'sqlite', file: value };
 }
 

@@ -62,6 +62,9 @@ export interface NewRun {
   config: unknown;
   codeVersion: string;
   createdAt: string;
+  /** The id to record the run under (a copy keeps its id); absent: the next free one. */
+  id?: number;
+  status?: RunStatus;
 }
 
 export interface StreamHead {
@@ -206,6 +209,8 @@ export interface Store<E extends NewEvent = NewEvent> {
 
   // ---- the runs catalogue
   createRun(input: NewRun): Promise<number>;
+  /** Deletes a run with its streams, events, projection rows and lease (a copy that failed half-way). */
+  deleteRun(runId: number): Promise<void>;
   setRunStatus(runId: number, status: RunStatus): Promise<void>;
   /** Throws RunNotFoundError naming the store. */
   getRun(runId: number): Promise<RunRow>;
@@ -267,6 +272,8 @@ export interface Store<E extends NewEvent = NewEvent> {
   cachePut(rows: readonly CacheRow[], replaceable?: string): Promise<void>;
   /** Rows in the cache (whose response starts with `prefix`, when given). */
   cacheCount(prefix?: string): Promise<number>;
+  /** Every cache row, by key, a page at a time (for copying a store). */
+  cacheRows(): AsyncIterable<CacheRow[]>;
 
   // ---- leases
   currentLease(runId: number): Promise<Lease | null>;

@@ -81,10 +81,23 @@ export class PostgresStore<E extends NewEvent> implements Store<E> {
   async createRun(input: NewRun): Promise<number> {
     const result = await this.db
       .insertInto('runs')
-      .values({ created_at: input.createdAt, seed: input.seed, config: canonicalJson(input.config), code_version: input.codeVersion, status: 'running' })
+      .values({ ...(input.id === undefined ? {} : { id: input.id }), created_at: input.createdAt, seed: input.seed, config: canonicalJson(input.config), code_version: input.codeVersion, status: input.status ?? 'running' })
       .returning('id')
       .executeTakeFirstOrThrow();
+    // A run recorded under a given id (a copy) must not be handed out again by the identity.
+    if (input.id !== undefined) await sql`select setval(pg_get_serial_sequence('runs', 'id'), greatest((select max(id) from runs), 1))`.execute(this.db);
     return Number(result.id);
+  }
+
+  async deleteRun(runId: number): Promise<void> {
+    const streams = (await this.runStreams(runId)).map((s) => s.streamId);
+    await this.db.transaction().execute(async (trx) => {
+      await clearProjections(trx, runId, streams);
+      await sql`delete from events where stream_id = any(${streams}::text[])`.execute(trx);
+      await sql`delete from streams where run_id = ${runId}`.execute(trx);
+      await sql`delete from run_leases where run_id = ${runId}`.execute(trx);
+      await sql`delete from runs where id = ${runId}`.execute(trx);
+    });
   }
 
   async setRunStatus(runId: number, status: RunStatus): Promise<void> {
@@ -406,6 +419,26 @@ export class PostgresStore<E extends NewEvent> implements Store<E> {
         ? await sql<{ n: number }>`select count(*) as n from llm_cache`.execute(this.db)
         : await sql<{ n: number }>`select count(*) as n from llm_cache where substr(response, 1, ${prefix.length}) = ${prefix}`.execute(this.db);
     return Number(rows.rows[0].n);
+  }
+
+  async *cacheRows(): AsyncGenerator<CacheRow[]> {
+    let after = '';
+    for (;;) {
+      const rows = await sql<{ key: string; model: string; response: string; prompt_tokens: number; completion_tokens: number; cached_tokens: number; created_at: string }>`
+        select * from llm_cache where key collate "C" > ${after} order by key collate "C" limit ${PAGE}`.execute(this.db);
+      if (rows.rows.length === 0) return;
+      yield rows.rows.map((row) => ({
+        key: row.key,
+        model: row.model,
+        response: row.response,
+        promptTokens: Number(row.prompt_tokens),
+        completionTokens: Number(row.completion_tokens),
+        cachedTokens: Number(row.cached_tokens),
+        createdAt: row.created_at,
+      }));
+      if (rows.rows.length < PAGE) return;
+      after = rows.rows[rows.rows.length - 1].key;
+    }
   }
 
   // ---- leases -------------------------------------------------------------------------------

@@ -144,10 +144,25 @@ export class SqliteStore<E extends NewEvent> implements Store<E> {
   async createRun(input: NewRun): Promise<number> {
     const result = await this.db
       .insertInto('runs')
-      .values({ created_at: input.createdAt, seed: input.seed, config: canonicalJson(input.config), code_version: input.codeVersion, status: 'running' })
+      .values({ ...(input.id === undefined ? {} : { id: input.id }), created_at: input.createdAt, seed: input.seed, config: canonicalJson(input.config), code_version: input.codeVersion, status: input.status ?? 'running' })
       .returning('id')
       .executeTakeFirstOrThrow();
     return Number(result.id);
+  }
+
+  async deleteRun(runId: number): Promise<void> {
+    const streams = (await this.runStreams(runId)).map((s) => s.streamId);
+    this.sqlite
+      .transaction(() => {
+        this.projections.clear(runId, streams);
+        for (const stream of streams) {
+          this.sqlite.prepare('delete from events where stream_id = ?').run(stream);
+          this.sqlite.prepare('delete from streams where stream_id = ?').run(stream);
+        }
+        this.sqlite.prepare('delete from run_leases where run_id = ?').run(runId);
+        this.sqlite.prepare('delete from runs where id = ?').run(runId);
+      })
+      .immediate();
   }
 
   async setRunStatus(runId: number, status: RunStatus): Promise<void> {
@@ -475,6 +490,17 @@ export class SqliteStore<E extends NewEvent> implements Store<E> {
     return Number((await query.executeTakeFirstOrThrow()).n);
   }
 
+  async *cacheRows(): AsyncGenerator<CacheRow[]> {
+    let after = '';
+    for (;;) {
+      const rows = await this.db.selectFrom('llm_cache').selectAll().where('key', '>', after).orderBy('key').limit(PAGE).execute();
+      if (rows.length === 0) return;
+      yield rows.map(toCacheRow);
+      if (rows.length < PAGE) return;
+      after = rows[rows.length - 1].key;
+    }
+  }
+
   // ---- leases -------------------------------------------------------------------------------
 
   private leaseNow(runId: number): Lease | null {
@@ -500,6 +526,18 @@ export class SqliteStore<E extends NewEvent> implements Store<E> {
   async releaseLease(runId: number, host: string, pid: number): Promise<void> {
     this.s.dropLease.run(runId, host, pid);
   }
+}
+
+function toCacheRow(row: { key: string; model: string; response: string; prompt_tokens: number; completion_tokens: number; cached_tokens: number; created_at: string }): CacheRow {
+  return {
+    key: row.key,
+    model: row.model,
+    response: row.response,
+    promptTokens: Number(row.prompt_tokens),
+    completionTokens: Number(row.completion_tokens),
+    cachedTokens: Number(row.cached_tokens),
+    createdAt: row.created_at,
+  };
 }
 
 function cacheParams(c: CacheRow): unknown[] {
