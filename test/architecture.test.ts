@@ -105,6 +105,16 @@ describe('the layers of docs/architecture.md', () => {
     expect([...KNOWN_DEPARTURES].filter((d) => !all.has(d))).toEqual([]);
   });
 
+  it('only the storage implementations import a database driver or hold SQL', () => {
+    const backends = (f: string) => f.startsWith('src/events/sqlite/') || f.startsWith('src/events/postgres/');
+    const drivers = [...texts]
+      .filter(([f]) => !backends(f))
+      .flatMap(([f, text]) => specifiers(text).filter((s) => s === 'better-sqlite3' || s === 'pg' || (s === 'kysely' && f !== 'src/events/schema.ts')).map((s) => `${f} -> ${s}`));
+    expect(drivers).toEqual([]);
+    const sqlText = /['"`]\s*(select\s|insert\s+into\s|update\s+\w+\s+set\s|delete\s+from\s|create\s+table\s)/i;
+    expect([...texts].filter(([f, text]) => !backends(f) && sqlText.test(text)).map(([f]) => f)).toEqual([]);
+  });
+
   it('only src/cli prints', () => {
     const printing = [...texts].filter(([f, text]) => !f.startsWith('src/cli/') && /process\.(stdout|stderr)\.write|console\.(log|error|warn|info)\(/.test(text)).map(([f]) => f);
     expect(printing).toEqual([]);

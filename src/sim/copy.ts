@@ -25,17 +25,32 @@ export interface CopyResult {
  * it is the same run (same fingerprint), which is a no-op. A copy that fails half-way is removed.
  * A run started from another run's warmup brings that run along.
  */
-export async function copyRuns(from: EventStore, to: EventStore, runIds: number[] | null, onRun?: (r: CopyResult) => void): Promise<CopyResult[]> {
-  const all = (await from.listRunRows()).map((r) => r.id);
-  const wanted = new Set(runIds ?? all);
-  for (const id of wanted) await from.getRun(id);
-  // Runs whose conditions forked from another run's warmup need that run in the target first.
+export interface CopyPlan {
+  runs: Array<{ runId: number; fingerprint: string; events: number }>;
+}
+
+/**
+ * The runs to copy (the ones asked for, default all, plus the runs they forked a warmup from), each
+ * verified: a broken chain stops the copy before the target is opened.
+ */
+export async function planCopy(from: EventStore, runIds: number[] | null): Promise<CopyPlan> {
+  const wanted = new Set(runIds ?? (await from.listRunRows()).map((r) => r.id));
   for (const id of [...wanted]) {
     const config = parseExperiment((await from.getRun(id)).config, `run ${id} config`);
     if (config.from_warmup) wanted.add(Number(config.from_warmup.split('/')[1]));
   }
+  const runs: CopyPlan['runs'] = [];
+  for (const runId of [...wanted].sort((a, b) => a - b)) {
+    const streams = await from.runStreams(runId);
+    const { events } = await from.verifyStreams(streams.map((s) => s.streamId));
+    runs.push({ runId, fingerprint: await from.fingerprint(runId), events });
+  }
+  return { runs };
+}
+
+export async function copyRuns(from: EventStore, to: EventStore, plan: CopyPlan, onRun?: (r: CopyResult) => void): Promise<CopyResult[]> {
   const results: CopyResult[] = [];
-  for (const id of [...wanted].sort((a, b) => a - b)) {
+  for (const { runId: id } of plan.runs) {
     const result = await copyRun(from, to, id);
     results.push(result);
     onRun?.(result);

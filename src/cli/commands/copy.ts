@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { maskPassword, parseStoreLocation } from '../../events/open-store.js';
-import { copyRuns } from '../../sim/copy.js';
+import { copyRuns, planCopy } from '../../sim/copy.js';
 import { EventStore } from '../../sim/store.js';
 
 export function registerCopy(program: Command): void {
@@ -22,9 +22,11 @@ export function registerCopy(program: Command): void {
       const from = await EventStore.existing(fromLocation);
       if (!from) throw new UsageError(`--from ${maskPassword(opts.from)}: holds no sim store`);
       try {
+        // Everything to copy is verified before the target is opened (or created).
+        const plan = await planCopy(from, runIds);
         const to = await EventStore.at(toLocation);
         try {
-          await copyRuns(from, to, runIds, (r) => {
+          await copyRuns(from, to, plan, (r) => {
             const what = r.outcome === 'copied' ? `copied run ${r.runId} (${r.streams} streams, ${r.events} events)` : `run ${r.runId} is already there (same fingerprint): nothing to do`;
             process.stdout.write(`${what}; fingerprint ${r.fingerprint}\n`);
           });
