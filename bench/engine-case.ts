@@ -8,7 +8,8 @@ import { EventStore } from '../src/sim/store.js';
 import { runExperiment } from '../src/sim/engine.js';
 import { benchPopulation } from './population.js';
 
-const [usersArg, conditions, workersArg, dir] = process.argv.slice(2);
+/** The store is DIR/sim.db, or the PostgreSQL database named by a fifth argument. */
+const [usersArg, conditions, workersArg, dir, storeUrl] = process.argv.slice(2);
 const users = Number(usersArg);
 let peakRss = 0;
 const sample = () => (peakRss = Math.max(peakRss, process.memoryUsage().rss));
@@ -18,7 +19,7 @@ const config = parseExperiment({ n_users: users, seed: 1, run_conditions: condit
 const started = performance.now();
 const population = benchPopulation(config);
 const populationSeconds = (performance.now() - started) / 1000;
-const store = await EventStore.open(dir);
+const store = storeUrl ? await EventStore.at(storeUrl) : await EventStore.open(dir);
 const runId = await store.createRun({ seed: 1, config, codeVersion: 'bench', createdAt: new Date().toISOString() });
 const stages: Record<string, number> = {};
 let turns = 0;
@@ -55,6 +56,7 @@ process.stdout.write(
     turns,
     events: summary.events,
     peakRssMb: Math.round(peakRss / 2 ** 20),
-    dbMb: Math.round(statSync(join(dir, 'sim.db')).size / 2 ** 20),
+    dbMb: storeUrl ? null : Math.round(statSync(join(dir, 'sim.db')).size / 2 ** 20),
+    store: storeUrl ? 'postgres' : 'sqlite',
   })}\n`,
 );

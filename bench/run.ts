@@ -36,12 +36,12 @@ function child(script: string, args: string[], nodeFlags: string[] = []): Record
   return JSON.parse(last);
 }
 
-function engineCase(users: number, conditions: string, workers: number, label: string): void {
+function engineCase(users: number, conditions: string, workers: number, label: string, storeUrl?: string): void {
   const dir = mkdtempSync(join(tmpdir(), 'sim-bench-'));
   try {
     // Node's default heap limit (about 4 GB) is too small from a few hundred thousand agents.
     const heap = users > 200_000 ? ['--max-old-space-size=20000'] : [];
-    const r = child('engine-case.ts', [String(users), conditions, String(workers), dir], heap);
+    const r = child('engine-case.ts', [String(users), conditions, String(workers), dir, ...(storeUrl ? [storeUrl] : [])], heap);
     rows.push({ section: 'engine (offline)', case: label, ...r } as Row);
     print(rows[rows.length - 1]);
   } finally {
@@ -58,6 +58,9 @@ if (!only || only === 'engine') {
   engineCase(1_000, all, 1, '1,000 agents x 5 conditions');
   engineCase(20_000, all, 1, '20,000 agents x 5 conditions, 1 thread');
   engineCase(20_000, all, 2, '20,000 agents x 5 conditions, 2 threads');
+  // The PostgreSQL backend on the same case: SIM_BENCH_PG_URL names an empty database on a server.
+  const pgUrl = process.env.SIM_BENCH_PG_URL;
+  if (pgUrl) engineCase(20_000, all, 1, '20,000 agents x 5 conditions, 1 thread, PostgreSQL store', pgUrl);
   if (large) {
     engineCase(100_000, all, 2, '100,000 agents x 5 conditions, 2 threads');
     engineCase(1_000_000, 'control', 1, '1,000,000 agents, warmup + control');
