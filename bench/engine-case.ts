@@ -1,10 +1,9 @@
 /** One engine benchmark case, run in its own process by bench/run.ts; prints one JSON line. */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
+import { recordRun } from '../src/api/index.js';
 import { parseExperiment } from '../src/domain/config.js';
 import { OfflineProvider } from '../src/domain/offline-model.js';
-import { EventStore } from '../src/events/store.js';
-import { runExperiment } from '../src/sim/engine.js';
 import { benchPopulation } from './population.js';
 
 const [usersArg, conditions, workersArg, dir] = process.argv.slice(2);
@@ -17,31 +16,25 @@ const config = parseExperiment({ n_users: users, seed: 1, run_conditions: condit
 const started = performance.now();
 const population = benchPopulation(config);
 const populationSeconds = (performance.now() - started) / 1000;
-const store = await EventStore.open(dir);
-const runId = await store.createRun({ seed: 1, config, codeVersion: 'bench', createdAt: new Date().toISOString() });
 const stages: Record<string, number> = {};
 let turns = 0;
 let last = performance.now();
 const t0 = performance.now();
-await runExperiment({
-  store,
-  provider: new OfflineProvider(),
-  config,
-  runId,
-  population,
-  workers: Number(workersArg),
-  onProgress: (p) => {
-    const now = performance.now();
-    const key = p.stage === 'warmup' ? 'warmup' : p.stage === 'election' ? 'election' : 'conditions';
-    stages[key] = (stages[key] ?? 0) + (now - last) / 1000;
-    last = now;
-    if (p.stage !== 'election') turns += p.activeAgents;
-    sample();
+// What `sim run` does (its run log included), with the population made here.
+const run = await recordRun(
+  { out: dir, config, population, provider: () => new OfflineProvider(), workers: Number(workersArg), codeVersion: 'bench' },
+  {
+    onProgress: (p) => {
+      const now = performance.now();
+      const key = p.stage === 'warmup' ? 'warmup' : p.stage === 'election' ? 'election' : 'conditions';
+      stages[key] = (stages[key] ?? 0) + (now - last) / 1000;
+      last = now;
+      if (p.stage !== 'election') turns += p.activeAgents;
+      sample();
+    },
   },
-});
+);
 const wallSeconds = (performance.now() - t0) / 1000;
-const [summary] = await store.listRuns();
-await store.close();
 clearInterval(timer);
 sample();
 process.stdout.write(
@@ -52,7 +45,7 @@ process.stdout.write(
     conditionSeconds: stages.conditions ?? 0,
     electionSeconds: stages.election ?? 0,
     turns,
-    events: summary.events,
+    events: run.events,
     peakRssMb: Math.round(peakRss / 2 ** 20),
     dbMb: Math.round(statSync(join(dir, 'sim.db')).size / 2 ** 20),
   })}\n`,

@@ -12,8 +12,6 @@ import { registerRuns } from './commands/runs.js';
 import { registerShow } from './commands/show.js';
 import { registerUsers } from './commands/users.js';
 
-export const DEFAULT_OUT = 'simulation_results';
-
 /** The `sim` command line. Every command is registered here; each lives in its own file. */
 export function buildProgram(): Command {
   const program = new Command('sim')

@@ -4,8 +4,8 @@ import { conditionRuns, parseExperiment } from '../../domain/config.js';
 import { exportRunCsv } from '../../export/csv-export.js';
 import { WARMUP_STREAM } from '../../domain/config.js';
 import { streamsReadBy } from '../../sim/run-status.js';
-import { DEFAULT_OUT } from '../program.js';
-import { openStoreWithRuns, selectRun } from '../run-select.js';
+import { DEFAULT_OUT } from '../options.js';
+import { openStoreWithRuns, selectRun } from '../../api/index.js';
 import { checkFileTarget, checkFolderTarget, writeFileWhole } from '../../write-whole.js';
 
 export function registerExport(program: Command): void {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { rebuildProjections } from '../../projections/rebuild.js';
-import { DEFAULT_OUT } from '../program.js';
-import { openStoreWithRuns, selectRun } from '../run-select.js';
+import { DEFAULT_OUT } from '../options.js';
+import { openStoreWithRuns, selectRun } from '../../api/index.js';
 
 export function registerProject(program: Command): void {
   program

@@ -16,8 +16,8 @@ import { foldStream } from '../../events/fold.js';
 import { worldFold } from '../../domain/evolve.js';
 import { streamsReadBy } from '../../sim/run-status.js';
 import { checkFolderToWriteInto, writeFileWhole } from '../../write-whole.js';
-import { DEFAULT_OUT } from '../program.js';
-import { openStoreWithRuns, selectRun } from '../run-select.js';
+import { DEFAULT_OUT } from '../options.js';
+import { openStoreWithRuns, selectRun } from '../../api/index.js';
 
 export function registerReport(program: Command): void {
   program

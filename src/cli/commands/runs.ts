@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { IntegrityError } from '../../errors.js';
 import { EventStore } from '../../events/store.js';
-import { DEFAULT_OUT } from '../program.js';
+import { DEFAULT_OUT } from '../options.js';
 import { printTable } from '../table.js';
 
 /** What `sim runs` found about a run's hash chains. */

@@ -1,0 +1,14 @@
+/**
+ * The programmatic API behind `sim`: functions that take options and return data, and never print
+ * (progress and notices go through the hooks a caller passes). The CLI parses flags, calls these
+ * and prints; scripts and benchmarks call them the same way.
+ */
+export { resolveConfig, type Notice, type RunOptions } from './config.js';
+export { DEFAULT_OUT } from './defaults.js';
+export { estimateConfig, estimateRun, type RunEstimate } from './estimate.js';
+export { replayRun, type ExactReplay, type ReplayOptions, type ReplayResult } from './replay.js';
+export { resumeRun, type ResumeOptions, type ResumeResult } from './resume.js';
+export { executeRun, OFFLINE_NOTICE, recordRun, runResult, startRun, type Execution, type Population, type RecordRunOptions, type ProgressEvent, type RunHooks, type RunResult, type RunStart } from './run.js';
+export { openStoreWithRuns, selectRun } from './runs.js';
+export { userHistory, type HistoryEntry, type UserHistory, type UserHistoryOptions } from './user-history.js';
+export { generateUsers, usersStats } from './users.js';
