@@ -9,6 +9,6 @@ export { estimateConfig, estimateRun, type RunEstimate } from './estimate.js';
 export { replayRun, type ExactReplay, type ReplayOptions, type ReplayResult } from './replay.js';
 export { resumeRun, type ResumeOptions, type ResumeResult } from './resume.js';
 export { executeRun, OFFLINE_NOTICE, recordRun, runResult, startRun, type Execution, type Population, type RecordRunOptions, type ProgressEvent, type RunHooks, type RunResult, type RunStart } from './run.js';
-export { openStoreWithRuns, selectRun } from './runs.js';
+export { listRuns, openStoreWithRuns, selectRun, type ChainStatus, type RunListing } from './runs.js';
 export { userHistory, type HistoryEntry, type UserHistory, type UserHistoryOptions } from './user-history.js';
 export { generateUsers, usersStats } from './users.js';

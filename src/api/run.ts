@@ -1,6 +1,6 @@
 import { conditionRuns, parseExperiment, roundsInRun, WARMUP_STREAM, type ExperimentConfig } from '../domain/config.js';
 import type { Provider, ProviderStats } from '../domain/decision.js';
-import { InterruptedError, LlmUnavailableError, RunNotFoundError, SimError, UsageError } from '../errors.js';
+import { InterruptedError, LlmUnavailableError, RunNotFoundError, UsageError } from '../errors.js';
 import { acquireLease, releaseLease } from '../events/leases.js';
 import { EventStore, streamId } from '../events/store.js';
 import { conditionSummaries, type ConditionSummary } from '../projections/queries.js';
@@ -208,7 +208,7 @@ export async function executeRun(run: Execution, hooks: RunHooks = {}): Promise<
     log.line(`run=${runId} finished seconds=${((Date.now() - startedAt) / 1000).toFixed(1)}`);
   } catch (error) {
     // An outage stops the run like Ctrl-C: nothing unanswered was recorded, resume goes on.
-    const interrupted = error instanceof SimError && (error.exitCode === 130 || error instanceof LlmUnavailableError);
+    const interrupted = error instanceof InterruptedError || error instanceof LlmUnavailableError;
     await store.setRunStatus(runId, interrupted ? 'interrupted' : 'failed').catch(() => undefined);
     log.line(`run=${runId} ${interrupted ? 'interrupted' : 'failed'}: ${error instanceof Error ? error.message : String(error)}`);
     // Name the command that continues this very run (and folder).

@@ -130,7 +130,7 @@ export class OpenAiProvider implements Provider {
       return this.toAnswer(request, hit.ok, hit.raw, hit.reason, hit.usage, true);
     }
     if (this.o.cacheOnly) {
-      throw new CacheMissError(`--cache-only: no cached answer for agent ${request.key.agentId}, round ${request.key.round} (${request.purpose}); the recorded run asked something else`);
+      throw new CacheMissError(`--cache-only: no cached answer for agent ${request.key.agentId}, round ${request.key.round} (${request.purpose}); the recorded run asked something else`, { agentId: request.key.agentId, round: request.key.round, purpose: request.purpose });
     }
     if (this.stopped) throw this.stoppedFor(request);
 

@@ -3,10 +3,50 @@
  * reads before building anything (a broken chain stops it), and says so in report.json and in the
  * page's header, so a published report carries the check with it.
  */
+import { IntegrityError, type ChainBreakAt } from '../errors.js';
+
 export interface HashChainCheck {
   verified: true;
   streams: number;
   events: number;
+}
+
+/** The outcome of recomputing streams' hash chains: verified, or where the first break is. */
+export type ChainVerification = HashChainCheck | { verified: false; broken: ChainBreakAt };
+
+/** What the check needs of the store: its file, and the recomputation of a chain. */
+export interface ChainSource {
+  readonly file: string;
+  /** Recomputes the chains, in order, and counts their events; throws IntegrityError at a break. */
+  verifyStreams(ids: readonly string[]): { streams: number; events: number };
+  /** Where a stream's chain first breaks, or null. */
+  verifyStream(id: string): { streamPosition: number; position: number; reason: string } | null;
+}
+
+/** Recomputes the hash chains of the streams (in order) and returns the counts, or the first break as data. */
+export function verifyChains(store: ChainSource, ids: readonly string[]): ChainVerification {
+  let events = 0;
+  for (const stream of ids) {
+    try {
+      events += store.verifyStreams([stream]).events;
+    } catch (error) {
+      if (!(error instanceof IntegrityError)) throw error;
+      const at = error.broken ?? store.verifyStream(stream);
+      if (!at) throw error;
+      return { verified: false, broken: { file: store.file, stream, streamPosition: at.streamPosition, position: at.position, reason: at.reason } };
+    }
+  }
+  return hashChainCheck({ streams: ids.length, events });
+}
+
+/**
+ * Reports and exports call this on every stream they read, so what is published comes from
+ * untouched events: the counts, or an IntegrityError whose `broken` says where.
+ */
+export function requireChains(store: ChainSource, ids: readonly string[]): HashChainCheck {
+  const check = verifyChains(store, ids);
+  if (!check.verified) throw new IntegrityError(check.broken);
+  return check;
 }
 
 export function hashChainCheck(counts: { streams: number; events: number }): HashChainCheck {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { conditionRuns, parseExperiment } from '../../domain/config.js';
 import { exportRunCsv } from '../../export/csv-export.js';
 import { WARMUP_STREAM } from '../../domain/config.js';
+import { requireChains } from '../../report/integrity.js';
 import { streamsReadBy } from '../../sim/run-status.js';
 import { DEFAULT_OUT } from '../options.js';
 import { openStoreWithRuns, selectRun } from '../../api/index.js';
@@ -24,7 +25,7 @@ export function registerExport(program: Command): void {
         const to = opts.to ?? join(opts.out, 'export', `run-${runId}`);
         checkFolderTarget(to, { flag: '--to', path: to });
         // Exports feed publications: only from events whose hash chains are intact.
-        store.verifyStreams(await streamsReadBy(store, runId));
+        requireChains(store, await streamsReadBy(store, runId));
         const result = await exportRunCsv(store, runId, to, opts.force ?? false);
         process.stdout.write(`exported run ${runId} to ${to}: ${result.folders.join(', ') || '(no condition recorded)'}\n`);
         if (result.missing.length > 0) process.stderr.write(`sim: run ${runId} is not finished: ${result.missing.join('; ')}; exported what exists (\`sim resume ${runId}\` finishes it)\n`);
@@ -48,7 +49,7 @@ export function registerExport(program: Command): void {
         const streams = (await store.runStreams(runId)).sort((a, b) => rank(a.name) - rank(b.name));
         if (opts.to) checkFileTarget(opts.to, { flag: '--to', path: opts.to });
         // Verified whole before the first line goes out: standard output cannot be taken back.
-        store.verifyStreams(streams.map((s) => s.streamId));
+        requireChains(store, streams.map((s) => s.streamId));
         const lines = function* () {
           for (const s of streams) {
             for (const row of store.rawEvents(s.streamId)) {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { rebuildProjections } from '../../projections/rebuild.js';
+import { requireChains } from '../../report/integrity.js';
 import { DEFAULT_OUT } from '../options.js';
 import { openStoreWithRuns, selectRun } from '../../api/index.js';
 
@@ -15,7 +16,7 @@ export function registerProject(program: Command): void {
       try {
         const runId = await selectRun(store, runArg);
         const streams = await store.runStreams(runId);
-        await store.verifyRun(runId);
+        requireChains(store, streams.map((s) => s.streamId));
         process.stdout.write(`run ${runId}: hash chains intact in ${streams.length} streams\n`);
         if (opts.rebuild) {
           const started = Date.now();

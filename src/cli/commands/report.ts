@@ -11,7 +11,7 @@ import { readExposure } from '../../report/exposure-data.js';
 import { poolReports } from '../../report/pooled.js';
 import { effectChart, exposureChart, heterogeneityChart, likelihoodChart, pooledChart, toSvg, turnoutChart } from '../../report/charts.js';
 import { reportHtml } from '../../report/html.js';
-import { hashChainCheck, withHashChainLine, withHashChains } from '../../report/integrity.js';
+import { requireChains, withHashChainLine, withHashChains } from '../../report/integrity.js';
 import { foldStream } from '../../events/fold.js';
 import { worldFold } from '../../domain/evolve.js';
 import { streamsReadBy } from '../../sim/run-status.js';
@@ -38,7 +38,7 @@ export function registerReport(program: Command): void {
         checkFolderToWriteInto(to, named);
         // A report is what gets published: it is built only from events whose chains are intact.
         const streams = [...new Set((await Promise.all(runIds.map((id) => streamsReadBy(store, id)))).flat())];
-        const chains = hashChainCheck(store.verifyStreams(streams));
+        const chains = requireChains(store, streams);
         const reports: Report[] = [];
         for (const id of runIds) reports.push(await reportOfRun(store, id, opts.compare ?? null));
         const report = reports[0];
