@@ -1,8 +1,8 @@
-import { sql } from 'kysely';
 import { conditionRuns, parseExperiment } from '../domain/config.js';
+import { conditionTotals } from '../domain/outcomes.js';
 import type { EventStore } from '../events/store.js';
 
-/** Per condition stream: turnout overall and by treatment group, mean final likelihood. */
+/** Per condition stream: turnout overall and by treatment group, mean final likelihood (src/domain/outcomes.ts). */
 export interface ConditionSummary {
   stream: string;
   condition: string;
@@ -29,18 +29,15 @@ export async function conditionSummaries(store: EventStore, runId: number): Prom
   const streams = (await store.runStreams(runId)).filter((s) => s.name !== 'warmup').sort((a, b) => rank(a.name) - rank(b.name));
   const out: ConditionSummary[] = [];
   for (const s of streams) {
-    const row = await store.db
-      .selectFrom('proj_agents')
-      .where('stream_id', '=', s.streamId)
-      .select([
-        sql<number>`count(*)`.as('users'),
-        sql<number>`sum(eligible)`.as('eligible'),
-        sql<number>`sum(case when eligible = 1 and voted = 1 then 1 else 0 end)`.as('voters'),
-        sql<number>`sum(case when eligible = 1 and treated = 1 then 1 else 0 end)`.as('treated'),
-        sql<number>`sum(case when eligible = 1 and treated = 1 and voted = 1 then 1 else 0 end)`.as('treated_voters'),
-        sql<number | null>`avg(last_likelihood)`.as('mean_likelihood'),
-      ])
-      .executeTakeFirstOrThrow();
+    // Each user's outcome, summed by the one implementation the report uses too.
+    const agents = store.sqlite
+      .prepare<[string], { eligible: number; treated: number; voted: number | null; last_likelihood: number | null }>('select eligible, treated, voted, last_likelihood from proj_agents where stream_id = ?')
+      .iterate(s.streamId);
+    const totals = conditionTotals(
+      (function* () {
+        for (const a of agents) yield { eligible: a.eligible === 1, treated: a.treated === 1, voted: a.voted === 1, finalLikelihood: a.last_likelihood === null ? null : Number(a.last_likelihood) };
+      })(),
+    );
     const started = await store.db
       .selectFrom('events')
       .select('payload')
@@ -48,22 +45,18 @@ export async function conditionSummaries(store: EventStore, runId: number): Prom
       .where('type', '=', 'StageStarted')
       .executeTakeFirst();
     const meta = started ? (JSON.parse(started.payload) as { condition: string | null; treatmentSeed: number | null }) : null;
-    const eligible = Number(row.eligible ?? 0);
-    const voters = Number(row.voters ?? 0);
-    const treated = Number(row.treated ?? 0);
-    const treatedVoters = Number(row.treated_voters ?? 0);
     out.push({
       stream: s.name,
       condition: meta?.condition ?? s.name,
       treatmentSeed: meta?.treatmentSeed ?? null,
-      users: Number(row.users),
-      eligible,
-      voters,
-      turnout: ratio(voters, eligible),
-      treated,
-      turnoutTreated: ratio(treatedVoters, treated),
-      turnoutUntreated: ratio(voters - treatedVoters, eligible - treated),
-      meanFinalLikelihood: row.mean_likelihood === null ? null : Number(row.mean_likelihood),
+      users: totals.users,
+      eligible: totals.eligible,
+      voters: totals.voters,
+      turnout: totals.turnout,
+      treated: totals.treated,
+      turnoutTreated: totals.turnoutTreated,
+      turnoutUntreated: totals.turnoutUntreated,
+      meanFinalLikelihood: totals.meanFinalLikelihood,
       likelihoodEffect: null,
       turnoutEffect: null,
       finished: store.lastEventType(s.streamId) === 'StageCompleted',
@@ -78,10 +71,6 @@ export async function conditionSummaries(store: EventStore, runId: number): Prom
     }
   }
   return out;
-}
-
-function ratio(a: number, b: number): number | null {
-  return b > 0 ? a / b : null;
 }
 
 function diff(a: number | null, b: number | null): number | null {
