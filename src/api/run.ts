@@ -1,4 +1,4 @@
-import { conditionRuns, parseExperiment, roundsInRun, WARMUP_STREAM, type ExperimentConfig } from '../domain/config.js';
+import { parseExperiment, roundsInRun, WARMUP_STREAM, type ExperimentConfig } from '../domain/config.js';
 import type { Provider, ProviderStats } from '../domain/decision.js';
 import { InterruptedError, LlmUnavailableError, RunNotFoundError, UsageError } from '../errors.js';
 import { acquireLease, releaseLease } from '../events/leases.js';

@@ -12,7 +12,6 @@ const id = z.number().int();
 const round = z.number().int();
 
 export const messageKind = z.enum(['none', 'informational', 'social']);
-export type MessageKind = z.infer<typeof messageKind>;
 
 export const stageName = z.string().min(1);
 
@@ -82,7 +81,6 @@ export const eventDataSchemas = {
 } as const;
 
 export type EventType = keyof typeof eventDataSchemas;
-export const EVENT_TYPES = Object.keys(eventDataSchemas) as EventType[];
 
 export interface EventMeta {
   /** Simulation round the fact belongs to (warmup rounds are <= 0). */

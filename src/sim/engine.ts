@@ -1,6 +1,7 @@
 import { conditionRuns, WARMUP_STREAM, electionRound, mainStartRound, periodOf, periodStart, type ConditionRun, type ExperimentConfig } from '../domain/config.js';
 import type { DecisionRequest, InitialPostRequest, Provider, ProviderAnswer } from '../domain/decision.js';
 import { applyVote, buildVoteRequest } from '../domain/election.js';
+import { applyInitialPost } from '../domain/initial-post.js';
 import { feedContext } from '../domain/feed.js';
 import type { Persona } from '../domain/persona.js';
 import { rng } from '../domain/rng.js';
@@ -351,16 +352,7 @@ async function setupEvents(opts: EngineOptions, population: Population): Promise
     };
   });
   const answers = await decideAll(opts.provider, requests, opts.signal, setupRound, WARMUP_STREAM);
-  requests.forEach((request, postId) => {
-    const answer = answers[postId];
-    const content = answer.ok && typeof (answer.value as { content?: unknown }).content === 'string' ? ((answer.value as { content: string }).content.trim()) : '';
-    let text = content.slice(0, config.content.max_chars);
-    if (text.length === 0) {
-      text = `Thoughts on ${request.subtopic}?`;
-      events.push(makeEvent('DecisionFellBack', { purpose: 'initial_post', field: 'content', reason: `${answer.ok ? 'empty post' : answer.reason}: used a placeholder text`, raw: answer.raw }, setupRound, request.key.agentId));
-    }
-    events.push(makeEvent('PostCreated', { postId, authorId: request.key.agentId, topic: request.topic, subtopic: request.subtopic, text }, setupRound, request.key.agentId));
-  });
+  requests.forEach((request, postId) => events.push(...applyInitialPost(request, answers[postId], postId, config.content.max_chars, setupRound)));
   return events;
 }
 

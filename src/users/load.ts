@@ -28,8 +28,6 @@ export const PROFILE_COLUMNS = [
   'close_friends',
   'public_profile',
 ] as const;
-export const OPTIONAL_PROFILE_COLUMNS = ['model', 'work_schedule'] as const;
-export const NETWORK_COLUMNS = ['source_user_id', 'target_user_id'] as const;
 
 const MAX_PROBLEMS = 20;
 
