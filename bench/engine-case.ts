@@ -1,11 +1,9 @@
 /** One engine benchmark case, run in its own process by bench/run.ts; prints one JSON line. */
-import { listRuns } from '../src/sim/run-catalogue.js';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
+import { recordRun } from '../src/api/index.js';
 import { parseExperiment } from '../src/domain/config.js';
 import { OfflineProvider } from '../src/domain/offline-model.js';
-import { EventStore } from '../src/sim/store.js';
-import { runExperiment } from '../src/sim/engine.js';
 import { benchPopulation } from './population.js';
 
 /** The store is DIR/sim.db, or the PostgreSQL database named by a fifth argument. */
@@ -19,31 +17,25 @@ const config = parseExperiment({ n_users: users, seed: 1, run_conditions: condit
 const started = performance.now();
 const population = benchPopulation(config);
 const populationSeconds = (performance.now() - started) / 1000;
-const store = storeUrl ? await EventStore.at(storeUrl) : await EventStore.open(dir);
-const runId = await store.createRun({ seed: 1, config, codeVersion: 'bench', createdAt: new Date().toISOString() });
 const stages: Record<string, number> = {};
 let turns = 0;
 let last = performance.now();
 const t0 = performance.now();
-await runExperiment({
-  store,
-  provider: new OfflineProvider(),
-  config,
-  runId,
-  population,
-  workers: Number(workersArg),
-  onProgress: (p) => {
-    const now = performance.now();
-    const key = p.stage === 'warmup' ? 'warmup' : p.stage === 'election' ? 'election' : 'conditions';
-    stages[key] = (stages[key] ?? 0) + (now - last) / 1000;
-    last = now;
-    if (p.stage !== 'election') turns += p.activeAgents;
-    sample();
+// What `sim run` does (its run log included), with the population made here.
+const run = await recordRun(
+  { out: dir, store: storeUrl, config, population, provider: () => new OfflineProvider(), workers: Number(workersArg), codeVersion: 'bench' },
+  {
+    onProgress: (p) => {
+      const now = performance.now();
+      const key = p.stage === 'warmup' ? 'warmup' : p.stage === 'election' ? 'election' : 'conditions';
+      stages[key] = (stages[key] ?? 0) + (now - last) / 1000;
+      last = now;
+      if (p.stage !== 'election') turns += p.activeAgents;
+      sample();
+    },
   },
-});
+);
 const wallSeconds = (performance.now() - t0) / 1000;
-const [summary] = await listRuns(store);
-await store.close();
 clearInterval(timer);
 sample();
 process.stdout.write(
@@ -54,7 +46,7 @@ process.stdout.write(
     conditionSeconds: stages.conditions ?? 0,
     electionSeconds: stages.election ?? 0,
     turns,
-    events: summary.events,
+    events: run.events,
     peakRssMb: Math.round(peakRss / 2 ** 20),
     dbMb: storeUrl ? null : Math.round(statSync(join(dir, 'sim.db')).size / 2 ** 20),
     store: storeUrl ? 'postgres' : 'sqlite',

@@ -12,12 +12,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { recordRun } from '../src/api/index.js';
 import { parseExperiment } from '../src/domain/config.js';
 import type { DecisionRequest, Provider, ProviderAnswer } from '../src/domain/decision.js';
 import { EventStore } from '../src/sim/store.js';
 import { LlmCache } from '../src/llm/cache.js';
 import { OpenAiProvider } from '../src/llm/openai-provider.js';
-import { runExperiment } from '../src/sim/engine.js';
 import { persona } from '../test/support/world.js';
 import { benchPopulation } from './population.js';
 
@@ -29,8 +29,7 @@ const latency = mode === 'replay' ? 0 : LATENCY_MS;
 const server = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench', 'fake-server-process.ts'), String(latency)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
 const url = await new Promise<string>((resolve) => createInterface({ input: server.stdout! }).once('line', resolve));
 const dir = mkdtempSync(join(tmpdir(), 'sim-bench-llm-'));
-const store = await EventStore.open(dir);
-const provider = (concurrency: number, cacheOnly = false) =>
+const provider = (store: EventStore, concurrency: number, cacheOnly = false) =>
   new OpenAiProvider({ endpoints: [{ url, apiKey: 'bench', models: null, maxConcurrency: concurrency, weight: 1 }], cache: new LlmCache(store), cacheOnly, backoffMs: 50 });
 
 /** Wraps a provider to add up the time at least one request was in flight. */
@@ -61,13 +60,15 @@ try {
   if (mode === 'pipeline') {
     const concurrency = Number(a);
     const n = Number(b);
-    const p = provider(concurrency);
+    const store = await EventStore.open(dir);
+    const p = provider(store, concurrency);
     const requests: DecisionRequest[] = Array.from({ length: n }, (_, i) => ({ purpose: 'vote', key: { seed: 1, agentId: i, round: 30, purpose: 'vote' }, model: 'bench-model', temperature: 0.5, persona: persona(i), lastLikelihood: 3 }));
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
     await Promise.all(requests.map((r) => p.decide(r)));
     await p.close();
     const seconds = (performance.now() - t0) / 1000;
+    await store.close();
     const cpu = process.cpuUsage(cpu0);
     // CPU per call is what the client costs whatever else the machine runs; calls/s is what it achieved.
     result = { wallSeconds: seconds, calls: p.stats().calls, callsPerSecond: p.stats().calls / seconds, ideal: concurrency / (LATENCY_MS / 1000), share: p.stats().calls / seconds / (concurrency / (LATENCY_MS / 1000)), cpuUsPerCall: (cpu.user + cpu.system) / p.stats().calls };
@@ -75,23 +76,23 @@ try {
     const concurrency = Number(a);
     const users = Number(b);
     const config = parseExperiment({ n_users: users, seed: 1, warmup_only: true, provider: 'openai' });
-    const runId = await store.createRun({ seed: 1, config, codeVersion: 'bench', createdAt: 'now' });
-    const p = timed(provider(concurrency));
+    const population = benchPopulation(config);
+    let p: ReturnType<typeof timed> | undefined;
     const t0 = performance.now();
-    await runExperiment({ store, provider: p, config, runId, population: benchPopulation(config), warmupOnly: true });
+    await recordRun({ out: dir, config, population, provider: (store) => (p = timed(provider(store, concurrency))), codeVersion: 'bench' });
+    if (!p) throw new Error('no provider');
     const wall = performance.now() - t0;
     result = { wallSeconds: wall / 1000, calls: p.stats!().calls, llmBusySeconds: p.busyMs() / 1000, engineShare: (wall - p.busyMs()) / wall, callsPerSecond: p.stats!().calls / (wall / 1000) };
   } else {
     const users = Number(a);
     const config = parseExperiment({ n_users: users, seed: 1, run_conditions: b.split(','), provider: 'openai', base_url: url });
-    const runId = await store.createRun({ seed: 1, config, codeVersion: 'bench', createdAt: 'now' });
-    const live = provider(256);
+    const population = benchPopulation(config);
+    let live: OpenAiProvider | undefined;
     const t0 = performance.now();
-    await runExperiment({ store, provider: live, config, runId, population: benchPopulation(config) });
+    const { fingerprint } = await recordRun({ out: dir, config, population, provider: (store) => (live = provider(store, 256)), codeVersion: 'bench' });
     const recordSeconds = (performance.now() - t0) / 1000;
-    await store.setRunStatus(runId, 'finished');
-    const fingerprint = await store.fingerprint(runId);
-    await store.close();
+    if (!live) throw new Error('no provider');
+    await live.close();
     // The server is gone before the replay starts: a request would fail, not be answered.
     server.kill('SIGTERM');
     const t1 = performance.now();
@@ -101,7 +102,6 @@ try {
     result = { wallSeconds, recordSeconds, calls: live.stats().calls, replayRequests: m ? Number(m[2]) : -1, cacheHits: m ? Number(m[3]) : 0, identical: m?.[1] === fingerprint ? 1 : 0 };
   }
 } finally {
-  await store.close().catch(() => undefined);
   rmSync(dir, { recursive: true, force: true });
   server.kill('SIGTERM');
 }

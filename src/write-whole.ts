@@ -35,11 +35,11 @@ export function cannotWrite(named: Named, error: unknown): Error {
   const problem = PATH_PROBLEMS[code];
   if (problem) return refuse(named, `${code}: ${problem}`);
   // Disk full, I/O errors: not the user's choice of path, so not a usage error.
-  return new OutputWriteError(`${named.flag ? `${named.flag} ` : ''}${named.path}: could not write (${code})`);
+  return new OutputWriteError(`${named.flag ? `${named.flag} ` : ''}${named.path}: could not write (${code})`, { flag: named.flag ?? null, file: named.path });
 }
 
 function refuse(named: Named, why: string): UsageError {
-  return new UsageError(`${named.flag ? `${named.flag} ` : ''}${named.path}: cannot write there (${why})`);
+  return new UsageError(`${named.flag ? `${named.flag} ` : ''}${named.path}: cannot write there (${why})`, { flag: named.flag ?? null, file: named.path });
 }
 
 function partialBeside(path: string): string {

@@ -52,10 +52,11 @@ describe('a database with an altered event', () => {
   let dir: string;
   let expected: string;
   let before: string[];
+  let target: { position: number; stream_position: number; payload: string };
   beforeAll(() => {
     dir = copyOfOut('tampered');
     // The first stated likelihood of the control condition, changed by one point.
-    const [target] = sql<{ position: number; stream_position: number; payload: string }>(
+    [target] = sql<{ position: number; stream_position: number; payload: string }>(
       dir,
       "select position, stream_position, payload from events where stream_id = 'run/1/control' and type = 'VotingIntentionStated' order by stream_position limit 1",
     );
@@ -102,11 +103,16 @@ describe('a database with an altered event', () => {
     expect(listing(scratch)).toEqual(before);
   }, SPAWNS);
 
-  it('`sim runs --verify` marks the run and names the event', () => {
+  it('`sim runs --verify` marks the run and names the event, as a line and as data', () => {
     const result = runSim(['runs', '--verify', '--json', '--out', dir]);
     expect(result.status).toBe(0);
     const [run] = JSON.parse(result.stdout) as Array<{ chains: { checked: string; ok: boolean; problem: string } }>;
-    expect(run.chains).toEqual({ checked: 'events', ok: false, problem: expected.replace(/^sim: /, '') });
+    expect(run.chains).toEqual({
+      checked: 'events',
+      ok: false,
+      broken: { file: join(dir, 'sim.db'), stream: 'run/1/control', streamPosition: target.stream_position, position: target.position, reason: 'hash does not match its contents and predecessor' },
+      problem: expected.replace(/^sim: /, ''),
+    });
     expect(result.stderr).toContain(`sim: run 1: ${expected.replace(/^sim: /, '')}`);
   }, SPAWNS);
 });

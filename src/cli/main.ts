@@ -1,5 +1,5 @@
 import { CommanderError } from 'commander';
-import { SimError } from '../errors.js';
+import { EXIT_CODES, exitCodeOf, SimError } from '../errors.js';
 import { buildProgram } from './program.js';
 
 const argv = process.argv;
@@ -14,15 +14,15 @@ try {
 function exitCodeFor(error: unknown): number {
   if (error instanceof CommanderError) {
     // commander has already printed the usage problem; help and version are not errors.
-    return error.exitCode === 0 ? 0 : 2;
+    return error.exitCode === 0 ? 0 : EXIT_CODES.usage;
   }
   if (error instanceof SimError) {
     process.stderr.write(`sim: ${error.message}\n`);
     if (debug) process.stderr.write(`${error.stack}\n`);
-    return error.exitCode;
+    return exitCodeOf(error);
   }
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`sim: unexpected error: ${message}${debug ? '' : ' (run again with --debug for details)'}\n`);
   if (debug && error instanceof Error) process.stderr.write(`${error.stack}\n`);
-  return 1;
+  return exitCodeOf(error);
 }

@@ -14,8 +14,6 @@ import { registerShow } from './commands/show.js';
 import { registerUsers } from './commands/users.js';
 import { addStoreOptions } from './store-option.js';
 
-export const DEFAULT_OUT = 'simulation_results';
-
 /** The `sim` command line. Every command is registered here; each lives in its own file. */
 export function buildProgram(): Command {
   const program = new Command('sim')

@@ -1,11 +1,9 @@
 import type { Command } from 'commander';
-import { describeLocation, directoryStore, parseStoreLocation, type StoreLocation } from '../events/open-store.js';
-import { EventStore } from '../sim/store.js';
 
 /**
- * `--store URL` and SIM_STORE: which store a command reads and writes. A database file path or
- * `sqlite:PATH` is SQLite; `postgres://user:pass@host:port/db` is PostgreSQL. Without either, the
- * store is OUT/sim.db as it always was; `--out DIR` still says where logs, exports and reports go.
+ * `--store URL` on every command that opens a store (src/api/store.ts says how it is read: a path or
+ * `sqlite:PATH` is SQLite, `postgres://user:pass@host:port/db` is PostgreSQL; default SIM_STORE,
+ * else OUT/sim.db).
  */
 export const STORE_FLAG = '--store <url>';
 export const STORE_HELP = 'the store: a database file, sqlite:PATH or postgres://user:pass@host:port/db (default: $SIM_STORE, else OUT/sim.db)';
@@ -22,30 +20,3 @@ export function addStoreOptions(program: Command, path: string[] = []): void {
   }
 }
 
-export interface StoreFlags {
-  out: string;
-  store?: string;
-}
-
-/** The store named by --store, else SIM_STORE, else the output directory's sim.db. */
-export function storeLocation(flags: StoreFlags, env: NodeJS.ProcessEnv = process.env): StoreLocation {
-  if (flags.store !== undefined) return parseStoreLocation(flags.store, '--store');
-  const fromEnv = env.SIM_STORE;
-  if (fromEnv !== undefined && fromEnv.trim() !== '') return parseStoreLocation(fromEnv, 'SIM_STORE');
-  return directoryStore(flags.out);
-}
-
-/** How the store is named in messages (a URL's password masked). */
-export function storeName(flags: StoreFlags): string {
-  return describeLocation(storeLocation(flags));
-}
-
-/** Opens the store, creating it (and its schema) when it does not exist yet. */
-export function openStoreFor(flags: StoreFlags): Promise<EventStore> {
-  return EventStore.at(storeLocation(flags));
-}
-
-/** Opens a store that already exists, or returns null, creating nothing. */
-export function openExistingStoreFor(flags: StoreFlags): Promise<EventStore | null> {
-  return EventStore.existing(storeLocation(flags));
-}

@@ -170,8 +170,6 @@ export const experimentSchema = z.strictObject({
 });
 
 export type ExperimentConfig = z.infer<typeof experimentSchema>;
-/** Input form: every key optional, filled from the defaults. */
-export type ExperimentInput = z.input<typeof experimentSchema>;
 
 /** Validates a config and lists every problem (zod's and the cross-field rules below). */
 export function parseExperiment(input: unknown, source = 'config'): ExperimentConfig {

@@ -120,12 +120,6 @@ export type InitialPostAnswer = z.infer<typeof initialPostAnswerSchema>;
 export const voteAnswerSchema = z.object({ voted: z.union([z.literal(0), z.literal(1)]) });
 export type VoteAnswer = z.infer<typeof voteAnswerSchema>;
 
-export type AnswerFor<R extends DecisionRequest> = R extends TurnRequest
-  ? TurnAnswer
-  : R extends InitialPostRequest
-    ? InitialPostAnswer
-    : VoteAnswer;
-
 export type Validation<T> = { ok: true; value: T } | { ok: false; problems: string[] };
 
 /**

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { personaSchema } from './persona.js';
 
 /**
  * Every fact the simulator records. One discriminated union; each payload has a zod schema so data
@@ -10,29 +11,7 @@ export const EVENT_SCHEMA_VERSION = 1;
 const id = z.number().int();
 const round = z.number().int();
 
-export const personaSchema = z.object({
-  id,
-  age: z.number().int().min(0).max(130),
-  sex: z.string(),
-  race: z.string(),
-  education: z.string(),
-  occupation: z.string(),
-  workclass: z.string(),
-  maritalStatus: z.string(),
-  relationship: z.string(),
-  nativeCountry: z.string(),
-  hoursPerWeek: z.number(),
-  politicalStance: z.string(),
-  interests: z.array(z.string()).min(1),
-  closeFriends: z.array(id),
-  publicProfile: z.string(),
-  workSchedule: z.string(),
-  tier: z.enum(['low', 'mid', 'high']),
-  model: z.string(),
-});
-
 export const messageKind = z.enum(['none', 'informational', 'social']);
-export type MessageKind = z.infer<typeof messageKind>;
 
 export const stageName = z.string().min(1);
 
@@ -102,7 +81,6 @@ export const eventDataSchemas = {
 } as const;
 
 export type EventType = keyof typeof eventDataSchemas;
-export const EVENT_TYPES = Object.keys(eventDataSchemas) as EventType[];
 
 export interface EventMeta {
   /** Simulation round the fact belongs to (warmup rounds are <= 0). */

@@ -205,5 +205,3 @@ export const worldFold = {
   endsStream: (event: SimEvent): boolean => event.type === 'StageCompleted',
 };
 
-/** The world a recorded stream ends in, folded from `initial`. */
-export type FoldedWorld = { state: World; position: number; finished: boolean };

@@ -1,27 +1,35 @@
-/** A simulated user: the demographic columns of profiles.csv plus what a run derives from them. */
-export interface Persona {
-  id: number;
-  age: number;
-  sex: string;
-  race: string;
-  education: string;
-  occupation: string;
-  workclass: string;
-  maritalStatus: string;
-  relationship: string;
-  nativeCountry: string;
-  hoursPerWeek: number;
-  politicalStance: string;
-  interests: string[];
-  closeFriends: number[];
-  publicProfile: string;
-  workSchedule: string;
-  /** LLM tier drawn for this run (low / mid / high), and the model it maps to. */
-  tier: LlmTier;
-  model: string;
-}
+import { z } from 'zod';
 
-export type LlmTier = 'low' | 'mid' | 'high';
+/**
+ * A simulated user: the demographic columns of profiles.csv plus what a run derives from them. The
+ * schema is the one description of the shape: the Persona type, the PopulationLoaded payload
+ * (src/domain/events.ts) and a profiles.csv row (ProfileRow in ./population/types.ts) derive from it.
+ */
+export const personaSchema = z.object({
+  id: z.number().int(),
+  age: z.number().int().min(0).max(130),
+  sex: z.string(),
+  race: z.string(),
+  education: z.string(),
+  occupation: z.string(),
+  workclass: z.string(),
+  maritalStatus: z.string(),
+  relationship: z.string(),
+  nativeCountry: z.string(),
+  hoursPerWeek: z.number(),
+  politicalStance: z.string(),
+  interests: z.array(z.string()).min(1),
+  closeFriends: z.array(z.number().int()),
+  publicProfile: z.string(),
+  workSchedule: z.string(),
+  /** LLM tier drawn for this run (low / mid / high), and the model it maps to. */
+  tier: z.enum(['low', 'mid', 'high']),
+  model: z.string(),
+});
+
+export type Persona = z.infer<typeof personaSchema>;
+
+export type LlmTier = Persona['tier'];
 
 /** Users under this age are never treated and never asked about voting (docs/protocol.md). */
 export const VOTING_AGE = 18;

@@ -18,8 +18,6 @@ export interface Rng {
   sample<T>(items: readonly T[], k: number): T[];
 }
 
-export type StreamName = readonly [seed: number, stage: string, round: number, agent: number, purpose: string];
-
 export function rng(seed: number, stage: string, round: number, agent: number, purpose: string): Rng {
   return fromPrng(seedrandom.alea(`${seed}|${stage}|${round}|${agent}|${purpose}`));
 }

@@ -1,4 +1,4 @@
-import type { ConditionConfig, ExperimentConfig } from './config.js';
+import type { ExperimentConfig } from './config.js';
 import type { TreatmentMessage } from './decision.js';
 import { isEligible, type Persona } from './persona.js';
 import { rng, type Rng } from './rng.js';
@@ -20,10 +20,6 @@ export function assignTreatment(personas: readonly Pick<Persona, 'id' | 'age'>[]
     .filter((p) => isEligible(p) && assignmentDraw(treatmentSeed, p.id) < probability)
     .map((p) => p.id)
     .sort((a, b) => a - b);
-}
-
-export function messageKindOf(condition: ConditionConfig): 'informational' | 'social' | null {
-  return condition.message === 'none' ? null : condition.message;
 }
 
 /** Users whose last stated likelihood makes them likely voters, in the whole network. */

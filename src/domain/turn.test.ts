@@ -5,7 +5,9 @@ import { parseExperiment } from './config.js';
 import type { ProviderAnswer } from './decision.js';
 import { applyVote, buildVoteRequest } from './election.js';
 import { feedContext } from './feed.js';
+import { given } from './testing/given-when-then.js';
 import { applyTurn, buildTurnRequest, daysLeft, newLedger, type TurnContext } from './turn.js';
+import type { World } from './world.js';
 
 const config = parseExperiment({});
 const ok = (value: unknown): ProviderAnswer => ({ ok: true, value, raw: JSON.stringify(value), cached: false, usage: null });
@@ -118,5 +120,92 @@ describe('election day', () => {
     const fallback = applyVote(request, 0, ok({ voted: 'yes' }), 30, 3);
     expect(fallback.map((e) => e.type)).toEqual(['DecisionFellBack', 'VoteCast']);
     expect(fallback[1].data).toEqual({ voted: true });
+  });
+});
+
+describe('a turn, given/when/then', () => {
+  // Users 0 and 1 (1 posted the only post, id 0), 2 a minor; nobody follows anybody yet.
+  const population = [
+    makeEvent('PopulationLoaded', { source: 'test', agents: [persona(0), persona(1), persona(2, { age: 16 })], follows: [] }, -16),
+    makeEvent('PostCreated', { postId: 0, authorId: 1, topic: 'Politics', subtopic: 'Politics', text: 'post 0' }, -16, 1),
+  ];
+  const turnOf = (agentId: number, answer: ProviderAnswer) => (world: World) => {
+    const ctx: TurnContext = { config, seed: 5, stage: 'main', round: 12, feed: feedContext(world), likelyVoters: 0 };
+    const request = buildTurnRequest(ctx, agentId);
+    // The only post is post number 1 of every feed.
+    expect(request.feed.map((f) => f.postId)).toEqual([0]);
+    return applyTurn(ctx, request, answer, newLedger(world));
+  };
+
+  it('given an earlier likelihood, when the agent likes the post, follows its author and says 3, then those facts in order', () => {
+    const after = given([...population, makeEvent('VotingIntentionStated', { likelihood: 1 }, 5, 0)])
+      .when(turnOf(0, ok({ engagement: [{ post_number: 1, engage: 'like', follow_action: 'follow' }], voting_likelihood: 3, next_activity_time: 2 })))
+      .then([
+        { type: 'PostLiked', data: { postId: 0 }, meta: { round: 12, agentId: 0 } },
+        { type: 'UserFollowed', data: { targetId: 1 } },
+        { type: 'PostsSeen', data: { posts: [[0, 0]] } },
+        { type: 'VotingIntentionStated', data: { likelihood: 3 } },
+        { type: 'NextActivityScheduled', data: expect.objectContaining({ proposed: 2 }) },
+      ]);
+    expect(after.agents[0].following).toEqual([1]);
+    expect(after.agents[0].likelihood).toBe(3);
+    expect(after.posts[0].likes).toBe(1);
+  });
+
+  it('given the post liked and its author followed, when the agent likes and follows again, then neither is recorded twice', () => {
+    given([...population, makeEvent('PostLiked', { postId: 0 }, 6, 0), makeEvent('UserFollowed', { targetId: 1 }, 6, 0)])
+      .when(turnOf(0, ok({ engagement: [{ post_number: 1, engage: 'like', follow_action: 'follow' }], voting_likelihood: 2, next_activity_time: 1 })))
+      .then([{ type: 'PostsSeen' }, { type: 'VotingIntentionStated', data: { likelihood: 2 } }, { type: 'NextActivityScheduled' }]);
+  });
+
+  it('given a reply by another user, when the agent replies too, then the post is seen with both replies', () => {
+    given([...population, makeEvent('PostReplied', { postId: 0, text: 'first' }, 6, 1)])
+      .when(turnOf(0, ok({ engagement: [{ post_number: 1, engage: 'reply', reply_text: ' me too ', follow_action: 'unfollow' }], voting_likelihood: 4, next_activity_time: 5 })))
+      .then([{ type: 'PostReplied', data: { postId: 0, text: 'me too' } }, { type: 'PostsSeen', data: { posts: [[0, 2]] } }, { type: 'VotingIntentionStated' }, { type: 'NextActivityScheduled' }]);
+  });
+
+  it('given a minor, when it answers with a likelihood, then no intention is recorded', () => {
+    given(population)
+      .when(turnOf(2, ok({ engagement: [], voting_likelihood: 4, next_activity_time: 3 })))
+      .then([{ type: 'NextActivityScheduled', data: expect.objectContaining({ proposed: 3 }) }]);
+  });
+
+  it('given an earlier likelihood, when the answer is unusable, then the fallback is recorded and the likelihood kept', () => {
+    given([...population, makeEvent('VotingIntentionStated', { likelihood: 1 }, 5, 0)])
+      .when(turnOf(0, { ok: false, reason: 'not JSON', raw: '{', cached: false, usage: null }))
+      .then([
+        { type: 'DecisionFellBack', data: { purpose: 'turn', field: 'answer', reason: 'not JSON', raw: '{' } },
+        { type: 'VotingIntentionStated', data: { likelihood: 1 } },
+        { type: 'NextActivityScheduled', data: expect.objectContaining({ proposed: null }) },
+      ]);
+  });
+});
+
+describe('election day, given/when/then', () => {
+  const population = makeEvent('PopulationLoaded', { source: 'test', agents: [persona(0, { age: 40 }), persona(1, { age: 17 }), persona(2, { age: 50 })], follows: [] }, -16);
+  const voteOf = (agentId: number, answer: ProviderAnswer | null) => (world: World) => applyVote(buildVoteRequest(world, agentId, config, 1, 30), agentId, answer, 30, config.messages.likely_voter_threshold);
+
+  it('given an adult, when it answers voted 1, then it voted', () => {
+    const after = given([population]).when(voteOf(0, ok({ voted: 1 }))).then([{ type: 'VoteCast', data: { voted: true }, meta: { round: 30, agentId: 0 } }]);
+    expect(after.agents[0].voted).toBe(true);
+  });
+
+  it('given a likely voter (last said 3), when the answer is unusable, then the fallback says why and it voted', () => {
+    given([population, makeEvent('VotingIntentionStated', { likelihood: 3 }, 29, 0)])
+      .when(voteOf(0, ok({ voted: 'yes' })))
+      .then([
+        { type: 'DecisionFellBack', data: { purpose: 'vote', field: 'voted', reason: 'answer is not {"voted": 0 or 1}: voted = 1 from the last likelihood', raw: '{"voted":"yes"}' } },
+        { type: 'VoteCast', data: { voted: true } },
+      ]);
+  });
+
+  it('given an adult who last said 2 (not a likely voter), when no answer came, then it did not vote', () => {
+    given([population, makeEvent('VotingIntentionStated', { likelihood: 2 }, 29, 2)])
+      .when(voteOf(2, { ok: false, reason: 'timeout', raw: null, cached: false, usage: null }))
+      .then([{ type: 'DecisionFellBack', data: { purpose: 'vote', field: 'voted', reason: 'timeout: voted = 0 from the last likelihood', raw: null } }, { type: 'VoteCast', data: { voted: false } }]);
+  });
+
+  it('given a minor, when election day comes, then it did not vote and was not asked', () => {
+    given([population]).when(voteOf(1, null)).then([{ type: 'VoteCast', data: { voted: false } }]);
   });
 });

@@ -75,10 +75,6 @@ export function engagementOf(post: Post): number {
   return post.likes + post.replies.length;
 }
 
-export function isFollowing(world: World, agentId: number, targetId: number): boolean {
-  return sortedIncludes(world.agents[agentId].following, targetId);
-}
-
 export function sortedIncludes(sorted: readonly number[], value: number): boolean {
   let lo = 0;
   let hi = sorted.length - 1;

@@ -103,7 +103,7 @@ export class ChainCheck {
 }
 
 export function integrityError(location: string, stream: string, broken: ChainBreak): IntegrityError {
-  return new IntegrityError(`${location}: stream ${stream} is broken at stream position ${broken.streamPosition} (event ${broken.position}): ${broken.reason}`);
+  return new IntegrityError({ file: location, stream, streamPosition: broken.streamPosition, position: broken.position, reason: broken.reason });
 }
 
 /** The cheap head check (see Store.headMismatch), from the facts a backend reads. */

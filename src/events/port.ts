@@ -146,16 +146,6 @@ export interface ProjRoundRow {
   engagement: number;
 }
 
-/** Sums over a stream's user rows (eligible users only where named). */
-export interface AgentTotals {
-  users: number;
-  eligible: number;
-  voters: number;
-  treated: number;
-  treatedVoters: number;
-  meanLikelihood: number | null;
-}
-
 export interface CacheRow {
   key: string;
   model: string;
@@ -256,7 +246,6 @@ export interface Store<E extends NewEvent = NewEvent> {
   projectedAgents(stream: string): Promise<ProjAgentRow[]>;
   projectedTreatment(stream: string): Promise<Array<{ agentId: number; period: number }>>;
   projectedRounds(stream: string): Promise<ProjRoundRow[]>;
-  agentTotals(stream: string): Promise<AgentTotals>;
   /**
    * Drops the projection rows of the run's streams and writes them again from the events, in one
    * transaction: `project` turns one stream's events (a page at a time, streams in the order given) into ops.

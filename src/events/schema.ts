@@ -1,4 +1,4 @@
-import type { ColumnType, Generated } from 'kysely';
+import type { Generated } from 'kysely';
 
 /** The database as kysely sees it. Migrations in migrations/ create exactly these tables. */
 export interface RunsTable {
@@ -98,4 +98,3 @@ export interface Database {
   llm_cache: LlmCacheTable;
 }
 
-export type Count = ColumnType<number | bigint | string>;

@@ -153,7 +153,6 @@ describe.each(backends)('the store contract on $name', (backend: Backend) => {
         ]);
         expect(await store.projectedRounds(stream.id)).toEqual([{ agentId: 1, round: 1, active: 1, likelihood: 4, engagement: 3 }]);
         expect(await store.projectedTreatment(stream.id)).toEqual([{ agentId: 1, period: 1 }]);
-        expect(await store.agentTotals(stream.id)).toEqual({ users: 1, eligible: 1, voters: 0, treated: 1, treatedVoters: 0, meanLikelihood: 4 });
         expect(await store.cacheGet('k2')).toEqual(row);
       });
 

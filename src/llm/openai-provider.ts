@@ -6,7 +6,7 @@ import { canonicalJson, sha256 } from '../events/canonical.js';
 import { redact } from './api-key.js';
 import type { LlmCache } from './cache.js';
 import { costOf, type Price } from './cost.js';
-import { EndpointPool, type BreakerOptions, type Endpoint, type EndpointSpec, type EndpointStats } from './endpoint-pool.js';
+import { EndpointPool, type BreakerOptions, type EndpointSpec, type EndpointStats } from './endpoint-pool.js';
 
 export interface OpenAiProviderOptions {
   /** The servers (vLLM, Ollama, llama.cpp, LiteLLM, api.openai.com...); at least one. */
@@ -57,7 +57,6 @@ export class OpenAiProvider implements Provider {
   readonly name: string;
   readonly offline = false;
   private readonly pool: EndpointPool;
-  private aborted = false;
   private stopped: Error | null = null;
   private readonly stopListeners = new Set<() => void>();
   private readonly inFlight = new Set<AbortController>();
@@ -84,7 +83,6 @@ export class OpenAiProvider implements Provider {
 
   /** Stops at once: requests in flight are cancelled, later ones refused (answers already cached stay). */
   abort(): void {
-    this.aborted = true;
     this.stop(new InterruptedError(0));
   }
 
@@ -130,7 +128,7 @@ export class OpenAiProvider implements Provider {
       return this.toAnswer(request, hit.ok, hit.raw, hit.reason, hit.usage, true);
     }
     if (this.o.cacheOnly) {
-      throw new CacheMissError(`--cache-only: no cached answer for agent ${request.key.agentId}, round ${request.key.round} (${request.purpose}); the recorded run asked something else`);
+      throw new CacheMissError(`--cache-only: no cached answer for agent ${request.key.agentId}, round ${request.key.round} (${request.purpose}); the recorded run asked something else`, { agentId: request.key.agentId, round: request.key.round, purpose: request.purpose });
     }
     if (this.stopped) throw this.stoppedFor(request);
 

@@ -1,8 +1,9 @@
 import { conditionRuns, parseExperiment } from '../domain/config.js';
+import { conditionTotals } from '../domain/outcomes.js';
 import type { SimEvent } from '../domain/events.js';
 import type { Store } from '../events/port.js';
 
-/** Per condition stream: turnout overall and by treatment group, mean final likelihood. */
+/** Per condition stream: turnout overall and by treatment group, mean final likelihood (src/domain/outcomes.ts). */
 export interface ConditionSummary {
   stream: string;
   condition: string;
@@ -29,26 +30,27 @@ export async function conditionSummaries(store: Store<SimEvent>, runId: number):
   const streams = (await store.runStreams(runId)).filter((s) => s.name !== 'warmup').sort((a, b) => rank(a.name) - rank(b.name));
   const out: ConditionSummary[] = [];
   for (const s of streams) {
-    const row = await store.agentTotals(s.streamId);
+    // Each user's outcome, summed by the one implementation the report uses too.
+    const agents = await store.projectedAgents(s.streamId);
+    const totals = conditionTotals(agents.map((a) => ({ eligible: a.eligible === 1, treated: a.treated === 1, voted: a.voted === 1, finalLikelihood: a.lastLikelihood })));
     let started: { payload: string } | undefined;
     for await (const page of store.eventsOfTypes(s.streamId, ['StageStarted'])) {
       started = page[0];
       break;
     }
     const meta = started ? (JSON.parse(started.payload) as { condition: string | null; treatmentSeed: number | null }) : null;
-    const { eligible, voters, treated, treatedVoters } = row;
     out.push({
       stream: s.name,
       condition: meta?.condition ?? s.name,
       treatmentSeed: meta?.treatmentSeed ?? null,
-      users: row.users,
-      eligible,
-      voters,
-      turnout: ratio(voters, eligible),
-      treated,
-      turnoutTreated: ratio(treatedVoters, treated),
-      turnoutUntreated: ratio(voters - treatedVoters, eligible - treated),
-      meanFinalLikelihood: row.meanLikelihood,
+      users: totals.users,
+      eligible: totals.eligible,
+      voters: totals.voters,
+      turnout: totals.turnout,
+      treated: totals.treated,
+      turnoutTreated: totals.turnoutTreated,
+      turnoutUntreated: totals.turnoutUntreated,
+      meanFinalLikelihood: totals.meanFinalLikelihood,
       likelihoodEffect: null,
       turnoutEffect: null,
       finished: (await store.lastEventType(s.streamId)) === 'StageCompleted',
@@ -63,10 +65,6 @@ export async function conditionSummaries(store: Store<SimEvent>, runId: number):
     }
   }
   return out;
-}
-
-function ratio(a: number, b: number): number | null {
-  return b > 0 ? a / b : null;
 }
 
 function diff(a: number | null, b: number | null): number | null {

@@ -1,6 +1,7 @@
 import { parse } from 'csv-parse/sync';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { conditionTotals } from '../domain/outcomes.js';
 import { UsageError } from '../errors.js';
 import type { ConditionData, RunData } from '../export/run-data.js';
 import { exposureFigures, type Exposure, type ExposureFigures } from './exposure.js';
@@ -209,31 +210,23 @@ function votes(c: ConditionData, eligible: (id: number) => boolean): number[] {
 }
 
 function conditionFigures(c: ConditionData, eligible: (id: number) => boolean): ConditionFigures {
-  const adults = c.users.filter(eligible);
-  const treated = adults.filter((u) => c.counts.get(u)?.treated === 1);
-  const untreated = adults.filter((u) => c.counts.get(u)?.treated !== 1);
-  const voted = (u: number) => c.counts.get(u)?.voted ?? 0;
-  const sum = (list: number[]) => list.reduce((a, u) => a + voted(u), 0);
   const final = finalLikelihoods(c);
-  const meanOf = (list: number[]) => {
-    const values = list.flatMap((u) => (final.has(u) ? [final.get(u)!] : []));
-    return values.length > 0 ? mean(values) : null;
-  };
+  const t = conditionTotals(c.users.map((u) => ({ eligible: eligible(u), treated: c.counts.get(u)?.treated === 1, voted: (c.counts.get(u)?.voted ?? 0) === 1, finalLikelihood: final.get(u) ?? null })));
   return {
     stream: c.stream,
     condition: c.condition,
     treatmentSeed: c.treatmentSeed,
-    eligible: adults.length,
-    voters: sum(adults),
-    turnout: adults.length > 0 ? sum(adults) / adults.length : null,
-    treated: treated.length,
-    turnoutTreated: treated.length > 0 ? sum(treated) / treated.length : null,
-    turnoutUntreated: untreated.length > 0 ? sum(untreated) / untreated.length : null,
-    turnoutCi95: proportionInterval(sum(adults), adults.length),
-    stated: final.size,
-    meanFinalLikelihood: final.size > 0 ? mean([...final.values()]) : null,
-    meanFinalLikelihoodTreated: meanOf(treated),
-    meanFinalLikelihoodUntreated: meanOf(untreated),
+    eligible: t.eligible,
+    voters: t.voters,
+    turnout: t.turnout,
+    treated: t.treated,
+    turnoutTreated: t.turnoutTreated,
+    turnoutUntreated: t.turnoutUntreated,
+    turnoutCi95: proportionInterval(t.voters, t.eligible),
+    stated: t.stated,
+    meanFinalLikelihood: t.meanFinalLikelihood,
+    meanFinalLikelihoodTreated: t.meanFinalLikelihoodTreated,
+    meanFinalLikelihoodUntreated: t.meanFinalLikelihoodUntreated,
   };
 }
 

@@ -3,10 +3,45 @@
  * reads before building anything (a broken chain stops it), and says so in report.json and in the
  * page's header, so a published report carries the check with it.
  */
+import { IntegrityError, type ChainBreakAt } from '../errors.js';
+import type { Store } from '../events/port.js';
+
 export interface HashChainCheck {
   verified: true;
   streams: number;
   events: number;
+}
+
+/** The outcome of recomputing streams' hash chains: verified, or where the first break is. */
+export type ChainVerification = HashChainCheck | { verified: false; broken: ChainBreakAt };
+
+/** What the check needs of the store (the storage port's integrity methods). */
+export type ChainSource = Pick<Store, 'location' | 'verifyStreams' | 'verifyStream'>;
+
+/** Recomputes the hash chains of the streams (in order) and returns the counts, or the first break as data. */
+export async function verifyChains(store: ChainSource, ids: readonly string[]): Promise<ChainVerification> {
+  let events = 0;
+  for (const stream of ids) {
+    try {
+      events += (await store.verifyStreams([stream])).events;
+    } catch (error) {
+      if (!(error instanceof IntegrityError)) throw error;
+      const at = error.broken ?? (await store.verifyStream(stream));
+      if (!at) throw error;
+      return { verified: false, broken: { file: store.location, stream, streamPosition: at.streamPosition, position: at.position, reason: at.reason } };
+    }
+  }
+  return hashChainCheck({ streams: ids.length, events });
+}
+
+/**
+ * Reports and exports call this on every stream they read, so what is published comes from
+ * untouched events: the counts, or an IntegrityError whose `broken` says where.
+ */
+export async function requireChains(store: ChainSource, ids: readonly string[]): Promise<HashChainCheck> {
+  const check = await verifyChains(store, ids);
+  if (!check.verified) throw new IntegrityError(check.broken);
+  return check;
 }
 
 export function hashChainCheck(counts: { streams: number; events: number }): HashChainCheck {

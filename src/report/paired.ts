@@ -1,4 +1,4 @@
-import type { ConditionData, RunData } from '../export/run-data.js';
+import type { ConditionData } from '../export/run-data.js';
 import type { Persona } from '../domain/persona.js';
 import { mean, pairedDifference, type PairedEstimate } from './stats.js';
 

@@ -1,5 +1,13 @@
-import type { Report } from './build.js';
 import { poolSeeds, type PooledEstimate } from './stats.js';
+
+/** What pooling reads of one run's report (a Report of ./build.ts has these fields). */
+export interface SeedReport {
+  run: number;
+  seed: number;
+  fingerprint: string;
+  users: number;
+  effects: ReadonlyArray<{ stream: string; likelihood: { estimate: number; se: number } | null; turnout: { estimate: number; se: number } | null; paired: { likelihood: { estimate: number; se: number } | null; turnout: { estimate: number; se: number } | null } }>;
+}
 
 export const POOLING_ESTIMATOR =
   'equal-weight mean of the per-seed estimates; variance (tau² + w) / k with w the mean within-seed variance (se²) and tau² = max(0, s² - w) the between-seed variance by the method of moments (s² the variance of the k estimates); 95% normal interval';
@@ -25,7 +33,7 @@ export interface PooledFigures {
  * replications: each seed samples its own users, network and random numbers). A stream is pooled
  * over the runs that have it; streams missing from some runs are named.
  */
-export function poolReports(reports: readonly Report[]): PooledFigures {
+export function poolReports(reports: readonly SeedReport[]): PooledFigures {
   const streams: string[] = [];
   for (const r of reports) for (const e of r.effects) if (!streams.includes(e.stream)) streams.push(e.stream);
   const effects: PooledEffect[] = [];

@@ -30,6 +30,9 @@ describe('FallbackBudget', () => {
     }
     expect(error).toBeInstanceOf(FallbackBudgetError);
     expect(error!.message).toMatch(/^stream warmup: 3 of 15 decisions \(20%\) fell back, over the budget of 10%/);
+    // The same figures as data, for a program.
+    expect((error as FallbackBudgetError).budget).toEqual({ stream: 'warmup', decisions: 15, fellBack: 3, maxRate: 0.1 });
+    expect((error as FallbackBudgetError).flag).toBe('--max-fallback-rate');
     expect(error!.message).toContain('most frequent reasons: post_number N is not in the feed (N-N) (2); not JSON (1)');
     expect(error!.message).toContain('raw answers: "{\\"a\\": 7}" | "{\\"a\\": 9}" | "oops"');
   });

@@ -36,7 +36,7 @@ export class FallbackBudget {
     this.decisions += decisions;
     this.fellBack += agents.size;
     if (this.decisions === 0 || (this.decisions < MIN_DECISIONS && !last)) return;
-    if (this.fellBack / this.decisions > this.maxRate) throw new FallbackBudgetError(this.message());
+    if (this.fellBack / this.decisions > this.maxRate) throw new FallbackBudgetError(this.message(), { stream: this.stream, decisions: this.decisions, fellBack: this.fellBack, maxRate: this.maxRate });
   }
 
   private message(): string {

@@ -1,7 +1,7 @@
 import { WARMUP_STREAM } from '../domain/config.js';
 import type { InitialPostRequest } from '../domain/decision.js';
 import { makeEvent, type SimEvent } from '../domain/events.js';
-import { initialPostEvents } from '../domain/initial-post.js';
+import { applyInitialPost } from '../domain/initial-post.js';
 import { rng } from '../domain/rng.js';
 import { initialNextActivity } from '../domain/schedule.js';
 import { decideAll } from './decide.js';
@@ -39,6 +39,6 @@ export async function setupEvents(opts: EngineOptions, population: Population): 
     };
   });
   const answers = await decideAll(opts.provider, requests, opts.signal, setupRound, WARMUP_STREAM);
-  requests.forEach((request, postId) => events.push(...initialPostEvents(request, answers[postId], postId, config.content.max_chars, setupRound)));
+  requests.forEach((request, postId) => events.push(...applyInitialPost(request, answers[postId], postId, config.content.max_chars, setupRound)));
   return events;
 }

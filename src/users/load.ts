@@ -3,7 +3,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ProfileRow, UserFiles } from '../domain/population/types.js';
-import { InputFileError } from '../errors.js';
+import { InputFileError, type InputProblem } from '../errors.js';
 import { byteExcerpt, excerpt, looksBinary } from './excerpt.js';
 
 export type { ProfileRow, UserFiles } from '../domain/population/types.js';
@@ -28,23 +28,19 @@ export const PROFILE_COLUMNS = [
   'close_friends',
   'public_profile',
 ] as const;
-export const OPTIONAL_PROFILE_COLUMNS = ['model', 'work_schedule'] as const;
-export const NETWORK_COLUMNS = ['source_user_id', 'target_user_id'] as const;
 
 const MAX_PROBLEMS = 20;
 
-/** Collects problems as "FILE:LINE: problem", keeping the first 20 and counting the rest. */
+/** Collects problems by file and line, keeping the first 20 and counting the rest. */
 class Problems {
-  readonly list: string[] = [];
+  readonly list: InputProblem[] = [];
   more = 0;
   add(file: string, line: number | null, problem: string): void {
-    if (this.list.length < MAX_PROBLEMS) this.list.push(`${file}${line === null ? '' : `:${line}`}: ${problem}`);
+    if (this.list.length < MAX_PROBLEMS) this.list.push({ file, line, problem });
     else this.more += 1;
   }
   throwIfAny(): void {
-    if (this.list.length === 0) return;
-    const problems = this.more > 0 ? [...this.list, `... and ${this.more} more problem${this.more === 1 ? '' : 's'}`] : this.list;
-    throw new InputFileError(problems);
+    if (this.list.length > 0) throw new InputFileError(this.list, this.more);
   }
 }
 
@@ -56,7 +52,7 @@ export function loadUsersDir(dir: string): UserFiles {
   const problems = new Problems();
   const profilesFile = join(dir, 'profiles.csv');
   const networkFile = join(dir, 'network.csv');
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new InputFileError([`${dir}: no such users directory (it should hold profiles.csv and network.csv)`]);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new InputFileError([{ file: dir, line: null, problem: 'no such users directory (it should hold profiles.csv and network.csv)' }]);
   for (const file of [profilesFile, networkFile]) if (!existsSync(file)) problems.add(file, null, 'file is missing');
   problems.throwIfAny();
 

@@ -1,12 +1,6 @@
 import type { Command } from 'commander';
-import { join } from 'node:path';
-import { conditionRuns, parseExperiment } from '../../domain/config.js';
-import { exportRunCsv } from '../../export/csv-export.js';
-import { WARMUP_STREAM } from '../../domain/config.js';
-import { streamsReadBy } from '../../sim/run-status.js';
-import { DEFAULT_OUT } from '../program.js';
-import { openStoreWithRuns, selectRun } from '../run-select.js';
-import { checkFileTarget, checkFolderTarget, writeFileWholeAsync } from '../../write-whole.js';
+import { exportCsv, exportEvents } from '../../api/index.js';
+import { DEFAULT_OUT } from '../options.js';
 
 export function registerExport(program: Command): void {
   const exporter = program.command('export').description("write a run's data for analysis");
@@ -17,20 +11,10 @@ export function registerExport(program: Command): void {
     .option('--out <dir>', 'output directory holding sim.db', DEFAULT_OUT)
     .option('--to <dir>', 'folder to write (default: <out>/export/run-<id>)')
     .option('--force', 'replace a non-empty --to folder')
-    .action(async (runArg: string | undefined, opts: { out: string; to?: string; force?: boolean }) => {
-      const store = await openStoreWithRuns(opts);
-      try {
-        const runId = await selectRun(store, runArg);
-        const to = opts.to ?? join(opts.out, 'export', `run-${runId}`);
-        checkFolderTarget(to, { flag: '--to', path: to });
-        // Exports feed publications: only from events whose hash chains are intact.
-        await store.verifyStreams(await streamsReadBy(store, runId));
-        const result = await exportRunCsv(store, runId, to, opts.force ?? false);
-        process.stdout.write(`exported run ${runId} to ${to}: ${result.folders.join(', ') || '(no condition recorded)'}\n`);
-        if (result.missing.length > 0) process.stderr.write(`sim: run ${runId} is not finished: ${result.missing.join('; ')}; exported what exists (\`sim resume ${runId}\` finishes it)\n`);
-      } finally {
-        await store.close();
-      }
+    .action(async (run: string | undefined, opts: { out: string; to?: string; force?: boolean }) => {
+      const result = await exportCsv({ ...opts, run });
+      process.stdout.write(`exported run ${result.runId} to ${result.to}: ${result.folders.join(', ') || '(no condition recorded)'}\n`);
+      if (result.missing.length > 0) process.stderr.write(`sim: run ${result.runId} is not finished: ${result.missing.join('; ')}; exported what exists (\`sim resume ${result.runId}\` finishes it)\n`);
     });
   exporter
     .command('events')
@@ -38,29 +22,8 @@ export function registerExport(program: Command): void {
     .argument('[run]', 'run id (default: the latest run)')
     .option('--out <dir>', 'output directory holding sim.db', DEFAULT_OUT)
     .option('--to <file>', 'file to write (default: standard output)')
-    .action(async (runArg: string | undefined, opts: { out: string; to?: string }) => {
-      const store = await openStoreWithRuns(opts);
-      try {
-        const runId = await selectRun(store, runArg);
-        // The warmup first, then the conditions in the config's order: the order they ran in.
-        const order = [WARMUP_STREAM, ...conditionRuns(parseExperiment((await store.getRun(runId)).config)).map((c) => c.stream)];
-        const rank = (name: string) => (order.includes(name) ? order.indexOf(name) : order.length);
-        const streams = (await store.runStreams(runId)).sort((a, b) => rank(a.name) - rank(b.name));
-        if (opts.to) checkFileTarget(opts.to, { flag: '--to', path: opts.to });
-        // Verified whole before the first line goes out: standard output cannot be taken back.
-        await store.verifyStreams(streams.map((s) => s.streamId));
-        const lines = async function* () {
-          for (const s of streams) {
-            for await (const page of store.rawEvents(s.streamId)) {
-              for (const row of page) yield `{"position":${row.position},"stream":${JSON.stringify(s.name)},"sequence":${row.stream_position},"round":${row.round},"type":${JSON.stringify(row.type)},"agent":${row.agent_id ?? 'null'},"data":${row.payload},"hash":"${row.hash}"}\n`;
-            }
-          }
-        };
-        if (opts.to) await writeFileWholeAsync(opts.to, lines(), { flag: '--to', path: opts.to });
-        else await writeStdout(lines());
-      } finally {
-        await store.close();
-      }
+    .action(async (run: string | undefined, opts: { out: string; to?: string }) => {
+      await exportEvents({ ...opts, run }, writeStdout);
     });
 }
 

@@ -13,10 +13,11 @@ import { toPersonas } from '../../domain/personas.js';
 import { DEFAULT_USERS_DIR, loadUsersDir } from '../../users/load.js';
 import { replicate } from '../../sim/replicate.js';
 import { replicateInWorkers } from '../../sim/replicate-pool.js';
-import { DEFAULT_OUT } from '../program.js';
-import { openStoreWithRuns, selectRun } from '../run-select.js';
+import { DEFAULT_OUT } from '../options.js';
+import { openStoreWithRuns, selectRun } from '../../api/index.js';
 import { printTable } from '../table.js';
-import { integerFlag, resolveConfig } from './run.js';
+import { resolveConfig } from '../../api/index.js';
+import { integerFlag } from '../options.js';
 
 interface PlanFlags {
   effect: number;

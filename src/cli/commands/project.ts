@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { rebuildProjections } from '../../projections/rebuild.js';
-import { DEFAULT_OUT } from '../program.js';
-import { openStoreWithRuns, selectRun } from '../run-select.js';
+import { projectRun } from '../../api/index.js';
+import { DEFAULT_OUT } from '../options.js';
 
 export function registerProject(program: Command): void {
   program
@@ -10,20 +9,8 @@ export function registerProject(program: Command): void {
     .argument('[run]', 'run id (default: the latest run)')
     .option('--out <dir>', 'output directory holding sim.db', DEFAULT_OUT)
     .option('--rebuild', 'drop and rebuild every projection table of the run from its events')
-    .action(async (runArg: string | undefined, opts: { out: string; rebuild?: boolean }) => {
-      const store = await openStoreWithRuns(opts);
-      try {
-        const runId = await selectRun(store, runArg);
-        const streams = await store.runStreams(runId);
-        await store.verifyStreams(streams.map((s) => s.streamId));
-        process.stdout.write(`run ${runId}: hash chains intact in ${streams.length} streams\n`);
-        if (opts.rebuild) {
-          const started = Date.now();
-          const events = await rebuildProjections(store, runId, streams);
-          process.stdout.write(`run ${runId}: projections rebuilt from ${events} events in ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
-        }
-      } finally {
-        await store.close();
-      }
+    .action(async (run: string | undefined, opts: { out: string; rebuild?: boolean }) => {
+      const result = await projectRun({ ...opts, run }, (v) => process.stdout.write(`run ${v.runId}: hash chains intact in ${v.streams} streams\n`));
+      if (result.rebuilt) process.stdout.write(`run ${result.runId}: projections rebuilt from ${result.rebuilt.events} events in ${result.rebuilt.seconds.toFixed(1)}s\n`);
     });
 }

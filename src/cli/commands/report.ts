@@ -1,24 +1,6 @@
 import type { Command } from 'commander';
-import { join } from 'node:path';
-import { electionRound } from '../../domain/config.js';
-import { emptyWorld } from '../../domain/world.js';
-import { UsageError } from '../../errors.js';
-import { streamId } from '../../events/stream-ids.js';
-import { type EventStore } from '../../sim/store.js';
-import { readRunData } from '../../export/run-data.js';
-import { buildReport, type Report } from '../../report/build.js';
-import type { Exposure } from '../../report/exposure.js';
-import { readExposure } from '../../report/exposure-data.js';
-import { poolReports } from '../../report/pooled.js';
-import { effectChart, exposureChart, heterogeneityChart, likelihoodChart, pooledChart, toSvg, turnoutChart } from '../../report/charts.js';
-import { reportHtml } from '../../report/html.js';
-import { hashChainCheck, withHashChainLine, withHashChains } from '../../report/integrity.js';
-import { foldStream } from '../../events/fold.js';
-import { worldFold } from '../../domain/evolve.js';
-import { streamsReadBy } from '../../sim/run-status.js';
-import { checkFolderToWriteInto, writeFileWhole } from '../../write-whole.js';
-import { DEFAULT_OUT } from '../program.js';
-import { openStoreWithRuns, selectRun } from '../run-select.js';
+import { writeReport } from '../../api/index.js';
+import { DEFAULT_OUT } from '../options.js';
 
 export function registerReport(program: Command): void {
   program
@@ -28,71 +10,9 @@ export function registerReport(program: Command): void {
     .option('--out <dir>', 'output directory holding sim.db', DEFAULT_OUT)
     .option('--to <dir>', 'folder to write into (default: <out>/report/run-<id>)')
     .option('--compare <dir>', 'overlay a folder in the reference layout (e.g. one seed of the reference\'s published data; see docs/protocol.md)')
-    .action(async (runArgs: string[], opts: { out: string; to?: string; compare?: string }) => {
-      const store = await openStoreWithRuns(opts);
-      try {
-        const runIds = runArgs.length === 0 ? [await selectRun(store, undefined)] : await Promise.all(runArgs.map((a) => selectRun(store, a)));
-        if (runIds.length > 1) checkPoolable(await Promise.all(runIds.map(async (id) => ({ id, config: (await store.getRun(id)).config }))));
-        const runId = runIds.join('+');
-        const to = opts.to ?? join(opts.out, 'report', `run-${runId}`);
-        const named = { flag: '--to', path: to };
-        checkFolderToWriteInto(to, named);
-        // A report is what gets published: it is built only from events whose chains are intact.
-        const streams = [...new Set((await Promise.all(runIds.map((id) => streamsReadBy(store, id)))).flat())];
-        const chains = hashChainCheck(await store.verifyStreams(streams));
-        const reports: Report[] = [];
-        for (const id of runIds) reports.push(await reportOfRun(store, id, opts.compare ?? null));
-        const report = reports[0];
-        if (reports.length > 1) report.pooled = poolReports(reports);
-        const pooled = pooledChart(report);
-        const charts = {
-          likelihood: await toSvg(likelihoodChart(report)),
-          effects: await toSvg(effectChart(report)),
-          turnout: await toSvg(turnoutChart(report)),
-          heterogeneity: await toSvg(heterogeneityChart(report)),
-          exposure: await toSvg(exposureChart(report)),
-          pooled: pooled ? await toSvg(pooled) : null,
-        };
-        // Each file appears whole or not at all.
-        writeFileWhole(join(to, 'report.json'), `${JSON.stringify(withHashChains(report, chains), null, 2)}\n`, named);
-        writeFileWhole(join(to, 'report.html'), withHashChainLine(reportHtml(report, charts), chains), named);
-        process.stdout.write(`wrote ${join(to, 'report.html')} and report.json\n`);
-        for (const r of reports) if (!r.finished) process.stderr.write(`sim: run ${r.run} is not finished: ${r.missing.join('; ')}; the report covers what exists\n`);
-      } finally {
-        await store.close();
-      }
+    .action(async (runs: string[], opts: { out: string; to?: string; compare?: string }) => {
+      const result = await writeReport({ ...opts, runs });
+      process.stdout.write(`wrote ${result.html} and report.json\n`);
+      for (const r of result.runs) if (!r.finished) process.stderr.write(`sim: run ${r.run} is not finished: ${r.missing.join('; ')}; the report covers what exists\n`);
     });
-}
-
-async function reportOfRun(store: EventStore, runId: number, compare: string | null): Promise<Report> {
-  const data = await readRunData(store, runId);
-  // The network when the conditions began: who follows whom at the warmup's end.
-  const warmup = (await foldStream(store, emptyWorld(), data.warmupStream, worldFold)).state;
-  const follows: Array<[number, number]> = [];
-  const following = new Map<number, number[]>();
-  for (const id of warmup.agentIds) {
-    following.set(id, [...warmup.agents[id].following]);
-    for (const t of warmup.agents[id].following) follows.push([id, t]);
-  }
-  const exposures = new Map<string, Map<number, Exposure>>();
-  for (const c of data.conditions) {
-    const treated = new Set([...c.counts].filter(([, k]) => k.treated === 1).map(([u]) => u));
-    if (treated.size === 0 || treated.size === c.counts.size) continue;
-    exposures.set(c.stream, await readExposure(store, data.warmupStream, streamId(runId, c.stream), electionRound(data.config), treated, following));
-  }
-  return buildReport(data, await store.fingerprint(runId), follows, compare, exposures);
-}
-
-/** Pooling is for one config under different seeds: anything else would mix different experiments. */
-function checkPoolable(runs: Array<{ id: number; config: unknown }>): void {
-  const strip = (config: unknown) => {
-    const { seed: _seed, treatment_seed: _treatment, ...rest } = config as Record<string, unknown>;
-    return JSON.stringify(rest);
-  };
-  const seedOf = (config: unknown) => (config as { seed: number }).seed;
-  const [first, ...rest] = runs;
-  for (const r of rest) {
-    if (r.id === first.id || seedOf(r.config) === seedOf(first.config)) throw new UsageError(`RUN ${r.id}: same seed (${seedOf(r.config)}) as run ${first.id}; pooling needs runs of different seeds`);
-    if (strip(r.config) !== strip(first.config)) throw new UsageError(`RUN ${r.id}: its config differs from run ${first.id}'s in more than the seed; only runs of one config can be pooled`);
-  }
 }

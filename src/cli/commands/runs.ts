@@ -1,18 +1,7 @@
 import type { Command } from 'commander';
-import { IntegrityError } from '../../errors.js';
-import { EventStore } from '../../sim/store.js';
-import { listRuns, type RunSummary } from '../../sim/run-catalogue.js';
-import { openExistingStoreFor, storeName } from '../store-option.js';
-import { DEFAULT_OUT } from '../program.js';
+import { listRuns, storeName } from '../../api/index.js';
+import { DEFAULT_OUT } from '../options.js';
 import { printTable } from '../table.js';
-
-/** What `sim runs` found about a run's hash chains. */
-export interface ChainStatus {
-  /** "heads": stored heads against the events (cheap, every time); "events": every hash recomputed (--verify). */
-  checked: 'heads' | 'events';
-  ok: boolean;
-  problem: string | null;
-}
 
 export function registerRuns(program: Command): void {
   program
@@ -22,15 +11,7 @@ export function registerRuns(program: Command): void {
     .option('--json', 'print JSON instead of a table')
     .option('--verify', 'recompute every hash chain instead of checking the heads (seconds per million events)')
     .action(async (opts: { out: string; store?: string; json?: boolean; verify?: boolean }) => {
-      const store = await openExistingStoreFor(opts);
-      const runs: Array<RunSummary & { chains: ChainStatus }> = [];
-      try {
-        if (store) {
-          for (const run of await listRuns(store)) runs.push({ ...run, chains: await chainStatus(store, run.id, opts.verify ?? false) });
-        }
-      } finally {
-        await store?.close();
-      }
+      const runs = await listRuns(opts, { verify: opts.verify });
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
       } else if (runs.length === 0) {
@@ -44,22 +25,4 @@ export function registerRuns(program: Command): void {
       // Said on stderr too, so a script reading the JSON or a glance at the table cannot miss it.
       for (const r of runs) if (!r.chains.ok) process.stderr.write(`sim: run ${r.id}: ${r.chains.problem} (its fingerprint is not trustworthy; \`sim project ${r.id} --out ${opts.out}\` names the first bad event)\n`);
     });
-}
-
-async function chainStatus(store: EventStore, runId: number, verify: boolean): Promise<ChainStatus> {
-  const streams = (await store.runStreams(runId)).map((s) => s.streamId);
-  if (!verify) {
-    for (const stream of streams) {
-      const problem = await store.headMismatch(stream);
-      if (problem) return { checked: 'heads', ok: false, problem };
-    }
-    return { checked: 'heads', ok: true, problem: null };
-  }
-  try {
-    await store.verifyStreams(streams);
-    return { checked: 'events', ok: true, problem: null };
-  } catch (error) {
-    if (error instanceof IntegrityError) return { checked: 'events', ok: false, problem: error.message };
-    throw error;
-  }
 }

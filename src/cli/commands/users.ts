@@ -1,11 +1,6 @@
 import type { Command } from 'commander';
-import { generatePopulation } from '../../domain/population/generate.js';
-import { populationStats } from '../../domain/population/stats.js';
-import { loadUsersDir } from '../../users/load.js';
-import { writeUsersDir } from '../../users/write.js';
-import { checkFolderFlag } from '../run-checks.js';
-import { checkFolderToWriteInto } from '../../write-whole.js';
-import { integerFlag } from './run.js';
+import { generateUsers, usersStats } from '../../api/index.js';
+import { integerFlag } from '../options.js';
 
 export function registerUsers(program: Command): void {
   const users = program.command('users').description('generate and inspect populations (profiles.csv + network.csv)');
@@ -17,11 +12,8 @@ export function registerUsers(program: Command): void {
     .requiredOption('--out <dir>', 'folder to write profiles.csv and network.csv into')
     .option('--mean-out-degree <k>', 'target mean number of users each user follows', integerFlag('--mean-out-degree', 1), 20)
     .action((opts: { n: number; seed: number; out: string; meanOutDegree: number }) => {
-      const started = Date.now();
-      checkFolderToWriteInto(opts.out, { flag: '--out', path: opts.out });
-      const files = generatePopulation({ n: opts.n, seed: opts.seed, meanOutDegree: opts.meanOutDegree });
-      writeUsersDir(opts.out, files);
-      process.stdout.write(`wrote ${files.profiles.length} users and ${files.follows.length} follows to ${opts.out} in ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
+      const written = generateUsers(opts);
+      process.stdout.write(`wrote ${written.users} users and ${written.follows} follows to ${opts.out} in ${written.seconds.toFixed(1)}s\n`);
     });
   users
     .command('stats')
@@ -29,8 +21,7 @@ export function registerUsers(program: Command): void {
     .argument('<dir>', 'folder with profiles.csv and network.csv')
     .option('--json', 'print JSON')
     .action((dir: string, opts: { json?: boolean }) => {
-      checkFolderFlag('users stats', dir, true, 'profiles.csv and network.csv');
-      const s = populationStats(loadUsersDir(dir));
+      const s = usersStats(dir);
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
         return;

@@ -4,7 +4,6 @@ import { canonicalJson } from '../canonical.js';
 import { ChainCheck, decodeRow, describeHeadMismatch, fingerprintOf, integrityError, sealBatch } from '../hash-chain.js';
 import {
   EMPTY_STREAM,
-  type AgentTotals,
   type AppendBatch,
   type CacheRow,
   type ChainBreak,
@@ -338,25 +337,6 @@ export class PostgresStore<E extends NewEvent> implements Store<E> {
       .orderBy('round')
       .execute();
     return rows.map((r) => ({ agentId: Number(r.agent_id), round: Number(r.round), active: Number(r.active), likelihood: r.likelihood === null ? null : Number(r.likelihood), engagement: Number(r.engagement) }));
-  }
-
-  async agentTotals(stream: string): Promise<AgentTotals> {
-    const rows = await sql<{ users: number; eligible: number | null; voters: number | null; treated: number | null; treated_voters: number | null; mean_likelihood: number | null }>`
-      select count(*) as users, sum(eligible) as eligible,
-        sum(case when eligible = 1 and voted = 1 then 1 else 0 end) as voters,
-        sum(case when eligible = 1 and treated = 1 then 1 else 0 end) as treated,
-        sum(case when eligible = 1 and treated = 1 and voted = 1 then 1 else 0 end) as treated_voters,
-        avg(last_likelihood)::float8 as mean_likelihood
-      from proj_agents where stream_id = ${stream}`.execute(this.db);
-    const row = rows.rows[0];
-    return {
-      users: Number(row.users),
-      eligible: Number(row.eligible ?? 0),
-      voters: Number(row.voters ?? 0),
-      treated: Number(row.treated ?? 0),
-      treatedVoters: Number(row.treated_voters ?? 0),
-      meanLikelihood: row.mean_likelihood === null ? null : Number(row.mean_likelihood),
-    };
   }
 
   async rebuildProjections(runId: number, streams: readonly string[], project: (stream: string, events: Array<Recorded<E>>) => ProjectionOp[]): Promise<number> {

@@ -5,7 +5,6 @@ import { canonicalJson } from '../canonical.js';
 import { ChainCheck, decodeRow, describeHeadMismatch, fingerprintOf, integrityError, sealBatch } from '../hash-chain.js';
 import {
   EMPTY_STREAM,
-  type AgentTotals,
   type AppendBatch,
   type CacheRow,
   type ChainBreak,
@@ -417,29 +416,6 @@ export class SqliteStore<E extends NewEvent> implements Store<E> {
   async projectedRounds(stream: string): Promise<ProjRoundRow[]> {
     const rows = await this.db.selectFrom('proj_agent_rounds').select(['agent_id', 'round', 'active', 'likelihood', 'engagement']).where('stream_id', '=', stream).orderBy('agent_id').orderBy('round').execute();
     return rows.map((r) => ({ agentId: Number(r.agent_id), round: Number(r.round), active: Number(r.active), likelihood: r.likelihood === null ? null : Number(r.likelihood), engagement: Number(r.engagement) }));
-  }
-
-  async agentTotals(stream: string): Promise<AgentTotals> {
-    const row = await this.db
-      .selectFrom('proj_agents')
-      .where('stream_id', '=', stream)
-      .select([
-        sql<number>`count(*)`.as('users'),
-        sql<number>`sum(eligible)`.as('eligible'),
-        sql<number>`sum(case when eligible = 1 and voted = 1 then 1 else 0 end)`.as('voters'),
-        sql<number>`sum(case when eligible = 1 and treated = 1 then 1 else 0 end)`.as('treated'),
-        sql<number>`sum(case when eligible = 1 and treated = 1 and voted = 1 then 1 else 0 end)`.as('treated_voters'),
-        sql<number | null>`avg(last_likelihood)`.as('mean_likelihood'),
-      ])
-      .executeTakeFirstOrThrow();
-    return {
-      users: Number(row.users),
-      eligible: Number(row.eligible ?? 0),
-      voters: Number(row.voters ?? 0),
-      treated: Number(row.treated ?? 0),
-      treatedVoters: Number(row.treated_voters ?? 0),
-      meanLikelihood: row.mean_likelihood === null ? null : Number(row.mean_likelihood),
-    };
   }
 
   async rebuildProjections(runId: number, streams: readonly string[], project: (stream: string, events: Array<Recorded<E>>) => ProjectionOp[]): Promise<number> {

@@ -11,7 +11,7 @@ export function parseJsonText(text: string, file: string): unknown {
   } catch {
     const error = locateJsonError(body) ?? { offset: 0, problem: 'not valid JSON' };
     const { line, column } = lineAndColumn(body, error.offset);
-    throw new ConfigError(file, [`line ${line}, column ${column}: not valid JSON: ${error.problem}`]);
+    throw new ConfigError(file, [`line ${line}, column ${column}: not valid JSON: ${error.problem}`], { line, column });
   }
 }
 

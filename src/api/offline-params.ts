@@ -1,11 +1,7 @@
-import { Option } from 'commander';
 import { readParamsFile } from '../calibration/params-file.js';
 import type { ExperimentConfig } from '../domain/config.js';
 import { DEFAULT_LIKELIHOOD } from '../domain/offline-model.js';
 import { UsageError } from '../errors.js';
-
-export const offlineParamsOption = () =>
-  new Option('--offline-params <file>', 'offline model parameters fitted by `sim calibrate` (default: the built-in ones); the run records them, so replay uses them');
 
 /**
  * Puts the offline model's parameters in the run's config: the file's, else the config's own

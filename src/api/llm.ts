@@ -1,6 +1,5 @@
-import type { Command } from 'commander';
 import { connect } from 'node:net';
-import { urlProblem, type ExperimentConfig } from '../domain/config.js';
+import type { ExperimentConfig } from '../domain/config.js';
 import { LlmUnavailableError, UsageError } from '../errors.js';
 import { loadApiKey } from '../llm/api-key.js';
 import type { LlmCache } from '../llm/cache.js';
@@ -9,7 +8,7 @@ import { OpenAiProvider } from '../llm/openai-provider.js';
 import { DEFAULT_MAX_FALLBACK_RATE } from '../sim/fallback-budget.js';
 
 /**
- * The LLM serving flags shared by run, resume and replay. Where requests go (endpoints) and how long
+ * The LLM serving options shared by run, resume and replay. Where requests go (endpoints) and how long
  * an outage may last are not part of a run's identity, so every command that calls a server takes
  * them; models and sampling settings are in the recorded config and never change on resume.
  */
@@ -20,36 +19,6 @@ export interface LlmFlags {
 }
 
 export const DEFAULT_OPENAI_URL = 'https://api.openai.com/v1';
-
-export function addLlmOptions(command: Command): Command {
-  return command
-    .option('--base-url <url>', 'an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1; repeat for several (default: the run\'s config, base_url or llm.endpoints; `sim run` also reads OPENAI_BASE_URL)', collectUrl, undefined)
-    .option('--max-outage <duration>', 'how long the LLM servers may give no answer before the run stops cleanly (exit code 3), e.g. 30s, 10m (default 10m)', parseDuration)
-    .option('--max-fallback-rate <rate>', 'stop when more of a stream\'s decisions than this fell back, e.g. 2% (default 2%; 100% never stops)', parseRate);
-}
-
-function collectUrl(value: string, previous: string[] | undefined): string[] {
-  const problem = urlProblem(value);
-  if (problem) throw new UsageError(`--base-url: ${problem}`);
-  return [...(previous ?? []), value];
-}
-
-/** "30s", "10m", "1h", "500ms" in milliseconds. */
-export function parseDuration(value: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/.exec(value);
-  if (!m) throw new UsageError(`--max-outage: "${value}" is not a duration (e.g. 30s, 10m, 1h)`);
-  const ms = Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
-  if (ms < 1000) throw new UsageError(`--max-outage: must be at least 1s (got ${value})`);
-  return ms;
-}
-
-/** "2%" or "0.02" as a share in [0, 1]. */
-export function parseRate(value: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(%?)\s*$/.exec(value);
-  const rate = m ? Number(m[1]) / (m[2] ? 100 : 1) : NaN;
-  if (!(rate >= 0 && rate <= 1)) throw new UsageError(`--max-fallback-rate: "${value}" is not a share between 0% and 100% (e.g. 2% or 0.02)`);
-  return rate;
-}
 
 export function maxFallbackRate(flags: LlmFlags): number {
   return flags.maxFallbackRate ?? DEFAULT_MAX_FALLBACK_RATE;
@@ -112,7 +81,7 @@ export function openAiProvider(config: ExperimentConfig, choice: LlmProviderChoi
  * reported at once (not after minutes of retries); with several endpoints the run starts when at
  * least one is there (the others are retried by their circuit breakers), and says which are not.
  */
-export async function checkEndpoints(config: ExperimentConfig, flags: LlmFlags, warn: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<void> {
+export async function checkEndpoints(config: ExperimentConfig, flags: LlmFlags, warn: (line: string) => void): Promise<void> {
   if (config.provider !== 'openai') return;
   const urls = flags.baseUrl?.length ? flags.baseUrl : config.llm.endpoints.length ? config.llm.endpoints.map((e) => e.url) : [config.base_url ?? DEFAULT_OPENAI_URL];
   const results = await Promise.all(urls.map(async (url) => ({ url, problem: await connectProblem(url) })));

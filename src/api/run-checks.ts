@@ -58,7 +58,7 @@ export function readConfigInput(file: string): Record<string, unknown> {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new UsageError(`--config ${file}: cannot read (${(error as NodeJS.ErrnoException).code ?? error})`);
+    throw new UsageError(`--config ${file}: cannot read (${(error as NodeJS.ErrnoException).code ?? error})`, { file });
   }
   const input = parseJsonText(text, file);
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new ConfigError(file, ['(root): must be a JSON object ({...})']);
@@ -152,8 +152,8 @@ function canonical(value: unknown): string {
 export function checkFolderFlag(flag: string, dir: string | undefined, mustExist: boolean, holds?: string): void {
   if (dir === undefined) return;
   if (!existsSync(dir)) {
-    if (mustExist) throw new UsageError(`${flag} ${dir}: no such folder${holds ? ` (it should hold ${holds})` : ''}`);
+    if (mustExist) throw new UsageError(`${flag} ${dir}: no such folder${holds ? ` (it should hold ${holds})` : ''}`, { flag, file: dir });
     return;
   }
-  if (!statSync(dir).isDirectory()) throw new UsageError(`${flag} ${dir}: is a file, not a folder`);
+  if (!statSync(dir).isDirectory()) throw new UsageError(`${flag} ${dir}: is a file, not a folder`, { flag, file: dir });
 }

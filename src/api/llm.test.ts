@@ -1,20 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseExperiment } from '../domain/config.js';
-import { UsageError } from '../errors.js';
-import { endpointSpecs, parseDuration, parseRate, recordBaseUrls } from './llm-options.js';
+import { endpointSpecs, recordBaseUrls } from './llm.js';
 
-describe('LLM serving flags', () => {
-  it('reads durations and rates as a user writes them', () => {
-    expect(parseDuration('30s')).toBe(30_000);
-    expect(parseDuration('10m')).toBe(600_000);
-    expect(parseDuration('1.5h')).toBe(5_400_000);
-    expect(() => parseDuration('10')).toThrow(/--max-outage: "10" is not a duration/);
-    expect(() => parseDuration('500ms')).toThrow(UsageError);
-    expect(parseRate('2%')).toBe(0.02);
-    expect(parseRate('0.05')).toBe(0.05);
-    expect(() => parseRate('150%')).toThrow(/--max-fallback-rate/);
-  });
-
+describe('LLM serving options', () => {
   it('takes endpoints from flags, else llm.endpoints, else base_url, else api.openai.com; keys per endpoint', () => {
     const plain = parseExperiment({ provider: 'openai' });
     expect(endpointSpecs(plain, {}, 'key', 32).map((e) => e.url)).toEqual(['https://api.openai.com/v1']);

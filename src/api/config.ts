@@ -1,0 +1,70 @@
+import { parseExperiment, type ExperimentConfig } from '../domain/config.js';
+import { UsageError } from '../errors.js';
+import { loadApiKey } from '../llm/api-key.js';
+import { recordBaseUrls, type LlmFlags } from './llm.js';
+import { withOfflineParams } from './offline-params.js';
+import { checkBaseUrl, parseWithFlags, readConfigInput } from './run-checks.js';
+
+/** What `sim run` is asked: a config file, the settings that override it, and how to run it. */
+export interface RunOptions extends LlmFlags {
+  config?: string;
+  out: string;
+  /** The store (src/api/store.ts): a file, sqlite:PATH or postgres://...; default SIM_STORE, else <out>/sim.db. */
+  store?: string;
+  nUsers?: number;
+  seed?: number;
+  treatmentSeed?: number;
+  conditions?: string;
+  feedLength?: number;
+  numContents?: number;
+  topic?: string;
+  usersDir?: string;
+  provider?: string;
+  warmupOnly?: boolean;
+  fromWarmup?: string | true;
+  workers?: number;
+  concurrency?: number;
+  cacheOnly?: boolean;
+  offlineParams?: string;
+}
+
+/** Lines for the user that are not results (a default taken, a warning); the CLI writes them to stderr. */
+export type Notice = (line: string) => void;
+
+/**
+ * Resolves the experiment: defaults, then the config file, then the options. Every problem is
+ * listed. `notice` hears the one default worth saying (no API key: the offline model).
+ */
+export function resolveConfig(options: RunOptions, notice: Notice = () => undefined): ExperimentConfig {
+  let input: Record<string, unknown> = {};
+  let source = 'flags';
+  if (options.config) {
+    source = options.config;
+    input = readConfigInput(options.config);
+  }
+  const base = parseExperiment(input, source);
+  const merged: ExperimentConfig = structuredClone(base);
+  if (options.nUsers !== undefined) merged.n_users = options.nUsers;
+  if (options.seed !== undefined) merged.seed = options.seed;
+  if (options.treatmentSeed !== undefined) merged.treatment_seed = options.treatmentSeed;
+  if (options.conditions !== undefined) merged.run_conditions = options.conditions.split(',').map((c) => c.trim()).filter(Boolean);
+  if (options.feedLength !== undefined) merged.feed.length = options.feedLength;
+  if (options.numContents !== undefined) merged.content.initial_posts = options.numContents;
+  if (options.topic !== undefined) merged.topic = options.topic;
+  if (options.usersDir !== undefined) merged.users_dir = options.usersDir;
+  if (options.warmupOnly) merged.warmup_only = true;
+  if (options.provider !== undefined) {
+    if (options.provider !== 'offline' && options.provider !== 'openai') throw new UsageError(`--provider: unknown provider "${options.provider}" (use offline or openai)`);
+    merged.provider = options.provider;
+  } else if (!options.config || !('provider' in input)) {
+    // The default: an LLM when a key is configured, else the offline model (said once).
+    merged.provider = loadApiKey(process.env, process.cwd()) ? 'openai' : 'offline';
+    if (merged.provider === 'offline') notice('sim: no OpenAI API key found (OPENAI_API_KEY or OPENAI_API_KEY.env): using the offline persona model, not an LLM');
+  }
+  // OPENAI_BASE_URL is checked under its own name; --base-url values were checked as they were parsed
+  // and a config's base_url/llm.endpoints by the config parser.
+  if (!options.baseUrl && process.env.OPENAI_BASE_URL) checkBaseUrl(process.env.OPENAI_BASE_URL, { flag: 'OPENAI_BASE_URL' });
+  const baseUrls = options.baseUrl ?? (process.env.OPENAI_BASE_URL ? [process.env.OPENAI_BASE_URL] : []);
+  recordBaseUrls(merged, baseUrls);
+  return withOfflineParams(parseWithFlags(merged, options.config ? `${options.config} with flags` : 'flags'), options.offlineParams);
+}

@@ -1,0 +1,31 @@
+import type { ExperimentConfig } from '../domain/config.js';
+import { tierWeights } from '../domain/tiers.js';
+import { estimateCost, type Estimate } from '../llm/estimate.js';
+import { loadPopulation } from '../sim/population.js';
+import { resolveConfig, type Notice, type RunOptions } from './config.js';
+
+/** What `sim run --dry-run` reports: the experiment it would run and its calls, tokens and cost. */
+export interface RunEstimate extends Estimate {
+  config: ExperimentConfig;
+}
+
+/** Calls, tokens and cost of the experiment the options describe, before spending anything; runs nothing. */
+export function estimateRun(options: RunOptions, notice?: Notice): RunEstimate {
+  return estimateConfig(resolveConfig(options, notice));
+}
+
+/** The estimate for a resolved config: model tiers weighted over the actual population when there is one. */
+export function estimateConfig(config: ExperimentConfig): RunEstimate {
+  const population = config.from_warmup ? null : loadPopulation(config);
+  const shares = { low: 0, mid: 0, high: 0 };
+  const personas = population?.personas ?? [];
+  for (const p of personas) {
+    const w = tierWeights(p, config.llm);
+    shares.low += w.low / personas.length;
+    shares.mid += w.mid / personas.length;
+    shares.high += w.high / personas.length;
+  }
+  if (personas.length === 0) Object.assign(shares, config.llm.tier_probabilities);
+  const adults = personas.length > 0 ? personas.filter((p) => p.age >= 18).length / personas.length : 0.92;
+  return { ...estimateCost(config, shares, adults), config };
+}

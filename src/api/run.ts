@@ -1,0 +1,249 @@
+import { parseExperiment, roundsInRun, WARMUP_STREAM, type ExperimentConfig } from '../domain/config.js';
+import type { Provider, ProviderStats } from '../domain/decision.js';
+import { InterruptedError, LlmUnavailableError, RunNotFoundError, UsageError } from '../errors.js';
+import { acquireLease, releaseLease } from '../events/leases.js';
+import { EventStore } from '../sim/store.js';
+import { listRuns } from '../sim/run-catalogue.js';
+import { openExistingStoreFor, openStoreFor } from './store.js';
+import { streamId } from '../events/stream-ids.js';
+import { conditionSummaries, type ConditionSummary } from '../projections/queries.js';
+import { runExperiment, type Population, type ProgressEvent } from '../sim/engine.js';
+import { loadPopulation } from '../sim/population.js';
+import { streamFinished } from '../sim/run-status.js';
+import { CODE_VERSION } from '../version.js';
+import { resolveConfig, type Notice, type RunOptions } from './config.js';
+import { DEFAULT_OUT } from './defaults.js';
+import { checkEndpoints, maxFallbackRate } from './llm.js';
+import { checkProviderReady, chooseProvider } from './provider.js';
+import { adoptWarmupConfig, checkFolderFlag, readConfigInput } from './run-checks.js';
+import { RunLog } from './run-log.js';
+
+export type { Population, ProgressEvent };
+
+/** What a run is about to do, told before its first round (the CLI prints it and starts its progress line). */
+export interface RunStart {
+  runId: number;
+  config: ExperimentConfig;
+  /** The run's log file under <out>/logs/ (null for an exact replay, which keeps none). */
+  logFile: string | null;
+  /** Decisions come from the offline persona model, not an LLM. */
+  offline: boolean;
+  /** Rounds in the whole run, and those recorded before this process started (a resume). */
+  roundsTotal: number;
+  roundsDone: number;
+  /** The provider's counters now (calls, cache hits, cost), when it keeps any. */
+  stats: () => ProviderStats | undefined;
+}
+
+/**
+ * How a caller follows a run. The API never prints: it tells. Every hook is optional; a script that
+ * wants only the result passes none.
+ */
+export interface RunHooks {
+  /** A line for the user that is not a result (a default taken, a warning, what is being resumed). */
+  notice?: Notice;
+  onStart?: (start: RunStart) => void;
+  /** After each recorded round (and election), with the provider's counters. */
+  onProgress?: (progress: ProgressEvent, stats: ProviderStats | undefined) => void;
+  /**
+   * Subscribes to a request to stop (Ctrl-C), for as long as rounds run; returns the unsubscribe.
+   * A stop ends the run at the next round boundary with an InterruptedError.
+   */
+  onStopRequest?: (stop: () => void) => () => void;
+}
+
+/** A run at its end: what `sim run` prints under the progress line. */
+export interface RunResult {
+  runId: number;
+  status: string | null;
+  /** Wall time of this process's part of the run (null when nothing was run now). */
+  seconds: number | null;
+  events: number;
+  fellBack: number;
+  fingerprint: string;
+  offline: boolean;
+  stats: ProviderStats | undefined;
+  /** One row per condition run (empty for a warmup-only run). */
+  conditions: ConditionSummary[];
+}
+
+export const OFFLINE_NOTICE = 'offline persona model: a documented behavioural model, NOT an LLM (docs/offline-model.md)';
+
+/**
+ * `sim run`: resolves the experiment, checks everything that can be checked before anything is
+ * written, records a new run (or forks one from a recorded warmup) and runs it to its end.
+ */
+export async function startRun(options: RunOptions, hooks: RunHooks = {}): Promise<RunResult> {
+  const out = options.out ?? DEFAULT_OUT;
+  let config = resolveConfig(options, hooks.notice);
+  // A refused command writes nothing: no database is created or touched before these pass.
+  checkProviderReady(config, options.cacheOnly);
+  checkFolderFlag('--users-dir', options.usersDir, true, 'profiles.csv and network.csv');
+  checkFolderFlag('--out', out, false);
+  // A server that refuses connections is reported now, not after minutes of retries.
+  if (!options.cacheOnly) await checkEndpoints(config, {}, hooks.notice ?? (() => undefined));
+  let store: EventStore;
+  let population: Population | null = null;
+  if (options.fromWarmup !== undefined) {
+    const existing = await openExistingStoreFor({ out, store: options.store });
+    if (!existing) throw new RunNotFoundError(`--from-warmup: ${out} holds no sim.db, so no recorded warmup (record one with \`sim run --warmup-only --out ${out}\`)`);
+    store = existing;
+    try {
+      const warmup = await findWarmup(store, options.fromWarmup);
+      const input = options.config ? readConfigInput(options.config) : null;
+      config = { ...adoptWarmupConfig(config, options, input, options.config, { runId: warmup.runId, config: parseExperiment((await store.getRun(warmup.runId)).config, `run ${warmup.runId} config`) }), from_warmup: warmup.stream };
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+  } else {
+    // The population is validated whole before the database is touched: bad input writes nothing.
+    population = loadPopulation(config);
+    store = await openStoreFor({ out, store: options.store });
+  }
+  const provider = chooseProvider(config, { store, cacheOnly: options.cacheOnly, concurrency: options.concurrency, llm: options });
+  try {
+    const runId = await store.createRun({ seed: config.seed, config, codeVersion: CODE_VERSION, createdAt: new Date().toISOString() });
+    return await executeRun({ store, runId, config, provider, population, out, workers: options.workers, maxFallbackRate: maxFallbackRate(options) }, hooks);
+  } finally {
+    await provider.close?.();
+    await store.close();
+  }
+}
+
+/** A new run of a resolved config, for scripts and benchmarks (no flags: nothing to check against them). */
+export interface RecordRunOptions {
+  /** The output folder (sim.db and logs/), created if needed. */
+  out: string;
+  /** The store (src/api/store.ts): a file, sqlite:PATH or postgres://...; default SIM_STORE, else <out>/sim.db. */
+  store?: string;
+  config: ExperimentConfig;
+  /** The users (default: loaded as `sim run` loads them, from the config's users_dir). */
+  population?: Population;
+  /** The provider, given the store whose cache it may use (default: the one the config names); closed by the caller. */
+  provider?: (store: EventStore) => Provider;
+  workers?: number;
+  codeVersion?: string;
+}
+
+/** Records a new run of `config` in `out` and runs it to its end; returns its summary. */
+export async function recordRun(options: RecordRunOptions, hooks: RunHooks = {}): Promise<RunResult> {
+  const { config, out } = options;
+  const population = options.population ?? loadPopulation(config);
+  const store = await openStoreFor({ out, store: options.store });
+  const provider = options.provider?.(store) ?? chooseProvider(config, { store });
+  try {
+    const runId = await store.createRun({ seed: config.seed, config, codeVersion: options.codeVersion ?? CODE_VERSION, createdAt: new Date().toISOString() });
+    return await executeRun({ store, runId, config, provider, population, out, workers: options.workers }, hooks);
+  } finally {
+    if (!options.provider) await provider.close?.();
+    await store.close();
+  }
+}
+
+async function findWarmup(store: EventStore, from: string | true): Promise<{ runId: number; stream: string }> {
+  if (from === true) {
+    const runs = await store.listRunRows();
+    for (const run of runs.reverse()) {
+      const id = streamId(run.id, WARMUP_STREAM);
+      if (await streamFinished(store, id)) return { runId: run.id, stream: id };
+    }
+    throw new RunNotFoundError(`${store.location}: no run with a finished warmup to start from (record one with --warmup-only)`);
+  }
+  const runId = Number(from);
+  if (!Number.isInteger(runId) || runId < 1) throw new UsageError(`--from-warmup: "${from}" is not a run id`);
+  await store.getRun(runId);
+  const id = streamId(runId, WARMUP_STREAM);
+  if (!(await streamFinished(store, id))) throw new RunNotFoundError(`${store.location}: run ${runId} has no finished warmup`);
+  return { runId, stream: id };
+}
+
+/** A recorded run to execute (or continue) to its end. */
+export interface Execution {
+  store: EventStore;
+  runId: number;
+  config: ExperimentConfig;
+  provider: Provider;
+  /** The users, when the warmup's population is not recorded yet. */
+  population: Population | null;
+  /** The output folder (its logs/ gets the run log). */
+  out: string;
+  workers?: number;
+  /** Rounds recorded before this process started (a resume). */
+  roundsAlreadyDone?: number;
+  maxFallbackRate?: number;
+}
+
+/** Runs (or continues) a recorded run to its end with its log; returns its summary. Shared by run, resume and replay. */
+export async function executeRun(run: Execution, hooks: RunHooks = {}): Promise<RunResult> {
+  const { store, runId, config, provider, out } = run;
+  const warmupStream = config.from_warmup ?? undefined;
+  acquireLease(store, runId, new Date().toISOString());
+  const log = new RunLog(out, runId);
+  hooks.onStart?.({ runId, config, logFile: log.file, offline: Boolean(provider.offline), roundsTotal: roundsInRun(config), roundsDone: run.roundsAlreadyDone ?? 0, stats: () => provider.stats?.() });
+  log.line(`run=${runId} start provider="${provider.name}" n_users=${config.n_users} seed=${config.seed} code=${CODE_VERSION}`);
+
+  const abort = new AbortController();
+  const stopListening =
+    hooks.onStopRequest?.(() => {
+      abort.abort();
+      provider.abort?.();
+    }) ?? (() => undefined);
+  const startedAt = Date.now();
+  try {
+    await runExperiment({
+      store,
+      provider,
+      config,
+      runId,
+      population: run.population,
+      warmupStream,
+      warmupOnly: config.warmup_only,
+      // Worker threads pay a start-up cost that only large populations recover.
+      workers: run.workers ?? (config.n_users >= 5000 ? 2 : 1),
+      signal: abort.signal,
+      maxFallbackRate: run.maxFallbackRate,
+      onProgress: (p) => {
+        const stats = provider.stats?.();
+        hooks.onProgress?.(p, stats);
+        log.round(p, stats);
+      },
+    });
+    await store.setRunStatus(runId, 'finished');
+    log.line(`run=${runId} finished seconds=${((Date.now() - startedAt) / 1000).toFixed(1)}`);
+  } catch (error) {
+    // An outage stops the run like Ctrl-C: nothing unanswered was recorded, resume goes on.
+    const interrupted = error instanceof InterruptedError || error instanceof LlmUnavailableError;
+    await store.setRunStatus(runId, interrupted ? 'interrupted' : 'failed').catch(() => undefined);
+    log.line(`run=${runId} ${interrupted ? 'interrupted' : 'failed'}: ${error instanceof Error ? error.message : String(error)}`);
+    // Name the command that continues this very run (and folder).
+    if (error instanceof InterruptedError) throw new InterruptedError(error.round, error.stream, resumeCommand(runId, out));
+    throw error;
+  } finally {
+    stopListening();
+    releaseLease(store, runId);
+  }
+  return runResult(store, runId, provider, (Date.now() - startedAt) / 1000);
+}
+
+function resumeCommand(runId: number, outDir: string): string {
+  return `sim resume ${runId}${outDir === DEFAULT_OUT ? '' : ` --out ${/^[\w./-]+$/.test(outDir) ? outDir : JSON.stringify(outDir)}`}`;
+}
+
+/** A recorded run's summary: status, counts, fingerprint and each condition's figures. */
+export async function runResult(store: EventStore, runId: number, provider: Provider | null, seconds: number | null): Promise<RunResult> {
+  const conditions = await conditionSummaries(store, runId);
+  const fingerprint = await store.fingerprint(runId);
+  const [summary] = (await listRuns(store)).filter((r) => r.id === runId);
+  return {
+    runId,
+    status: summary?.status ?? null,
+    seconds,
+    events: summary?.events ?? 0,
+    fellBack: summary?.fellBack ?? 0,
+    fingerprint,
+    offline: Boolean(provider?.offline),
+    stats: provider?.stats?.(),
+    conditions,
+  };
+}

@@ -1,0 +1,49 @@
+import { RunNotFoundError } from '../errors.js';
+import { describeLocation, directoryStore, parseStoreLocation, type StoreLocation } from '../events/open-store.js';
+import { EventStore } from '../sim/store.js';
+
+/**
+ * `--store URL` and SIM_STORE: which store a command reads and writes. A database file path or
+ * `sqlite:PATH` is SQLite; `postgres://user:pass@host:port/db` is PostgreSQL. Without either, the
+ * store is OUT/sim.db as it always was; `--out DIR` still says where logs, exports and reports go.
+ */
+
+export interface StoreFlags {
+  out: string;
+  store?: string;
+}
+
+/** The store named by --store, else SIM_STORE, else the output directory's sim.db. */
+export function storeLocation(flags: StoreFlags, env: NodeJS.ProcessEnv = process.env): StoreLocation {
+  if (flags.store !== undefined) return parseStoreLocation(flags.store, '--store');
+  const fromEnv = env.SIM_STORE;
+  if (fromEnv !== undefined && fromEnv.trim() !== '') return parseStoreLocation(fromEnv, 'SIM_STORE');
+  return directoryStore(flags.out);
+}
+
+/** How the store is named in messages (a URL's password masked). */
+export function storeName(flags: StoreFlags): string {
+  return describeLocation(storeLocation(flags));
+}
+
+/** Opens the store, creating it (and its schema) when it does not exist yet. */
+export function openStoreFor(flags: StoreFlags): Promise<EventStore> {
+  return EventStore.at(storeLocation(flags));
+}
+
+/** Opens a store that already exists, or returns null, creating nothing. */
+export function openExistingStoreFor(flags: StoreFlags): Promise<EventStore | null> {
+  return EventStore.existing(storeLocation(flags));
+}
+
+/** Opens the store (--store, SIM_STORE, or OUT/sim.db) that must already hold runs. */
+export async function openStoreWithRuns(flags: StoreFlags): Promise<EventStore> {
+  const store = await openExistingStoreFor(flags);
+  if (!store) {
+    if (flags.store === undefined && !process.env.SIM_STORE) {
+      throw new RunNotFoundError(`${flags.out}: no sim.db here (run \`sim run --out ${flags.out}\` first, or pass --out)`);
+    }
+    throw new RunNotFoundError(`${storeName(flags)}: holds no sim store yet (record a run into it with \`sim run --store ...\` first)`);
+  }
+  return store;
+}

@@ -1,0 +1,28 @@
+import { generatePopulation } from '../domain/population/generate.js';
+import { populationStats, type PopulationStats } from '../domain/population/stats.js';
+import { loadUsersDir } from '../users/load.js';
+import { writeUsersDir } from '../users/write.js';
+import { checkFolderToWriteInto } from '../write-whole.js';
+import { checkFolderFlag } from './run-checks.js';
+
+export interface GenerateUsersOptions {
+  n: number;
+  seed: number;
+  out: string;
+  meanOutDegree: number;
+}
+
+/** `sim users generate`: a census-grounded population with a follower network, written to a folder. */
+export function generateUsers(options: GenerateUsersOptions): { users: number; follows: number; seconds: number } {
+  const started = Date.now();
+  checkFolderToWriteInto(options.out, { flag: '--out', path: options.out });
+  const files = generatePopulation({ n: options.n, seed: options.seed, meanOutDegree: options.meanOutDegree });
+  writeUsersDir(options.out, files);
+  return { users: files.profiles.length, follows: files.follows.length, seconds: (Date.now() - started) / 1000 };
+}
+
+/** `sim users stats`: degrees, reciprocity, clustering, homophily and demographics of a population folder. */
+export function usersStats(dir: string): PopulationStats {
+  checkFolderFlag('users stats', dir, true, 'profiles.csv and network.csv');
+  return populationStats(loadUsersDir(dir));
+}

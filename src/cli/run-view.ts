@@ -1,0 +1,102 @@
+import { OFFLINE_NOTICE, type RunEstimate, type RunHooks, type RunResult, type RunStart } from '../api/index.js';
+import { conditionRuns } from '../domain/config.js';
+import type { ConditionSummary } from '../projections/queries.js';
+import { onInterrupt } from './interrupt.js';
+import { ProgressReporter } from './progress.js';
+import { printTable } from './table.js';
+
+/**
+ * How run, resume and replay show a run: notices and the run's first lines on stderr, the progress
+ * line, the Ctrl-C message, and (printSummary) the summary on stdout. `hooks` go to the API;
+ * `done()` ends the progress line whatever happened.
+ */
+export class RunView {
+  private progress: ProgressReporter | null = null;
+  private offline = false;
+
+  readonly hooks: RunHooks = {
+    notice: (line) => {
+      this.progress?.done();
+      process.stderr.write(`${line}\n`);
+    },
+    onStart: (start) => this.start(start),
+    onProgress: (p) => this.progress?.update(p),
+    onStopRequest: (stop) =>
+      onInterrupt((signal) => {
+        const key = signal === 'SIGINT' ? 'Ctrl-C' : signal;
+        process.stderr.write(`\nsim: ${signal}: stopping at the next round boundary (the round in progress is recorded whole or not at all${this.offline ? '' : '; answers received so far are cached'}); ${key} again quits at once\n`);
+        stop();
+      }),
+  };
+
+  private start(start: RunStart): void {
+    this.offline = start.offline;
+    this.progress = new ProgressReporter(start.roundsTotal, process.stderr, start.stats, start.roundsDone);
+    // A recorded run (with a log) says what it runs; an exact replay's scratch run does not.
+    if (start.logFile === null) return;
+    const { runId, config } = start;
+    if (start.offline) process.stderr.write(`sim: run ${runId} uses the ${OFFLINE_NOTICE}\n`);
+    process.stderr.write(`sim: run ${runId}: ${config.n_users} users, seed ${config.seed}, conditions ${config.warmup_only ? '(warmup only)' : conditionRuns(config).map((c) => c.stream).join(', ')}; log ${start.logFile}\n`);
+  }
+
+  done(): void {
+    this.progress?.done();
+  }
+
+  /** Runs `work` with this view's hooks, ending the progress line before its result or error is printed. */
+  async around<T>(work: (hooks: RunHooks) => Promise<T>): Promise<T> {
+    try {
+      return await work(this.hooks);
+    } finally {
+      this.done();
+    }
+  }
+}
+
+/** A finished (or stopped) run's summary, on stdout. */
+export function printSummary(result: RunResult): void {
+  const out = process.stdout;
+  // The fingerprint on a line of its own: with it the line would not fit 80 columns.
+  out.write(`\nrun ${result.runId} ${result.status ?? ''}${result.seconds !== null ? ` in ${result.seconds.toFixed(1)}s` : ''}: ${result.events} events, ${result.fellBack} decisions fell back\nfingerprint ${result.fingerprint}\n`);
+  if (result.offline) out.write(`decisions by the ${OFFLINE_NOTICE}\n`);
+  const stats = result.stats;
+  if (stats) out.write(`LLM: ${stats.calls} calls, ${stats.cacheHits} cache hits, ${stats.retries} retries, ${stats.promptTokens + stats.completionTokens} tokens, ~$${stats.costUsd.toFixed(4)}\n`);
+  if (result.conditions.length === 0) {
+    out.write('(warmup only: no conditions run)\n\n');
+    return;
+  }
+  out.write('\n');
+  printTable(
+    ['condition', 'eligible', 'turnout', 'treated', 'turnout treated', 'turnout untreated', 'mean final likelihood', 'effect vs control', 'turnout effect'],
+    result.conditions.map((s: ConditionSummary) => [
+      s.stream + (s.finished ? '' : ' (unfinished)'),
+      s.eligible,
+      pct(s.turnout),
+      s.treated,
+      pct(s.turnoutTreated),
+      pct(s.turnoutUntreated),
+      num(s.meanFinalLikelihood),
+      signed(s.likelihoodEffect),
+      signedPct(s.turnoutEffect),
+    ]),
+  );
+  out.write('\n');
+}
+
+/** `sim run --dry-run`: calls, tokens and cost of the experiment, before spending anything. */
+export function printEstimate(e: RunEstimate): void {
+  const { config } = e;
+  const lines = [
+    `estimate for ${config.n_users} users, ${config.warmup_only ? 'warmup only' : `${config.run_conditions.length} conditions`} (nothing was run):`,
+    `  LLM calls        ${e.calls.total.toLocaleString('en-US')} (initial posts ${e.calls.initialPosts}, warmup turns ${e.calls.warmupTurns.toLocaleString('en-US')}, condition turns ${e.calls.conditionTurns.toLocaleString('en-US')}, votes ${e.calls.votes.toLocaleString('en-US')})`,
+    `  tokens           ${Math.round(e.promptTokens).toLocaleString('en-US')} prompt + ${Math.round(e.completionTokens).toLocaleString('en-US')} completion`,
+    `  estimated cost   $${e.costUsd.toFixed(2)} at config prices, before provider-side prompt caching`,
+    ...Object.entries(e.byModel).map(([model, m]) => `    ${model.padEnd(16)} ${(100 * m.share).toFixed(1)}% of calls, $${m.costUsd.toFixed(2)}`),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+const pct = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(1)}%`);
+const num = (x: number | null) => (x === null ? '-' : x.toFixed(3));
+const signed = (x: number | null) => (x === null ? '-' : `${x >= 0 ? '+' : ''}${x.toFixed(3)}`);
+const signedPct = (x: number | null) => (x === null ? '-' : `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)} pts`);
