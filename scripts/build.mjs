@@ -1,0 +1,115 @@
+#!/usr/bin/env node
+/**
+ * Builds what bin/sim.js runs: src/ bundled by esbuild into dist/ (dist/main.js, the two worker
+ * entries, and shared chunks loaded on demand, so a command loads only its own code), with the git
+ * commit the build was made from compiled in for `sim --version` and recorded in dist/build-info.json.
+ * Types are not checked here: `npm test` runs `tsc --noEmit` first.
+ *
+ *   node scripts/build.mjs             always build (npm's `prepare` runs this at `npm install`)
+ *   node scripts/build.mjs --if-stale  build only when dist/ is missing or older than its sources or
+ *                                      the commit (the tests' global setup runs this)
+ *
+ * Plain JavaScript on purpose: it runs before anything is built. The new build is written beside
+ * dist/ and swapped in at the end, so a `sim` started meanwhile never sees half a build.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const dist = join(root, 'dist');
+const infoFile = join(dist, 'build-info.json');
+/** What the build is made of: a change to any of these makes dist/ stale. */
+const INPUT_DIRS = ['src', 'migrations'];
+const INPUT_FILES = ['package.json', 'package-lock.json', 'tsconfig.json', 'scripts/build.mjs'];
+
+function git(args) {
+  const r = spawnSync('git', args, { cwd: root, encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : null;
+}
+
+/** The commit checked out, and whether the build's inputs differ from it; commit null without git. */
+function sourceState() {
+  const commit = git(['rev-parse', 'HEAD']);
+  if (!commit) return { commit: null, dirty: false };
+  const changes = git(['status', '--porcelain', '--', ...INPUT_DIRS, ...INPUT_FILES]);
+  return { commit, dirty: changes === null || changes !== '' };
+}
+
+/** Newest modification time among the inputs (directories included, so a deleted file counts). */
+function newestInput() {
+  let newest = 0;
+  const visit = (path) => {
+    if (!existsSync(path)) return;
+    const stat = statSync(path);
+    newest = Math.max(newest, stat.mtimeMs);
+    if (stat.isDirectory()) for (const name of readdirSync(path)) visit(join(path, name));
+  };
+  for (const dir of INPUT_DIRS) visit(join(root, dir));
+  for (const file of INPUT_FILES) visit(join(root, file));
+  return newest;
+}
+
+function isStale(state) {
+  if (!existsSync(infoFile)) return true;
+  const built = JSON.parse(readFileSync(infoFile, 'utf8'));
+  if (built.commit !== state.commit || built.dirty !== state.dirty) return true;
+  return newestInput() > built.inputsNewest;
+}
+
+async function loadEsbuild() {
+  try {
+    return await import('esbuild');
+  } catch {
+    return null;
+  }
+}
+
+const state = sourceState();
+if (process.argv.includes('--if-stale') && !isStale(state)) process.exit(0);
+
+const inputsNewest = newestInput(); // before compiling: an edit made during the build leaves it stale
+const esbuild = await loadEsbuild();
+if (!esbuild) {
+  process.stderr.write(
+    'sim build: esbuild is not installed, so dist/ cannot be built; install with the dev dependencies (`npm install`, not `--omit=dev`)\n',
+  );
+  process.exit(1);
+}
+
+const fresh = join(root, `dist.building-${process.pid}`);
+const old = join(root, `dist.old-${process.pid}`);
+rmSync(fresh, { recursive: true, force: true });
+try {
+  await esbuild.build({
+    absWorkingDir: root,
+    // The engine and the replicate pool start their workers from './<name>-worker.js' next to their
+    // own file: entries and chunks all land flat in dist/ so that holds in the build too.
+    entryPoints: ['src/cli/main.ts', 'src/sim/condition-worker.ts', 'src/sim/replicate-worker.ts'],
+    entryNames: '[name]',
+    chunkNames: '[name]-[hash]',
+    outdir: fresh,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    // A native addon stays a package; everything else is bundled (hundreds of small files cost more
+    // to resolve and load than one chunk).
+    external: ['better-sqlite3'],
+    // Bundled CommonJS packages call require() for Node's own modules.
+    banner: { js: "import { createRequire as __simCreateRequire } from 'node:module';\nconst require = __simCreateRequire(import.meta.url);" },
+    define: { __SIM_BUILD__: JSON.stringify({ commit: state.commit, dirty: state.dirty }) },
+    sourcemap: true,
+    logLevel: 'warning',
+  });
+} catch {
+  rmSync(fresh, { recursive: true, force: true });
+  process.stderr.write('sim build: esbuild failed (errors above); dist/ was left as it was\n');
+  process.exit(1);
+}
+writeFileSync(join(fresh, 'build-info.json'), `${JSON.stringify({ commit: state.commit, dirty: state.dirty, inputsNewest, builtAt: new Date().toISOString() }, null, 2)}\n`);
+if (existsSync(dist)) renameSync(dist, old);
+renameSync(fresh, dist);
+rmSync(old, { recursive: true, force: true });
