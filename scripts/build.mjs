@@ -13,19 +13,12 @@
  * dist/ and swapped in at the end, so a `sim` started meanwhile never sees half a build.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const root = dirname(dirname(fileURLToPath(import.meta.url)));
-const dist = join(root, 'dist');
-const infoFile = join(dist, 'build-info.json');
-/** What the build is made of: a change to any of these makes dist/ stale. */
-const INPUT_DIRS = ['src', 'migrations'];
-const INPUT_FILES = ['package.json', 'package-lock.json', 'tsconfig.json', 'scripts/build.mjs'];
+import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DIST, INPUT_DIRS, INPUT_FILES, newestInput, readBuildInfo, ROOT, sourcesNewerThanBuild } from './build-state.mjs';
 
 function git(args) {
-  const r = spawnSync('git', args, { cwd: root, encoding: 'utf8' });
+  const r = spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' });
   return r.status === 0 ? r.stdout.trim() : null;
 }
 
@@ -37,25 +30,10 @@ function sourceState() {
   return { commit, dirty: changes === null || changes !== '' };
 }
 
-/** Newest modification time among the inputs (directories included, so a deleted file counts). */
-function newestInput() {
-  let newest = 0;
-  const visit = (path) => {
-    if (!existsSync(path)) return;
-    const stat = statSync(path);
-    newest = Math.max(newest, stat.mtimeMs);
-    if (stat.isDirectory()) for (const name of readdirSync(path)) visit(join(path, name));
-  };
-  for (const dir of INPUT_DIRS) visit(join(root, dir));
-  for (const file of INPUT_FILES) visit(join(root, file));
-  return newest;
-}
-
 function isStale(state) {
-  if (!existsSync(infoFile)) return true;
-  const built = JSON.parse(readFileSync(infoFile, 'utf8'));
-  if (built.commit !== state.commit || built.dirty !== state.dirty) return true;
-  return newestInput() > built.inputsNewest;
+  const built = readBuildInfo();
+  if (!built || built.commit !== state.commit || built.dirty !== state.dirty) return true;
+  return sourcesNewerThanBuild(built);
 }
 
 async function loadEsbuild() {
@@ -78,12 +56,12 @@ if (!esbuild) {
   process.exit(1);
 }
 
-const fresh = join(root, `dist.building-${process.pid}`);
-const old = join(root, `dist.old-${process.pid}`);
+const fresh = join(ROOT, `dist.building-${process.pid}`);
+const old = join(ROOT, `dist.old-${process.pid}`);
 rmSync(fresh, { recursive: true, force: true });
 try {
   await esbuild.build({
-    absWorkingDir: root,
+    absWorkingDir: ROOT,
     // The engine and the replicate pool start their workers from './<name>-worker.js' next to their
     // own file: entries and chunks all land flat in dist/ so that holds in the build too.
     entryPoints: ['src/cli/main.ts', 'src/sim/condition-worker.ts', 'src/sim/replicate-worker.ts'],
@@ -110,6 +88,6 @@ try {
   process.exit(1);
 }
 writeFileSync(join(fresh, 'build-info.json'), `${JSON.stringify({ commit: state.commit, dirty: state.dirty, inputsNewest, builtAt: new Date().toISOString() }, null, 2)}\n`);
-if (existsSync(dist)) renameSync(dist, old);
-renameSync(fresh, dist);
+if (existsSync(DIST)) renameSync(DIST, old);
+renameSync(fresh, DIST);
 rmSync(old, { recursive: true, force: true });

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -33,13 +33,37 @@ describe('the built sim (bin/sim.js runs dist/)', () => {
     expect(info.inputsNewest).toBeGreaterThanOrEqual(newest(join(PROJECT_ROOT, 'migrations')));
   });
 
-  it('without a build, sim says in one line how to make one', () => {
-    mkdirSync(join(scratch, 'clone', 'bin'), { recursive: true });
-    copyFileSync(SIM_BIN, join(scratch, 'clone', 'bin', 'sim.js'));
-    const result = spawnSync(process.execPath, [join(scratch, 'clone', 'bin', 'sim.js'), '--help'], { cwd: scratch, encoding: 'utf8' });
+  /** A copy of the package outside git: sources, scripts and bin copied, node_modules linked (or left out). */
+  function cloneWithoutGit(name: string, withModules: boolean): string {
+    const clone = join(scratch, name);
+    for (const path of ['src', 'migrations', 'bin', 'scripts', 'package.json', 'package-lock.json', 'tsconfig.json']) cpSync(join(PROJECT_ROOT, path), join(clone, path), { recursive: true });
+    if (withModules) symlinkSync(join(PROJECT_ROOT, 'node_modules'), join(clone, 'node_modules'));
+    return clone;
+  }
+
+  it('a clone without a build builds itself at its first start, and again after a source changes; outside git the commit is unknown', () => {
+    const clone = cloneWithoutGit('clone', true);
+    const first = spawnSync(process.execPath, [join(clone, 'bin', 'sim.js'), '--version'], { cwd: clone, encoding: 'utf8' });
+    expect(first.stderr).toMatch(/^sim: building dist\/ from src\/ \(missing, or older than the sources\)\n/);
+    expect(first.stdout).toBe(`${packageVersion} (built from commit unknown: no git repository)\n`);
+    expect(first.status).toBe(0);
+    const again = spawnSync(process.execPath, [join(clone, 'bin', 'sim.js'), '--version'], { cwd: clone, encoding: 'utf8' });
+    expect(again.stderr).toBe('');
+    // An edit: the next start runs the edited code, not the build made before it.
+    const versionFile = join(clone, 'src', 'version.ts');
+    writeFileSync(versionFile, readFileSync(versionFile, 'utf8').replace('no git repository', 'no git repository, edited'));
+    const edited = spawnSync(process.execPath, [join(clone, 'bin', 'sim.js'), '--version'], { cwd: clone, encoding: 'utf8' });
+    expect(edited.stderr).toMatch(/^sim: building dist\//);
+    expect(edited.stdout).toBe(`${packageVersion} (built from commit unknown: no git repository, edited)\n`);
+  });
+
+  it('without a build and without the dev dependencies (`npm ci --omit=dev`), sim says what to do', () => {
+    const clone = cloneWithoutGit('no-dev', false);
+    const result = spawnSync(process.execPath, [join(clone, 'bin', 'sim.js'), '--help'], { cwd: clone, encoding: 'utf8' });
     expect(result.status).toBe(1);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toBe('sim: the build is missing (dist/); run `npm install` or `npm run build` in the sim folder\n');
+    expect(result.stderr).toMatch(/esbuild is not installed, so dist\/ cannot be built; install with the dev dependencies/);
+    expect(result.stderr).toMatch(/sim: dist\/ is missing or older than src\/ and could not be rebuilt \(above\); run `npm install` in /);
   });
 
   it('the version line says where the running code came from', () => {
