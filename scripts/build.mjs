@@ -14,7 +14,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { DIST, INPUT_DIRS, INPUT_FILES, newestInput, readBuildInfo, ROOT, sourcesNewerThanBuild } from './build-state.mjs';
 
 function git(args) {
@@ -35,6 +35,21 @@ function isStale(state) {
   if (!built || built.commit !== state.commit || built.dirty !== state.dirty) return true;
   return sourcesNewerThanBuild(built);
 }
+
+/**
+ * zod re-exports its 60 locales as `z.locales`; sim's messages are English (zod's default, which it
+ * imports itself), and the other 59 are 370 KB that every command touching the store would parse.
+ */
+const englishOnlyZod = {
+  name: 'zod-english-only',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, (args) => ({
+      contents: "export { default as en } from './en.js';\n",
+      resolveDir: dirname(args.path),
+      loader: 'js',
+    }));
+  },
+};
 
 async function loadEsbuild() {
   try {
@@ -80,6 +95,7 @@ try {
     banner: { js: "import { createRequire as __simCreateRequire } from 'node:module';\nconst require = __simCreateRequire(import.meta.url);" },
     define: { __SIM_BUILD__: JSON.stringify({ commit: state.commit, dirty: state.dirty }) },
     sourcemap: true,
+    plugins: [englishOnlyZod],
     logLevel: 'warning',
   });
 } catch {
