@@ -66,7 +66,7 @@ const inputsNewest = newestInput(); // before compiling: an edit made during the
 const esbuild = await loadEsbuild();
 if (!esbuild) {
   process.stderr.write(
-    'sim build: esbuild is not installed, so dist/ cannot be built; install with the dev dependencies (`npm install`, not `--omit=dev`)\n',
+    'sim build: esbuild is not installed, so dist/ cannot be built; run `npm install` in the sim folder\n',
   );
   process.exit(1);
 }

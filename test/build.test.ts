@@ -57,12 +57,12 @@ describe('the built sim (bin/sim.js runs dist/)', () => {
     expect(edited.stdout).toBe(`${packageVersion} (built from commit unknown: no git repository, edited)\n`);
   });
 
-  it('without a build and without the dev dependencies (`npm ci --omit=dev`), sim says what to do', () => {
+  it('without a build and without esbuild to make one, sim says what to do', () => {
     const clone = cloneWithoutGit('no-dev', false);
     const result = spawnSync(process.execPath, [join(clone, 'bin', 'sim.js'), '--help'], { cwd: clone, encoding: 'utf8' });
     expect(result.status).toBe(1);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toMatch(/esbuild is not installed, so dist\/ cannot be built; install with the dev dependencies/);
+    expect(result.stderr).toMatch(/esbuild is not installed, so dist\/ cannot be built; run `npm install` in the sim folder/);
     expect(result.stderr).toMatch(/sim: dist\/ is missing or older than src\/ and could not be rebuilt \(above\); run `npm install` in /);
   });
 
