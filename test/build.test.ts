@@ -114,15 +114,19 @@ describe('start-up loads only the command being run', () => {
   });
 
   /** The npm packages and source files whose code is in the built files a command loads (esbuild names each in a comment). */
-  function codeLoadedBy(args: string[]): string[] {
+  /** The files a start of `sim <args>` loads, in any thread. */
+  function filesLoadedBy(args: string[]): Set<string> {
     const hooks = join(scratch, 'hooks.mjs');
     writeFileSync(hooks, `export async function resolve(s, c, next) { const r = await next(s, c); if (r.url.startsWith('file:')) process.stderr.write('LOADED ' + r.url + '\\n'); return r; }\n`);
     writeFileSync(join(scratch, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
     const result = spawnSync(process.execPath, ['--import', join(scratch, 'register.mjs'), SIM_BIN, ...args], { cwd: PROJECT_ROOT, encoding: 'utf8' });
     expect(result.status, result.stderr).toBe(0);
-    const files = new Set([...result.stderr.matchAll(/^LOADED (.*)$/gm)].map((m) => fileURLToPath(m[1])));
+    return new Set([...result.stderr.matchAll(/^LOADED (.*)$/gm)].map((m) => fileURLToPath(m[1])));
+  }
+
+  function codeLoadedBy(args: string[]): string[] {
     const code = new Set<string>();
-    for (const file of files) {
+    for (const file of filesLoadedBy(args)) {
       if (!file.startsWith(join(PROJECT_ROOT, 'dist'))) {
         code.add(relative(PROJECT_ROOT, file)); // bin/sim.js and external packages (better-sqlite3)
         continue;
@@ -145,6 +149,13 @@ describe('start-up loads only the command being run', () => {
     expect(code).not.toContain('src/sim/engine.ts');
     for (const heavy of ['node_modules/vega', 'node_modules/vega-lite', 'node_modules/openai', 'node_modules/playwright-core', 'node_modules/immer', 'node_modules/csv-parse']) expect(code).not.toContain(heavy);
     expect(code.filter((c) => c.startsWith('src/report/') || c.startsWith('src/llm/'))).toEqual([]);
+  });
+
+  it('the built engine runs its conditions in the built worker, not in the tsx shim the tests use', () => {
+    const out = join(scratch, 'workers');
+    const files = [...filesLoadedBy(['run', '--n-users', '30', '--conditions', 'control,treatment_info_message', '--workers', '2', '--provider', 'offline', '--out', out])].map((f) => relative(PROJECT_ROOT, f));
+    expect(files).toContain('dist/condition-worker.js');
+    expect(files.filter((f) => f.startsWith('src/') || f.includes('node_modules/tsx'))).toEqual([]);
   });
 
   it('the command modules still carry what their commands need (`sim report --help` loads vega)', () => {
