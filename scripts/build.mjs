@@ -13,8 +13,8 @@
  * dist/ and swapped in at the end, so a `sim` started meanwhile never sees half a build.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { DIST, INPUT_DIRS, INPUT_FILES, newestInput, readBuildInfo, ROOT, sourcesNewerThanBuild } from './build-state.mjs';
 
 function git(args) {
@@ -51,6 +51,15 @@ const englishOnlyZod = {
   },
 };
 
+/** Every src/**\/*-worker.ts, relative to the root. */
+function workerEntries(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return workerEntries(path);
+    return entry.name.endsWith('-worker.ts') ? [relative(ROOT, path)] : [];
+  });
+}
+
 async function loadEsbuild() {
   try {
     return await import('esbuild');
@@ -77,9 +86,10 @@ rmSync(fresh, { recursive: true, force: true });
 try {
   await esbuild.build({
     absWorkingDir: ROOT,
-    // The engine and the replicate pool start their workers from './<name>-worker.js' next to their
-    // own file: entries and chunks all land flat in dist/ so that holds in the build too.
-    entryPoints: ['src/cli/main.ts', 'src/sim/condition-worker.ts', 'src/sim/replicate-worker.ts'],
+    // Code starts a worker thread from './<name>-worker.js' next to its own file (under the tests, a
+    // shim there loads the TypeScript): every src/**/*-worker.ts is an entry of its own, and
+    // entries and chunks all land flat in dist/, so that path holds in the build too.
+    entryPoints: ['src/cli/main.ts', ...workerEntries(join(ROOT, 'src'))],
     entryNames: '[name]',
     chunkNames: '[name]-[hash]',
     outdir: fresh,
