@@ -3,6 +3,7 @@
  * (progress and notices go through the hooks a caller passes). The CLI parses flags, calls these
  * and prints; scripts and benchmarks call them the same way.
  */
+export { calibrateOffline, type CalibrateCommandOptions, type CalibrateHooks, type CalibrateProgress } from './calibrate.js';
 export { resolveConfig, type Notice, type RunOptions } from './config.js';
 export { DEFAULT_OUT } from './defaults.js';
 export { exportCsv, exportEvents, projectRun, type ExportCsvOptions, type ExportEventsOptions } from './export.js';
