@@ -2,7 +2,6 @@ import { availableParallelism } from 'node:os';
 import type { ExperimentConfig } from '../domain/config.js';
 import { toPersonas } from '../domain/personas.js';
 import type { NoiseModel } from '../domain/power.js';
-import { tierWeights } from '../domain/tiers.js';
 import { UsageError } from '../errors.js';
 import { readRunData } from '../export/run-data.js';
 import { estimateCost } from '../llm/estimate.js';
@@ -13,6 +12,7 @@ import { replicate } from '../sim/replicate.js';
 import { replicateInWorkers } from '../sim/replicate-pool.js';
 import { DEFAULT_USERS_DIR, loadUsersDir } from '../users/load.js';
 import { resolveConfig } from './config.js';
+import { populationMix } from './estimate.js';
 import { openStoreWithRuns, selectRun } from './runs.js';
 
 /** What `sim plan` is asked: the effect to detect, the power and level, and where the variances come from. */
@@ -146,14 +146,7 @@ export async function planStudy(flags: PlanOptions, hooks: PlanHooks = {}): Prom
 
 /** Calls, tokens and dollars of one LLM run of n users, from the same model as `sim run --dry-run`. */
 function costModel(config: ExperimentConfig, personas: ReadonlyArray<{ age: number; education: string; occupation: string }>): PlanInput['cost'] {
-  const shares = { low: 0, mid: 0, high: 0 };
-  for (const p of personas) {
-    const w = tierWeights(p, config.llm);
-    shares.low += w.low / personas.length;
-    shares.mid += w.mid / personas.length;
-    shares.high += w.high / personas.length;
-  }
-  const adults = personas.filter((p) => p.age >= 18).length / personas.length;
+  const { shares, adults } = populationMix(personas, config);
   return (users) => {
     const e = estimateCost({ ...config, n_users: users, warmup_only: false, from_warmup: null }, shares, adults);
     return { calls: e.calls.total, tokens: Math.round(e.promptTokens + e.completionTokens), costUsd: e.costUsd };

@@ -1,17 +1,9 @@
 import type { Command } from 'commander';
-import { calibrateOffline, type CalibrateProgress } from '../../api/index.js';
+import { calibrateOffline, type CalibrateCommandOptions, type CalibrateProgress } from '../../api/index.js';
 import type { FitComparison } from '../../calibration/fit.js';
 import { printTable } from '../table.js';
 
-interface CalibrateFlags {
-  to: string;
-  seeds?: string;
-  out: string;
-  nUsers: string;
-  simSeeds?: string;
-  start?: string;
-  usersDir?: string;
-}
+type CalibrateFlags = CalibrateCommandOptions;
 
 export function registerCalibrate(program: Command): void {
   program
