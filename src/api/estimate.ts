@@ -16,7 +16,7 @@ export function estimateRun(options: RunOptions, notice?: Notice): RunEstimate {
 }
 
 /** The estimate for a resolved config: model tiers weighted over the actual population when there is one. */
-export function estimateConfig(config: ExperimentConfig): RunEstimate {
+function estimateConfig(config: ExperimentConfig): RunEstimate {
   const population = config.from_warmup ? null : loadPopulation(config);
   const { shares, adults } = populationMix(population?.personas ?? [], config);
   return { ...estimateCost(config, shares, adults), config };
