@@ -139,13 +139,16 @@ describe('start-up loads only the command being run', () => {
   it('`sim --help` loads commander and the command table, none of the commands', () => {
     const code = codeLoadedBy(['--help']);
     expect(code.filter((c) => c.startsWith('node_modules/'))).toEqual(['node_modules/commander']);
-    expect(code.filter((c) => c.startsWith('src/')).sort()).toEqual(['src/cli/main.ts', 'src/cli/program.ts', 'src/errors.ts', 'src/package-root.ts', 'src/version.ts']);
+    expect(code.filter((c) => c.startsWith('src/')).sort()).toEqual(['src/cli/main.ts', 'src/cli/program.ts', 'src/cli/store-option.ts', 'src/errors.ts', 'src/package-root.ts', 'src/version.ts']);
   });
 
   it('`sim runs` loads the store, not the engine, the reports (vega) or the LLM client (openai)', () => {
     const code = codeLoadedBy(['runs', '--out', join(scratch, 'no-store')]);
     expect(code).toContain('src/cli/commands/runs.ts');
-    expect(code).toContain('src/events/store.ts');
+    expect(code).toContain('src/events/sqlite/store.ts');
+    // The PostgreSQL backend (and its driver) is loaded only for a postgres:// store.
+    expect(code).not.toContain('src/events/postgres/store.ts');
+    expect(code).not.toContain('node_modules/pg');
     expect(code).not.toContain('src/sim/engine.ts');
     for (const heavy of ['node_modules/vega', 'node_modules/vega-lite', 'node_modules/openai', 'node_modules/playwright-core', 'node_modules/immer', 'node_modules/csv-parse']) expect(code).not.toContain(heavy);
     expect(code.filter((c) => c.startsWith('src/report/') || c.startsWith('src/llm/'))).toEqual([]);
