@@ -1,4 +1,5 @@
-import { OFFLINE_NOTICE, type RunEstimate, type RunHooks, type RunResult, type RunStart } from '../api/index.js';
+import { type RunEstimate } from '../api/estimate.js';
+import { OFFLINE_NOTICE, type RunHooks, type RunResult, type RunStart } from '../api/run.js';
 import { conditionRuns } from '../domain/config.js';
 import type { ConditionSummary } from '../projections/queries.js';
 import { onInterrupt } from './interrupt.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { calibrateOffline, type CalibrateCommandOptions, type CalibrateProgress } from '../../api/index.js';
+import { calibrateOffline, type CalibrateCommandOptions, type CalibrateProgress } from '../../api/calibrate.js';
 import type { FitComparison } from '../../calibration/fit.js';
 import { printTable } from '../table.js';
 

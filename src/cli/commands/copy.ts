@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { copyStore } from '../../api/index.js';
+import { copyStore } from '../../api/copy.js';
 
 export function registerCopy(program: Command): void {
   program

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { exportCsv, exportEvents } from '../../api/index.js';
+import { exportCsv, exportEvents } from '../../api/export.js';
 import { DEFAULT_OUT } from '../options.js';
 
 export function registerExport(program: Command): void {

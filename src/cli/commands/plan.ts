@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { planStudy, type PlanOptions, type PlanResult } from '../../api/index.js';
+import { planStudy, type PlanOptions, type PlanResult } from '../../api/plan.js';
 import type { Design } from '../../report/plan.js';
 import { UsageError } from '../../errors.js';
 import { DEFAULT_OUT, integerFlag } from '../options.js';

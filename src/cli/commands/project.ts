@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { projectRun } from '../../api/index.js';
+import { projectRun } from '../../api/export.js';
 import { DEFAULT_OUT } from '../options.js';
 
 export function registerProject(program: Command): void {

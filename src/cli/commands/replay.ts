@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { replayRun, type ReplayOptions } from '../../api/index.js';
+import { replayRun, type ReplayOptions } from '../../api/replay.js';
 import { addLlmOptions, addOutOption, integerFlag } from '../options.js';
 import { printSummary, RunView } from '../run-view.js';
 

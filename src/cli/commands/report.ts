@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { writeReport } from '../../api/index.js';
+import { writeReport } from '../../api/report.js';
 import { DEFAULT_OUT } from '../options.js';
 
 export function registerReport(program: Command): void {

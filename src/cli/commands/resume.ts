@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { resumeRun, type ResumeOptions } from '../../api/index.js';
+import { resumeRun, type ResumeOptions } from '../../api/resume.js';
 import { addLlmOptions, addOutOption, integerFlag } from '../options.js';
 import { printSummary, RunView } from '../run-view.js';
 

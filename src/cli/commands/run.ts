@@ -1,5 +1,7 @@
 import { Option, type Command } from 'commander';
-import { estimateRun, startRun, type RunOptions } from '../../api/index.js';
+import { type RunOptions } from '../../api/config.js';
+import { estimateRun } from '../../api/estimate.js';
+import { startRun } from '../../api/run.js';
 import { addLlmOptions, DEFAULT_OUT, integerFlag, offlineParamsOption } from '../options.js';
 import { printEstimate, printSummary, RunView } from '../run-view.js';
 

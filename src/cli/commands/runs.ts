@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { listRuns, storeName } from '../../api/index.js';
+import { listRuns } from '../../api/runs.js';
+import { storeName } from '../../api/store.js';
 import { DEFAULT_OUT } from '../options.js';
 import { printTable } from '../table.js';
 

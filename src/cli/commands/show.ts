@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { userHistory, type UserHistory } from '../../api/index.js';
+import { userHistory, type UserHistory } from '../../api/user-history.js';
 import type { RecordedEvent } from '../../domain/events.js';
 import type { Persona } from '../../domain/persona.js';
 import { addOutOption } from '../options.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { generateUsers, usersStats } from '../../api/index.js';
+import { generateUsers, usersStats } from '../../api/users.js';
 import { integerFlag } from '../options.js';
 
 export function registerUsers(program: Command): void {
