@@ -19,7 +19,7 @@ import {
 } from './offline-model.js';
 import type { Persona } from './persona.js';
 
-const P: LikelihoodParameters = { ...DEFAULT_LIKELIHOOD, cut01: 0.5, cut12: 1.5, cut23: 2.5, cut34: 3.5, noiseSd: 0.4, reconsider: 0.1, reconsiderInformational: 0.2, reconsiderSocial: 0.5 };
+const P: LikelihoodParameters = { ...DEFAULT_LIKELIHOOD, cut01: 0.5, cut12: 1.5, cut23: 2.5, cut34: 3.5, noiseSd: 0.4, reconsider: 0.1, reconsiderInformational: 0.2, reconsiderSocial: 0.5, reconsiderDownMessage: 0.4 };
 
 function request(p: Persona, overrides: Partial<TurnRequest> = {}): TurnRequest {
   return {
@@ -66,6 +66,15 @@ describe('the answer rule', () => {
     expect(likelihoodAnswer(2.3, 1, 'informational', { ...up, reconsider: 0.31 }, P)).toBe(1);
     expect(likelihoodAnswer(2.3, 1, 'social', { ...up, reconsider: 0.59 }, P)).toBe(3);
     expect(likelihoodAnswer(2.3, 1, 'social', { ...up, reconsider: 0.61 }, P)).toBe(1);
+    // Falling under a message: the probability is reconsider x reconsiderDownMessage = 0.1 x 0.4 = 0.04
+    // (momentary 1 from latent 1.0 and no noise; previous 3).
+    const down = { noise: 0 };
+    expect(likelihoodAnswer(1.0, 3, 'none', { ...down, reconsider: 0.09 }, P)).toBe(1);
+    expect(likelihoodAnswer(1.0, 3, 'none', { ...down, reconsider: 0.11 }, P)).toBe(3);
+    for (const message of ['informational', 'social'] as const) {
+      expect(likelihoodAnswer(1.0, 3, message, { ...down, reconsider: 0.039 }, P)).toBe(1);
+      expect(likelihoodAnswer(1.0, 3, message, { ...down, reconsider: 0.041 }, P)).toBe(3);
+    }
     // Same momentary answer as before: nothing to reconsider.
     expect(likelihoodAnswer(2.3, 3, 'none', { ...up, reconsider: 0 }, P)).toBe(3);
   });

@@ -29,6 +29,11 @@ export interface LikelihoodParameters {
   /** Added to `reconsider` when the informational / social message was shown and the answer would rise (may be negative). */
   reconsiderInformational: number;
   reconsiderSocial: number;
+  /**
+   * Factor on `reconsider` when a message (either) was shown and the answer would fall: a
+   * get-out-the-vote message makes a user slower to lower its answer (1: no effect).
+   */
+  reconsiderDownMessage: number;
   /** Shift of the latent value in the last `driftDays` days before the election. */
   drift: number;
   /** Latent shift while the informational message is shown. */
@@ -37,7 +42,7 @@ export interface LikelihoodParameters {
   socialBoost: number;
 }
 
-export const LIKELIHOOD_KEYS = ['cut01', 'cut12', 'cut23', 'cut34', 'noiseSd', 'reconsider', 'reconsiderInformational', 'reconsiderSocial', 'drift', 'informationalBoost', 'socialBoost'] as const satisfies ReadonlyArray<keyof LikelihoodParameters>;
+export const LIKELIHOOD_KEYS = ['cut01', 'cut12', 'cut23', 'cut34', 'noiseSd', 'reconsider', 'reconsiderInformational', 'reconsiderSocial', 'reconsiderDownMessage', 'drift', 'informationalBoost', 'socialBoost'] as const satisfies ReadonlyArray<keyof LikelihoodParameters>;
 
 /** Fitted by `npx sim calibrate --to <reference> --seeds 1,2,3` (docs/offline-model.md). */
 export const DEFAULT_LIKELIHOOD: LikelihoodParameters = {
@@ -49,6 +54,7 @@ export const DEFAULT_LIKELIHOOD: LikelihoodParameters = {
   reconsider: 0.168411,
   reconsiderInformational: 0.01278,
   reconsiderSocial: 0.30907,
+  reconsiderDownMessage: 0.5,
   drift: 0.12781,
   informationalBoost: 0.03562,
   socialBoost: 0.001551,
@@ -183,9 +189,14 @@ export function likelihoodAnswer(
 ): number {
   const momentary = cutLikelihood(latent + P.noiseSd * draws.noise, P);
   if (previous === null || momentary === previous) return momentary;
-  // A get-out-the-vote message makes a user readier to raise the answer, not to lower it.
-  const shift = momentary < previous ? 0 : message === 'informational' ? P.reconsiderInformational : message === 'social' ? P.reconsiderSocial : 0;
-  return draws.reconsider < P.reconsider + shift ? momentary : previous;
+  // A get-out-the-vote message makes a user readier to raise the answer and slower to lower it.
+  const p =
+    message === 'none'
+      ? P.reconsider
+      : momentary < previous
+        ? P.reconsider * P.reconsiderDownMessage
+        : P.reconsider + (message === 'informational' ? P.reconsiderInformational : P.reconsiderSocial);
+  return draws.reconsider < p ? momentary : previous;
 }
 
 export function offlineTurn(
