@@ -67,7 +67,7 @@ export function modelShapes(schedules: readonly Schedule[], P: LikelihoodParamet
 
 /**
  * The optimiser's coordinates: cutpoints as the first one plus log gaps (so they stay in order),
- * the noise as a log, probabilities (and the downward factor) as logits; drift and boosts as they are.
+ * the noise as a log, probabilities (and the two factors) as logits; drift and boosts as they are.
  */
 export function encode(P: LikelihoodParameters): number[] {
   return [
@@ -80,6 +80,7 @@ export function encode(P: LikelihoodParameters): number[] {
     P.reconsiderInformational,
     P.reconsiderSocial,
     logit(P.reconsiderDownMessage),
+    logit(P.reconsiderOneTwo),
     P.drift,
     P.informationalBoost,
     P.socialBoost,
@@ -99,9 +100,10 @@ export function decode(x: readonly number[]): LikelihoodParameters {
     reconsiderInformational: clampShift(x[6]),
     reconsiderSocial: clampShift(x[7]),
     reconsiderDownMessage: sigmoid(x[8]),
-    drift: x[9],
-    informationalBoost: x[10],
-    socialBoost: x[11],
+    reconsiderOneTwo: sigmoid(x[9]),
+    drift: x[10],
+    informationalBoost: x[11],
+    socialBoost: x[12],
   };
 }
 
@@ -132,9 +134,9 @@ export interface FitResult {
  */
 export function alternativeStarts(start: LikelihoodParameters): LikelihoodParameters[] {
   return [
-    { ...start, noiseSd: 0.2, reconsider: 0.2, reconsiderInformational: 0, reconsiderSocial: 0.3, drift: 0.3, reconsiderDownMessage: 0.5 },
-    { ...start, noiseSd: 0.1, reconsider: 0.5, reconsiderInformational: 0, reconsiderSocial: 0.3, drift: 0.2, socialBoost: 0.3, reconsiderDownMessage: 0.5 },
-    { ...start, noiseSd: 0.35, reconsider: 0.08, reconsiderInformational: 0, reconsiderSocial: 0.6, drift: 0.25, socialBoost: 0.15, reconsiderDownMessage: 0.5 },
+    { ...start, noiseSd: 0.2, reconsider: 0.2, reconsiderInformational: 0, reconsiderSocial: 0.3, drift: 0.3, reconsiderDownMessage: 0.5, reconsiderOneTwo: 0.3 },
+    { ...start, noiseSd: 0.1, reconsider: 0.5, reconsiderInformational: 0, reconsiderSocial: 0.3, drift: 0.2, socialBoost: 0.3, reconsiderDownMessage: 0.5, reconsiderOneTwo: 0.3 },
+    { ...start, noiseSd: 0.35, reconsider: 0.08, reconsiderInformational: 0, reconsiderSocial: 0.6, drift: 0.25, socialBoost: 0.15, reconsiderDownMessage: 0.5, reconsiderOneTwo: 0.3 },
   ];
 }
 
@@ -156,7 +158,7 @@ function fitFrom(f: (x: number[]) => number, start: number[], o: FitOptions, sta
   let x = start;
   let evaluations = 1;
   let value = f(x);
-  const base = [0.3, 0.4, 0.4, 0.4, 0.3, 0.5, 0.02, 0.03, 0.5, 0.3, 0.1, 0.2].map((s) => s * (o.stepScale ?? 1));
+  const base = [0.3, 0.4, 0.4, 0.4, 0.3, 0.5, 0.02, 0.03, 0.5, 0.5, 0.3, 0.1, 0.2].map((s) => s * (o.stepScale ?? 1));
   for (let restart = 0; restart < o.restarts; restart++) {
     const steps = base.map((s) => s / 2 ** restart);
     const result = nelderMead(f, x, {

@@ -18,9 +18,9 @@ describe('readParamsFile', () => {
     expect(readParamsFile(write('full.json', KNOWN))).toEqual(KNOWN);
   });
 
-  it('reads a file written before reconsiderDownMessage existed as the model without it (1)', () => {
-    const { reconsiderDownMessage: _, ...older } = KNOWN;
-    expect(readParamsFile(write('older.json', older))).toEqual({ ...KNOWN, reconsiderDownMessage: 1 });
+  it('reads a file written before reconsiderDownMessage and reconsiderOneTwo existed as the model without them (1)', () => {
+    const { reconsiderDownMessage: _, reconsiderOneTwo: __, ...older } = KNOWN;
+    expect(readParamsFile(write('older.json', older))).toEqual({ ...KNOWN, reconsiderDownMessage: 1, reconsiderOneTwo: 1 });
   });
 
   it('refuses a factor outside 0-1, naming the file', () => {

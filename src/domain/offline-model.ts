@@ -34,6 +34,12 @@ export interface LikelihoodParameters {
    * get-out-the-vote message makes a user slower to lower its answer (1: no effect).
    */
   reconsiderDownMessage: number;
+  /**
+   * Factor on the reconsider probability for a move between 1 and 2 (either way): LLM agents who
+   * say "probably not" seldom move to "might or might not" or back; when they change their mind
+   * they go to "probably" (a momentary answer of 3 or more) (1: no effect).
+   */
+  reconsiderOneTwo: number;
   /** Shift of the latent value in the last `driftDays` days before the election. */
   drift: number;
   /** Latent shift while the informational message is shown. */
@@ -42,7 +48,7 @@ export interface LikelihoodParameters {
   socialBoost: number;
 }
 
-export const LIKELIHOOD_KEYS = ['cut01', 'cut12', 'cut23', 'cut34', 'noiseSd', 'reconsider', 'reconsiderInformational', 'reconsiderSocial', 'reconsiderDownMessage', 'drift', 'informationalBoost', 'socialBoost'] as const satisfies ReadonlyArray<keyof LikelihoodParameters>;
+export const LIKELIHOOD_KEYS = ['cut01', 'cut12', 'cut23', 'cut34', 'noiseSd', 'reconsider', 'reconsiderInformational', 'reconsiderSocial', 'reconsiderDownMessage', 'reconsiderOneTwo', 'drift', 'informationalBoost', 'socialBoost'] as const satisfies ReadonlyArray<keyof LikelihoodParameters>;
 
 /** Fitted by `npx sim calibrate --to <reference> --seeds 1,2,3` (docs/offline-model.md). */
 export const DEFAULT_LIKELIHOOD: LikelihoodParameters = {
@@ -55,6 +61,7 @@ export const DEFAULT_LIKELIHOOD: LikelihoodParameters = {
   reconsiderInformational: 0.01278,
   reconsiderSocial: 0.30907,
   reconsiderDownMessage: 0.5,
+  reconsiderOneTwo: 0.3,
   drift: 0.12781,
   informationalBoost: 0.03562,
   socialBoost: 0.001551,
@@ -196,7 +203,8 @@ export function likelihoodAnswer(
       : momentary < previous
         ? P.reconsider * P.reconsiderDownMessage
         : P.reconsider + (message === 'informational' ? P.reconsiderInformational : P.reconsiderSocial);
-  return draws.reconsider < p ? momentary : previous;
+  const oneTwo = momentary + previous === 3 && momentary * previous === 2 ? P.reconsiderOneTwo : 1;
+  return draws.reconsider < p * oneTwo ? momentary : previous;
 }
 
 export function offlineTurn(
