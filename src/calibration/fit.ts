@@ -15,9 +15,9 @@ export const CURVE_ROUNDS = { from: -10, to: 30 };
 
 /**
  * How far a model's shapes are from the target, each term in units of what counts as close: 0.02
- * per answer share, 0.4 points of change rate (overall and in the warmup), 0.05 of the share of
- * changes that go up (these two pin the noise against the drift), 0.01 on the curve (0.015 for its largest gap), the
- * mean and the effects.
+ * per answer share, 0.2 points of change rate (0.4 in the warmup), 0.05 of the share of changes
+ * that go up (these two pin the noise against the drift), 0.01 on the curve (0.015 for its largest
+ * gap), 0.003 on the mean and the effects.
  */
 export function fitLoss(model: FitTarget, target: FitTarget): number {
   let loss = 0;
@@ -27,20 +27,20 @@ export function fitLoss(model: FitTarget, target: FitTarget): number {
     const m = model.shapes[c];
     const t = target.shapes[c];
     for (let k = 0; k < 5; k++) loss += sq(m.first[k] - t.first[k], 0.02) + sq(m.final[k] - t.final[k], 0.02);
-    loss += sq(m.changeRate - t.changeRate, 0.003) + sq(m.warmupChangeRate - t.warmupChangeRate, 0.004) + sq(m.upShare - t.upShare, 0.05);
+    loss += sq(m.changeRate - t.changeRate, 0.002) + sq(m.warmupChangeRate - t.warmupChangeRate, 0.004) + sq(m.upShare - t.upShare, 0.05);
     const gaps = pairs.map(([i, j]) => (m.byRound[i] ?? 0) - (t.byRound[j] ?? 0));
     // The mean square follows the whole curve; the largest gap keeps every round close.
     loss += gaps.reduce((s, g) => s + sq(g, 0.01), 0) / Math.max(1, gaps.length) + sq(Math.max(0, ...gaps.map(Math.abs)), 0.015);
-    loss += sq(m.meanFinal - t.meanFinal, 0.006);
+    loss += sq(m.meanFinal - t.meanFinal, 0.003);
     // Steep walls just inside the acceptance limits (docs/offline-model.md: distributions within
     // 0.05 total variation, change rate within 1 point, curve within 0.03), so that no single
     // target is traded away for the others.
     loss += over(totalVariation(m.first, t.first), 0.04, 0.005) + over(totalVariation(m.final, t.final), 0.04, 0.005);
     loss += over(Math.abs(m.changeRate - t.changeRate), 0.006, 0.001) + over(Math.max(0, ...gaps.map(Math.abs)), 0.025, 0.005);
     if (c !== 'control') {
-      // The effects are small (the informational one about +0.01): held to 0.004, with a wall beyond.
+      // The effects are small (the informational one about +0.01): in units of 0.003, with a wall beyond 0.004.
       const gap = m.meanFinal - model.shapes.control.meanFinal - (t.meanFinal - target.shapes.control.meanFinal);
-      loss += sq(gap, 0.004) + over(Math.abs(gap), 0.004, 0.001);
+      loss += sq(gap, 0.003) + over(Math.abs(gap), 0.004, 0.001);
     }
   }
   return loss;

@@ -50,21 +50,24 @@ export interface LikelihoodParameters {
 
 export const LIKELIHOOD_KEYS = ['cut01', 'cut12', 'cut23', 'cut34', 'noiseSd', 'reconsider', 'reconsiderInformational', 'reconsiderSocial', 'reconsiderDownMessage', 'reconsiderOneTwo', 'drift', 'informationalBoost', 'socialBoost'] as const satisfies ReadonlyArray<keyof LikelihoodParameters>;
 
-/** Fitted by `npx sim calibrate --to <reference> --seeds 1,2,3` (docs/offline-model.md). */
+/**
+ * Fitted by `npx sim calibrate --to <reference> --seeds 1,2,3 --sim-seeds 1001,1002,1003,1004,1005,1006`
+ * (docs/offline-model.md): the reference's seeds 4-5 and the seeds of result_data/ were not fitted.
+ */
 export const DEFAULT_LIKELIHOOD: LikelihoodParameters = {
-  cut01: -0.250614,
-  cut12: 1.811335,
-  cut23: 2.127475,
-  cut34: 4.739071,
-  noiseSd: 0.189104,
-  reconsider: 0.168411,
-  reconsiderInformational: 0.01278,
-  reconsiderSocial: 0.30907,
-  reconsiderDownMessage: 0.5,
-  reconsiderOneTwo: 0.3,
-  drift: 0.12781,
-  informationalBoost: 0.03562,
-  socialBoost: 0.001551,
+  cut01: -0.299796,
+  cut12: 1.801522,
+  cut23: 2.207457,
+  cut34: 4.645174,
+  noiseSd: 0.115899,
+  reconsider: 0.476108,
+  reconsiderInformational: 0.036035,
+  reconsiderSocial: 0.334625,
+  reconsiderDownMessage: 0.299741,
+  reconsiderOneTwo: 0.125299,
+  drift: 0.147464,
+  informationalBoost: -0.029293,
+  socialBoost: 0.058599,
 };
 
 export const OFFLINE_PARAMETERS = {
