@@ -51,23 +51,23 @@ export interface LikelihoodParameters {
 export const LIKELIHOOD_KEYS = ['cut01', 'cut12', 'cut23', 'cut34', 'noiseSd', 'reconsider', 'reconsiderInformational', 'reconsiderSocial', 'reconsiderDownMessage', 'reconsiderOneTwo', 'drift', 'informationalBoost', 'socialBoost'] as const satisfies ReadonlyArray<keyof LikelihoodParameters>;
 
 /**
- * Fitted by `npx sim calibrate --to <reference> --seeds 1,2,3 --sim-seeds 1001,1002,1003,1004,1005,1006`
- * (docs/offline-model.md): the reference's seeds 4-5 and the seeds of result_data/ were not fitted.
+ * Fitted by `npx sim calibrate --to <reference> --seeds 1,2,3 --sim-seeds 1001,1002,1003,1004,1005,1006
+ * --start <the previous fit>` (docs/offline-model.md): the reference's seeds 4-5 and the seeds of result_data/ were not fitted.
  */
 export const DEFAULT_LIKELIHOOD: LikelihoodParameters = {
-  cut01: -0.299796,
-  cut12: 1.801522,
-  cut23: 2.207457,
-  cut34: 4.645174,
-  noiseSd: 0.115899,
-  reconsider: 0.476108,
-  reconsiderInformational: 0.036035,
-  reconsiderSocial: 0.334625,
-  reconsiderDownMessage: 0.299741,
-  reconsiderOneTwo: 0.125299,
-  drift: 0.147464,
-  informationalBoost: -0.029293,
-  socialBoost: 0.058599,
+  cut01: -0.302137,
+  cut12: 1.797253,
+  cut23: 2.201605,
+  cut34: 4.657234,
+  noiseSd: 0.114646,
+  reconsider: 0.470364,
+  reconsiderInformational: 0.043746,
+  reconsiderSocial: 0.34235,
+  reconsiderDownMessage: 0.2782,
+  reconsiderOneTwo: 0.12541,
+  drift: 0.14802,
+  informationalBoost: -0.033171,
+  socialBoost: 0.056524,
 };
 
 export const OFFLINE_PARAMETERS = {
