@@ -55,19 +55,19 @@ export const LIKELIHOOD_KEYS = ['cut01', 'cut12', 'cut23', 'cut34', 'noiseSd', '
  * --start <the previous fit>` (docs/offline-model.md): the reference's seeds 4-5 and the seeds of result_data/ were not fitted.
  */
 export const DEFAULT_LIKELIHOOD: LikelihoodParameters = {
-  cut01: -0.302137,
-  cut12: 1.797253,
-  cut23: 2.201605,
-  cut34: 4.657234,
-  noiseSd: 0.114646,
-  reconsider: 0.470364,
-  reconsiderInformational: 0.043746,
-  reconsiderSocial: 0.34235,
-  reconsiderDownMessage: 0.2782,
-  reconsiderOneTwo: 0.12541,
-  drift: 0.14802,
-  informationalBoost: -0.033171,
-  socialBoost: 0.056524,
+  cut01: -0.302719,
+  cut12: 1.796807,
+  cut23: 2.201213,
+  cut34: 4.651936,
+  noiseSd: 0.115328,
+  reconsider: 0.470744,
+  reconsiderInformational: 0.058522,
+  reconsiderSocial: 0.348321,
+  reconsiderDownMessage: 0.270473,
+  reconsiderOneTwo: 0.122102,
+  drift: 0.147459,
+  informationalBoost: -0.036937,
+  socialBoost: 0.054569,
 };
 
 export const OFFLINE_PARAMETERS = {
