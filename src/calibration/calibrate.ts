@@ -1,7 +1,7 @@
 import type { LikelihoodParameters } from '../domain/offline-model.js';
 import type { ProgressEvent } from '../sim/engine.js';
 import { averageShapes } from './shape.js';
-import { alternativeStarts, compareFit, fitLikelihood, fitLoss, type FitTarget } from './fit.js';
+import { alternativeStarts, compareFit, fitLikelihood, fitLoss, modelShapes, quantileCutpoints, scatterStarts, type FitTarget } from './fit.js';
 import { PARAMS_FORMAT, type ParamsFile } from './params-file.js';
 import { recordSchedule, type Schedule } from './surrogate.js';
 import { FIT_CONDITIONS, type Targets } from './targets.js';
@@ -41,7 +41,12 @@ export async function calibrate(o: CalibrateOptions): Promise<ParamsFile> {
     for (const seed of o.simulationSeeds) {
       schedules.push(await recordSchedule({ nUsers: o.nUsers, seed, likelihood: parameters, usersDir: o.usersDir, onProgress: (engine) => o.onProgress?.({ phase: 'record', pass, seed, engine }) }));
     }
-    fit = fitLikelihood(schedules, target, pass === 1 ? [parameters, ...alternativeStarts(parameters)] : parameters, {
+    // On the first pass, besides the given start, starts whose cutpoints give the target's first answers.
+    // And, on every pass, the best three of a seeded random search (2,000 points) around those cutpoints.
+    const anchored = { ...parameters, ...quantileCutpoints(schedules, target) };
+    const scattered = scatterStarts((p) => fitLoss(modelShapes(schedules, p), target), pass === 1 ? anchored : parameters, 2000, 3);
+    const starts = pass === 1 ? [parameters, anchored, ...alternativeStarts(anchored), ...scattered] : [parameters, ...scattered];
+    fit = fitLikelihood(schedules, target, starts, {
       restarts: o.restarts ?? (pass === 1 ? 3 : 2),
       evaluationsPerRestart: o.evaluationsPerRestart ?? 600,
       stepScale: pass === 1 ? 1 : 0.5,

@@ -23,6 +23,8 @@ export interface ParamsFile {
   };
 }
 
+const LATER_KEYS: readonly string[] = ['reconsiderDownMessage', 'reconsiderOneTwo'];
+
 /** Reads a parameter file, refusing anything that is not one, with the file and the problem named. */
 export function readParamsFile(file: string, flag = '--offline-params'): LikelihoodParameters {
   let text: string;
@@ -41,7 +43,8 @@ export function readParamsFile(file: string, flag = '--offline-params'): Likelih
   if ((data as { format?: unknown } | null)?.format !== PARAMS_FORMAT || typeof parameters !== 'object' || parameters === null) {
     throw new UsageError(`${flag} ${file}: not a parameter file of \`sim calibrate\` (expected "format": "${PARAMS_FORMAT}" and "parameters")`);
   }
-  const missing = LIKELIHOOD_KEYS.filter((k) => typeof (parameters as Record<string, unknown>)[k] !== 'number');
+  // reconsiderDownMessage and reconsiderOneTwo came later: a file without them means the model without them (1).
+  const missing = LIKELIHOOD_KEYS.filter((k) => !LATER_KEYS.includes(k) && typeof (parameters as Record<string, unknown>)[k] !== 'number');
   if (missing.length > 0) throw new UsageError(`${flag} ${file}: "parameters" lacks a number for ${missing.join(', ')}`);
   // The config's own rules (cutpoints in order, probabilities 0-1, no unknown keys) apply as well.
   return parseExperiment({ offline_params: parameters }, `${flag} ${file}`).offline_params!;

@@ -36,6 +36,13 @@ describe('change rates by stage and direction', () => {
     expect(s.changeRate).toBeCloseTo(2 / 3, 12);
     expect(s.warmupChangeRate).toBe(1);
     expect(s.upShare).toBe(0.5);
+    expect(s.oneTwoShare).toBe(0);
+  });
+
+  it('counts the share of changes between 1 and 2, either way', () => {
+    // changes: 1 -> 2, 2 -> 3, 3 -> 2, 2 -> 1 (user 0) and 1 -> 3 (user 1): 2 of 5 are between 1 and 2.
+    const s = conditionShape({ rounds: [1, 2, 3, 4, 5], rows: [[1, 2, 3, 2, 1], [1, 3, null, null, null]] });
+    expect(s.oneTwoShare).toBeCloseTo(2 / 5, 12);
   });
 });
 

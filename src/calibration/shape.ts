@@ -17,6 +17,8 @@ export interface ConditionShape {
   warmupChangeRate: number;
   /** Share of changed answers that went up. */
   upShare: number;
+  /** Share of changed answers that went between 1 and 2 (either way). */
+  oneTwoShare: number;
   /** Mean of the users' final answers. */
   meanFinal: number;
   /** Mean of each user's latest answer so far, per round (null before anyone answered). */
@@ -41,6 +43,7 @@ export function conditionShape(m: VotingMatrix): ConditionShape {
   let warmupPairs = 0;
   let warmupChanges = 0;
   let ups = 0;
+  let oneTwo = 0;
   let sumFinal = 0;
   const latest: Array<number | null> = m.rows.map(() => null);
   const byRoundSum = new Array<number>(m.rounds.length).fill(0);
@@ -54,6 +57,7 @@ export function conditionShape(m: VotingMatrix): ConditionShape {
           pairs += 1;
           if (v !== previous) changes += 1;
           if (v > previous) ups += 1;
+          if (v + previous === 3 && v * previous === 2) oneTwo += 1;
           if (m.rounds[j] <= WARMUP_END) {
             warmupPairs += 1;
             if (v !== previous) warmupChanges += 1;
@@ -81,6 +85,7 @@ export function conditionShape(m: VotingMatrix): ConditionShape {
     changeRate: pairs > 0 ? changes / pairs : 0,
     warmupChangeRate: warmupPairs > 0 ? warmupChanges / warmupPairs : 0,
     upShare: changes > 0 ? ups / changes : 0,
+    oneTwoShare: changes > 0 ? oneTwo / changes : 0,
     meanFinal: users > 0 ? sumFinal / users : 0,
     byRound: byRoundSum.map((s, j) => (byRoundCount[j] > 0 ? s / byRoundCount[j] : null)),
   };
@@ -105,6 +110,7 @@ export function averageShapes(shapes: readonly ConditionShape[]): ConditionShape
     changeRate: avg((s) => s.changeRate),
     warmupChangeRate: avg((s) => s.warmupChangeRate),
     upShare: avg((s) => s.upShare),
+    oneTwoShare: avg((s) => s.oneTwoShare),
     meanFinal: avg((s) => s.meanFinal),
     byRound: Array.from({ length: rounds }, (_, j) => {
       const values = shapes.map((s) => s.byRound[j]).filter((v): v is number => v !== null);

@@ -172,6 +172,7 @@ export function replayShape(s: Statements, rounds: number, P: LikelihoodParamete
   let warmupPairs = 0;
   let warmupChanges = 0;
   let ups = 0;
+  let oneTwo = 0;
   let sumFinal = 0;
   const users = s.agentStart.length - 1;
   const draws = { noise: 0, reconsider: 0 };
@@ -191,6 +192,7 @@ export function replayShape(s: Statements, rounds: number, P: LikelihoodParamete
         pairs += 1;
         if (v !== previous) changes += 1;
         if (v > previous) ups += 1;
+        if (v + previous === 3 && v * previous === 2) oneTwo += 1;
         if (s.warmup[i]) {
           warmupPairs += 1;
           if (v !== previous) warmupChanges += 1;
@@ -220,6 +222,7 @@ export function replayShape(s: Statements, rounds: number, P: LikelihoodParamete
     changeRate: pairs > 0 ? changes / pairs : 0,
     warmupChangeRate: warmupPairs > 0 ? warmupChanges / warmupPairs : 0,
     upShare: changes > 0 ? ups / changes : 0,
+    oneTwoShare: changes > 0 ? oneTwo / changes : 0,
     meanFinal: sumFinal / users,
     byRound,
   };

@@ -71,6 +71,9 @@ export const experimentSchema = z.strictObject({
       reconsider: probability,
       reconsiderInformational: z.number().min(-1).max(1),
       reconsiderSocial: z.number().min(-1).max(1),
+      // These two are absent in runs recorded before they existed: 1 is the model they ran.
+      reconsiderDownMessage: probability.default(1),
+      reconsiderOneTwo: probability.default(1),
       drift: z.number(),
       informationalBoost: z.number(),
       socialBoost: z.number(),

@@ -19,7 +19,7 @@ import {
 } from './offline-model.js';
 import type { Persona } from './persona.js';
 
-const P: LikelihoodParameters = { ...DEFAULT_LIKELIHOOD, cut01: 0.5, cut12: 1.5, cut23: 2.5, cut34: 3.5, noiseSd: 0.4, reconsider: 0.1, reconsiderInformational: 0.2, reconsiderSocial: 0.5 };
+const P: LikelihoodParameters = { ...DEFAULT_LIKELIHOOD, cut01: 0.5, cut12: 1.5, cut23: 2.5, cut34: 3.5, noiseSd: 0.4, reconsider: 0.1, reconsiderInformational: 0.2, reconsiderSocial: 0.5, reconsiderDownMessage: 0.4, reconsiderOneTwo: 0.5 };
 
 function request(p: Persona, overrides: Partial<TurnRequest> = {}): TurnRequest {
   return {
@@ -66,6 +66,25 @@ describe('the answer rule', () => {
     expect(likelihoodAnswer(2.3, 1, 'informational', { ...up, reconsider: 0.31 }, P)).toBe(1);
     expect(likelihoodAnswer(2.3, 1, 'social', { ...up, reconsider: 0.59 }, P)).toBe(3);
     expect(likelihoodAnswer(2.3, 1, 'social', { ...up, reconsider: 0.61 }, P)).toBe(1);
+    // Falling under a message: the probability is reconsider x reconsiderDownMessage = 0.1 x 0.4 = 0.04
+    // (momentary 1 from latent 1.0 and no noise; previous 3).
+    const down = { noise: 0 };
+    expect(likelihoodAnswer(1.0, 3, 'none', { ...down, reconsider: 0.09 }, P)).toBe(1);
+    expect(likelihoodAnswer(1.0, 3, 'none', { ...down, reconsider: 0.11 }, P)).toBe(3);
+    for (const message of ['informational', 'social'] as const) {
+      expect(likelihoodAnswer(1.0, 3, message, { ...down, reconsider: 0.039 }, P)).toBe(1);
+      expect(likelihoodAnswer(1.0, 3, message, { ...down, reconsider: 0.041 }, P)).toBe(3);
+    }
+    // Between 1 and 2 (either way) the probability is times reconsiderOneTwo: 0.1 x 0.5 = 0.05 with no
+    // message (momentary 2 from latent 2.0; momentary 1 from latent 1.0); 1 -> 3 is not affected.
+    expect(likelihoodAnswer(2.0, 1, 'none', { ...down, reconsider: 0.049 }, P)).toBe(2);
+    expect(likelihoodAnswer(2.0, 1, 'none', { ...down, reconsider: 0.051 }, P)).toBe(1);
+    expect(likelihoodAnswer(1.0, 2, 'none', { ...down, reconsider: 0.049 }, P)).toBe(1);
+    expect(likelihoodAnswer(1.0, 2, 'none', { ...down, reconsider: 0.051 }, P)).toBe(2);
+    expect(likelihoodAnswer(2.6, 1, 'none', { ...down, reconsider: 0.099 }, P)).toBe(3);
+    // ... and under a message, both factors: 2 -> 1 under the social message, 0.1 x 0.4 x 0.5 = 0.02.
+    expect(likelihoodAnswer(1.0, 2, 'social', { ...down, reconsider: 0.019 }, P)).toBe(1);
+    expect(likelihoodAnswer(1.0, 2, 'social', { ...down, reconsider: 0.021 }, P)).toBe(2);
     // Same momentary answer as before: nothing to reconsider.
     expect(likelihoodAnswer(2.3, 3, 'none', { ...up, reconsider: 0 }, P)).toBe(3);
   });

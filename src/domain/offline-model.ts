@@ -29,6 +29,17 @@ export interface LikelihoodParameters {
   /** Added to `reconsider` when the informational / social message was shown and the answer would rise (may be negative). */
   reconsiderInformational: number;
   reconsiderSocial: number;
+  /**
+   * Factor on `reconsider` when a message (either) was shown and the answer would fall: a
+   * get-out-the-vote message makes a user slower to lower its answer (1: no effect).
+   */
+  reconsiderDownMessage: number;
+  /**
+   * Factor on the reconsider probability for a move between 1 and 2 (either way): LLM agents who
+   * say "probably not" seldom move to "might or might not" or back; when they change their mind
+   * they go to "probably" (a momentary answer of 3 or more) (1: no effect).
+   */
+  reconsiderOneTwo: number;
   /** Shift of the latent value in the last `driftDays` days before the election. */
   drift: number;
   /** Latent shift while the informational message is shown. */
@@ -37,21 +48,26 @@ export interface LikelihoodParameters {
   socialBoost: number;
 }
 
-export const LIKELIHOOD_KEYS = ['cut01', 'cut12', 'cut23', 'cut34', 'noiseSd', 'reconsider', 'reconsiderInformational', 'reconsiderSocial', 'drift', 'informationalBoost', 'socialBoost'] as const satisfies ReadonlyArray<keyof LikelihoodParameters>;
+export const LIKELIHOOD_KEYS = ['cut01', 'cut12', 'cut23', 'cut34', 'noiseSd', 'reconsider', 'reconsiderInformational', 'reconsiderSocial', 'reconsiderDownMessage', 'reconsiderOneTwo', 'drift', 'informationalBoost', 'socialBoost'] as const satisfies ReadonlyArray<keyof LikelihoodParameters>;
 
-/** Fitted by `npx sim calibrate --to <reference> --seeds 1,2,3` (docs/offline-model.md). */
+/**
+ * Fitted by `npx sim calibrate --to <reference> --seeds 1,2,3 --sim-seeds 1001,1002,1003,1004,1005,1006
+ * --start <the previous fit>` (docs/offline-model.md): the reference's seeds 4-5 and the seeds of result_data/ were not fitted.
+ */
 export const DEFAULT_LIKELIHOOD: LikelihoodParameters = {
-  cut01: -0.250614,
-  cut12: 1.811335,
-  cut23: 2.127475,
-  cut34: 4.739071,
-  noiseSd: 0.189104,
-  reconsider: 0.168411,
-  reconsiderInformational: 0.01278,
-  reconsiderSocial: 0.30907,
-  drift: 0.12781,
-  informationalBoost: 0.03562,
-  socialBoost: 0.001551,
+  cut01: -0.302719,
+  cut12: 1.796807,
+  cut23: 2.201213,
+  cut34: 4.651936,
+  noiseSd: 0.115328,
+  reconsider: 0.470744,
+  reconsiderInformational: 0.058522,
+  reconsiderSocial: 0.348321,
+  reconsiderDownMessage: 0.270473,
+  reconsiderOneTwo: 0.122102,
+  drift: 0.147459,
+  informationalBoost: -0.036937,
+  socialBoost: 0.054569,
 };
 
 export const OFFLINE_PARAMETERS = {
@@ -183,9 +199,15 @@ export function likelihoodAnswer(
 ): number {
   const momentary = cutLikelihood(latent + P.noiseSd * draws.noise, P);
   if (previous === null || momentary === previous) return momentary;
-  // A get-out-the-vote message makes a user readier to raise the answer, not to lower it.
-  const shift = momentary < previous ? 0 : message === 'informational' ? P.reconsiderInformational : message === 'social' ? P.reconsiderSocial : 0;
-  return draws.reconsider < P.reconsider + shift ? momentary : previous;
+  // A get-out-the-vote message makes a user readier to raise the answer and slower to lower it.
+  const p =
+    message === 'none'
+      ? P.reconsider
+      : momentary < previous
+        ? P.reconsider * P.reconsiderDownMessage
+        : P.reconsider + (message === 'informational' ? P.reconsiderInformational : P.reconsiderSocial);
+  const oneTwo = momentary + previous === 3 && momentary * previous === 2 ? P.reconsiderOneTwo : 1;
+  return draws.reconsider < p * oneTwo ? momentary : previous;
 }
 
 export function offlineTurn(

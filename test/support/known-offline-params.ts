@@ -10,6 +10,8 @@ export const KNOWN: LikelihoodParameters = {
   reconsider: 0.15,
   reconsiderInformational: 0.05,
   reconsiderSocial: 0.25,
+  reconsiderDownMessage: 0.3,
+  reconsiderOneTwo: 0.5,
   drift: 0.5,
   informationalBoost: 0.15,
   socialBoost: 0.6,
@@ -19,7 +21,8 @@ export const KNOWN: LikelihoodParameters = {
  * Recovery tolerances, in the parameters' own units, for a fit on a few hundred users. The
  * cutpoints, drift and boosts are pinned by the distributions, the curve and the effects; the noise
  * and the reconsider probabilities trade against each other (more noise and less reconsidering give
- * similar shapes), and few users ever answer 0, so those get more room.
+ * similar shapes), the slower lowering under a message trades against the boosts (a boost also makes
+ * lower momentary answers rarer), and few users ever answer 0, so those get more room.
  */
 export const TOLERANCE: Record<keyof LikelihoodParameters, number> = {
   cut01: 0.6,
@@ -30,6 +33,8 @@ export const TOLERANCE: Record<keyof LikelihoodParameters, number> = {
   reconsider: 0.08,
   reconsiderInformational: 0.1,
   reconsiderSocial: 0.15,
+  reconsiderDownMessage: 0.35,
+  reconsiderOneTwo: 0.35,
   drift: 0.25,
   informationalBoost: 0.15,
   socialBoost: 0.25,
