@@ -6,6 +6,7 @@
 export { resolveConfig, type Notice, type RunOptions } from './config.js';
 export { copyStore, type CopyOptions, type CopyResult } from './copy.js';
 export { DEFAULT_OUT } from './defaults.js';
+export { DEFAULT_TAKEOVER_SECONDS, executeJob, isPermanent, queueStatus, runWorker, submitConfig, submitRun, type RunJobsStatus, type StreamStatus, type SubmitOptions, type WorkerEvent, type WorkerHooks, type WorkerOptions } from './distributed.js';
 export { exportCsv, exportEvents, projectRun, type ExportCsvOptions, type ExportEventsOptions } from './export.js';
 export { estimateConfig, estimateRun, type RunEstimate } from './estimate.js';
 export { replayRun, type ExactReplay, type ReplayOptions, type ReplayResult } from './replay.js';

@@ -11,7 +11,10 @@ import { registerResume } from './commands/resume.js';
 import { registerRun } from './commands/run.js';
 import { registerRuns } from './commands/runs.js';
 import { registerShow } from './commands/show.js';
+import { registerStatus } from './commands/status.js';
+import { registerSubmit } from './commands/submit.js';
 import { registerUsers } from './commands/users.js';
+import { registerWorker } from './commands/worker.js';
 import { addStoreOptions } from './store-option.js';
 
 /** The `sim` command line. Every command is registered here; each lives in its own file. */
@@ -38,6 +41,9 @@ export function buildProgram(): Command {
   registerUsers(program);
   registerCalibrate(program);
   registerCopy(program);
+  registerSubmit(program);
+  registerWorker(program);
+  registerStatus(program);
   addStoreOptions(program);
   for (const command of program.commands) command.exitOverride();
   return program;
