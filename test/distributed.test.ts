@@ -1,0 +1,159 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT, runSim, SIM_BIN } from './helpers.js';
+import { freshPostgresDatabase, postgresForTests, postgresRequired } from './support/store-backends.js';
+
+/**
+ * Runs spread over `sim worker` processes sharing one PostgreSQL store (docs/distributed.md). Needs a
+ * server (SIM_TEST_PG_URL); skipped visibly without one, failed under CI (SIM_REQUIRE_POSTGRES=1).
+ * Heavy: it starts several worker processes.
+ */
+const scratch = mkdtempSync(join(tmpdir(), 'sim-distributed-'));
+const pg = postgresForTests();
+const skip = pg.url || postgresRequired ? null : pg.reason;
+if (skip) console.warn(`distributed tests skipped: ${skip}`);
+const drops: Array<() => Promise<void>> = [];
+const children: ChildProcessWithoutNullStreams[] = [];
+afterAll(async () => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const drop of drops) await drop().catch(() => undefined);
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+async function database(): Promise<string> {
+  if (!pg.url) throw new Error(`SIM_REQUIRE_POSTGRES=1 but ${pg.reason}`);
+  const db = await freshPostgresDatabase(pg.url);
+  drops.push(db.drop);
+  return db.url;
+}
+
+/** Every file under a folder, by relative path, with its bytes. */
+function tree(dir: string): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  const walk = (d: string) => {
+    for (const name of readdirSync(d)) {
+      const path = join(d, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else out.set(relative(dir, path), readFileSync(path));
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+interface Worker {
+  child: ChildProcessWithoutNullStreams;
+  output: () => string;
+  /** Resolves when the worker has printed a line matching `pattern`. */
+  waitFor: (pattern: RegExp) => Promise<RegExpExecArray>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function startWorker(store: string, name: string, extra: string[] = []): Worker {
+  const child = spawn(process.execPath, [SIM_BIN, 'worker', '--store', store, '--name', name, '--takeover', '20', ...extra], { cwd: PROJECT_ROOT, env: { ...process.env, OPENAI_API_KEY: '' } });
+  children.push(child);
+  let text = '';
+  const waiters: Array<{ pattern: RegExp; resolve: (m: RegExpExecArray) => void }> = [];
+  const check = () => {
+    for (const w of [...waiters]) {
+      const m = w.pattern.exec(text);
+      if (m) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(m);
+      }
+    }
+  };
+  child.stderr.on('data', (c: Buffer) => {
+    text += c.toString();
+    check();
+  });
+  child.stdout.on('data', (c: Buffer) => (text += c.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+  return {
+    child,
+    output: () => text,
+    waitFor: (pattern) =>
+      new Promise((resolve) => {
+        waiters.push({ pattern, resolve });
+        check();
+      }),
+    exited,
+  };
+}
+
+interface StatusRow {
+  runId: number;
+  status: string;
+  streams: Array<{ stream: string; state: string; worker: string | null; round: number | null; attempts: number; reason: string | null }>;
+}
+
+function status(store: string): StatusRow[] {
+  const r = runSim(['status', '--json', '--store', store]);
+  if (r.status !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout) as StatusRow[];
+}
+
+async function until(what: string, ok: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+describe.skipIf(skip !== null)(`sim submit and sim worker on PostgreSQL${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  it('a 1,000-user, 5-condition run executed by 3 workers, one killed with kill -9 mid-condition, has the fingerprint and byte-identical CSVs of `sim run` on SQLite', async () => {
+    const store = await database();
+    const sqliteOut = join(scratch, 'sqlite');
+    const alone = runSim(['run', '--n-users', '1000', '--seed', '4', '--out', sqliteOut], { timeoutMs: 600_000 });
+    expect(alone.status, alone.stderr).toBe(0);
+    const expected = (JSON.parse(runSim(['runs', '--json', '--out', sqliteOut]).stdout) as Array<{ fingerprint: string }>)[0].fingerprint;
+
+    const submitted = runSim(['submit', '--n-users', '1000', '--seed', '4', '--store', store, '--takeover', '20']);
+    expect(submitted.status, submitted.stderr).toBe(0);
+    expect(submitted.stdout.trim()).toBe('1');
+    // Nothing runs without a worker: the warmup waits in the queue.
+    expect(status(store)[0].streams.map((s) => s.state)).toEqual(['queued', 'waiting', 'waiting', 'waiting', 'waiting', 'waiting']);
+
+    const victim = startWorker(store, 'victim');
+    // The victim takes the warmup; the others join once it is under way.
+    await victim.waitFor(/run 1 warmup: started/);
+    const others = [startWorker(store, 'w2'), startWorker(store, 'w3')];
+    // Killed in the middle of a condition: after it started one, before it printed its end.
+    const started = await victim.waitFor(/run 1 (\w+_message|control): started/);
+    const stream = started[1];
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(victim.output()).not.toMatch(new RegExp(`run 1 ${stream}: (done|slice ended)`));
+    victim.child.kill('SIGKILL');
+    expect((await victim.exited).signal).toBe('SIGKILL');
+    const killedAt = Date.now();
+
+    // Another worker takes the dead worker's job over and the run finishes.
+    await until('the run to finish', () => status(store)[0].status === 'finished', 600_000);
+    const final = status(store)[0];
+    expect(final.streams.every((s) => s.state === 'done')).toBe(true);
+    const takenOver = others.some((w) => new RegExp(`run 1 ${stream}: started`).test(w.output()));
+    expect(takenOver, others.map((w) => w.output()).join('\n---\n')).toBe(true);
+    // Bounded takeover: within --takeover 20 s (plus the condition's remaining rounds).
+    expect(Date.now() - killedAt).toBeLessThan(300_000);
+
+    for (const w of others) w.child.kill('SIGTERM');
+    for (const w of others) expect((await w.exited).code, w.output()).toBe(0);
+
+    const runs = JSON.parse(runSim(['runs', '--json', '--store', store]).stdout) as Array<{ fingerprint: string; status: string }>;
+    expect(runs[0].fingerprint).toBe(expected);
+    expect(runs[0].status).toBe('finished');
+
+    expect(runSim(['export', 'csv', '--out', sqliteOut, '--to', join(scratch, 'csv-sqlite')]).status).toBe(0);
+    const exported = runSim(['export', 'csv', '--store', store, '--out', join(scratch, 'pg'), '--to', join(scratch, 'csv-pg')]);
+    expect(exported.status, exported.stderr).toBe(0);
+    const left = tree(join(scratch, 'csv-sqlite'));
+    const right = tree(join(scratch, 'csv-pg'));
+    expect([...right.keys()].sort()).toEqual([...left.keys()].sort());
+    expect(left.size).toBeGreaterThan(10);
+    for (const [file, bytes] of left) expect(right.get(file)!.equals(bytes), file).toBe(true);
+  }, 900_000);
+});
