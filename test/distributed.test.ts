@@ -156,4 +156,33 @@ describe.skipIf(skip !== null)(`sim submit and sim worker on PostgreSQL${skip ? 
     expect(left.size).toBeGreaterThan(10);
     for (const [file, bytes] of left) expect(right.get(file)!.equals(bytes), file).toBe(true);
   }, 900_000);
+
+  it('sim sweep --seeds 1-3 --grid messages.likely_voter_threshold=3,4 makes 6 runs, 2 workers finish them, sim report --sweep pools each setting\'s seeds', async () => {
+    const store = await database();
+    const swept = runSim(['sweep', '--seeds', '1-3', '--grid', 'messages.likely_voter_threshold=3,4', '--n-users', '100', '--conditions', 'control,experiment_soc_message', '--name', 'thresholds', '--store', store, '--takeover', '20']);
+    expect(swept.status, swept.stderr).toBe(0);
+    const listed = runSim(['sweep', '--list', '--store', store]);
+    expect(listed.stdout).toMatch(/thresholds/);
+    expect(listed.stdout).toMatch(/1,2,3,4,5,6/);
+    const workers = [startWorker(store, 'a', ['--jobs', '2']), startWorker(store, 'b', ['--jobs', '2'])];
+    await until('the 6 runs to finish', () => {
+      const runs = status(store);
+      return runs.length === 6 && runs.every((r) => r.status === 'finished');
+    }, 600_000);
+    for (const w of workers) w.child.kill('SIGTERM');
+    for (const w of workers) expect((await w.exited).code, w.output()).toBe(0);
+    // Both workers took part.
+    for (const w of workers) expect(w.output()).toMatch(/: done/);
+
+    const out = join(scratch, 'sweep');
+    const report = runSim(['report', '--sweep', 'thresholds', '--store', store, '--out', out], { timeoutMs: 600_000 });
+    expect(report.status, report.stderr).toBe(0);
+    expect(report.stdout).toMatch(/messages.likely_voter_threshold=3: runs 1, 2, 3 pooled/);
+    expect(report.stdout).toMatch(/messages.likely_voter_threshold=4: runs 4, 5, 6 pooled/);
+    for (const setting of ['messages.likely_voter_threshold=3', 'messages.likely_voter_threshold=4']) {
+      const json = JSON.parse(readFileSync(join(out, 'report', 'thresholds', setting, 'report.json'), 'utf8')) as { pooled?: unknown };
+      expect(json.pooled, setting).toBeTruthy();
+    }
+  }, 900_000);
 });
+

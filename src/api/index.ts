@@ -14,6 +14,7 @@ export { writeReport, type ReportOptions, type ReportResult } from './report.js'
 export { resumeRun, type ResumeOptions, type ResumeResult } from './resume.js';
 export { executeRun, OFFLINE_NOTICE, recordRun, runResult, startRun, type Execution, type Population, type RecordRunOptions, type ProgressEvent, type RunHooks, type RunResult, type RunStart } from './run.js';
 export { listRuns, openStoreWithRuns, selectRun, type ChainStatus, type RunListing } from './runs.js';
+export { listSweeps, parseSeeds, submitSweep, sweepConfigs, writeSweepReport, type SweepOptions, type SweepRun } from './sweep.js';
 export { storeLocation, storeName, type StoreFlags } from './store.js';
 export { userHistory, type HistoryEntry, type UserHistory, type UserHistoryOptions } from './user-history.js';
 export { generateUsers, usersStats } from './users.js';

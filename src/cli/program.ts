@@ -13,6 +13,7 @@ import { registerRuns } from './commands/runs.js';
 import { registerShow } from './commands/show.js';
 import { registerStatus } from './commands/status.js';
 import { registerSubmit } from './commands/submit.js';
+import { registerSweep } from './commands/sweep.js';
 import { registerUsers } from './commands/users.js';
 import { registerWorker } from './commands/worker.js';
 import { addStoreOptions } from './store-option.js';
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerCalibrate(program);
   registerCopy(program);
   registerSubmit(program);
+  registerSweep(program);
   registerWorker(program);
   registerStatus(program);
   addStoreOptions(program);

@@ -104,6 +104,25 @@ export class JobQueue {
     return new JobQueue(pool, boss);
   }
 
+  /** Records a sweep's runs (a sweep is named; its runs are seed x setting). */
+  async addToSweep(name: string, rows: ReadonlyArray<{ runId: number; seed: number; setting: string }>): Promise<void> {
+    await this.ensureSweeps();
+    for (const r of rows) {
+      await this.pool.query(`insert into ${QUEUE_SCHEMA}.sweeps (name, run_id, seed, setting) values ($1, $2, $3, $4) on conflict do nothing`, [name, r.runId, r.seed, r.setting]);
+    }
+  }
+
+  /** Every sweep's runs, by sweep name then run id. */
+  async sweeps(): Promise<Array<{ name: string; runId: number; seed: number; setting: string }>> {
+    await this.ensureSweeps();
+    const { rows } = await this.pool.query(`select name, run_id, seed, setting from ${QUEUE_SCHEMA}.sweeps order by name, run_id`);
+    return rows.map((r) => ({ name: r.name, runId: Number(r.run_id), seed: Number(r.seed), setting: r.setting }));
+  }
+
+  private async ensureSweeps(): Promise<void> {
+    await this.pool.query(`create table if not exists ${QUEUE_SCHEMA}.sweeps (name text not null, run_id integer not null, seed integer not null, setting text not null, primary key (name, run_id))`);
+  }
+
   async close(): Promise<void> {
     await this.boss.stop({ graceful: false, close: false, wait: true }).catch(() => undefined);
     await this.pool.end();
