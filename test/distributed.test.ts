@@ -3,7 +3,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT, runSim, SIM_BIN } from './helpers.js';
+import { PROJECT_ROOT, runSim, runSimAsync, SIM_BIN } from './helpers.js';
+import { startFakeServer } from './support/fake-openai-server.js';
+import { writeUsersDir } from './support/users-files.js';
 import { freshPostgresDatabase, postgresForTests, postgresRequired } from './support/store-backends.js';
 
 /**
@@ -52,8 +54,8 @@ interface Worker {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-function startWorker(store: string, name: string, extra: string[] = []): Worker {
-  const child = spawn(process.execPath, [SIM_BIN, 'worker', '--store', store, '--name', name, '--takeover', '20', ...extra], { cwd: PROJECT_ROOT, env: { ...process.env, OPENAI_API_KEY: '' } });
+function startWorker(store: string, name: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}): Worker {
+  const child = spawn(process.execPath, [SIM_BIN, 'worker', '--store', store, '--name', name, '--takeover', '20', ...extra], { cwd: PROJECT_ROOT, env: { ...process.env, OPENAI_API_KEY: '', ...env } });
   children.push(child);
   let text = '';
   const waiters: Array<{ pattern: RegExp; resolve: (m: RegExpExecArray) => void }> = [];
@@ -182,6 +184,52 @@ describe.skipIf(skip !== null)(`sim submit and sim worker on PostgreSQL${skip ? 
     for (const setting of ['messages.likely_voter_threshold=3', 'messages.likely_voter_threshold=4']) {
       const json = JSON.parse(readFileSync(join(out, 'report', 'thresholds', setting, 'report.json'), 'utf8')) as { pooled?: unknown };
       expect(json.pooled, setting).toBeTruthy();
+    }
+  }, 900_000);
+
+  it('an LLM run executed by 2 workers sends each distinct request once (as many as one process); a model the server does not know fails the job at once, without retries', async () => {
+    const KEY = 'sk-test-SECRET-distributed';
+    const server = await startFakeServer({ apiKey: KEY });
+    try {
+      const users = writeUsersDir(join(scratch, 'llm-users'), 80);
+      const env = { OPENAI_API_KEY: KEY, OPENAI_BASE_URL: server.url };
+      const experiment = ['--provider', 'openai', '--users-dir', users, '--n-users', '60', '--seed', '4', '--conditions', 'control,treatment_soc_message,experiment_soc_message', '--num-contents', '5'];
+      const alone = await runSimAsync(['run', ...experiment, '--out', join(scratch, 'llm-alone')], { env });
+      expect(alone.status, alone.stderr).toBe(0);
+      const single = server.requests;
+      expect(single).toBeGreaterThan(100);
+      const expected = (JSON.parse(runSim(['runs', '--json', '--out', join(scratch, 'llm-alone')]).stdout) as Array<{ fingerprint: string }>)[0].fingerprint;
+
+      const store = await database();
+      const submitted = runSim(['submit', ...experiment, '--store', store, '--takeover', '20'], { env });
+      expect(submitted.status, submitted.stderr).toBe(0);
+      const workers = [startWorker(store, 'llm-a', [], env), startWorker(store, 'llm-b', [], env)];
+      await until('the LLM run to finish', () => status(store)[0].status === 'finished', 600_000);
+      const distributed = server.requests - single;
+      // The shared cache answers what another worker paid for. Two workers asking the same request at
+      // the same moment (conditions forked from one warmup share their untreated users' early
+      // requests) both pay: counted here, and kept under 1% (docs/distributed.md).
+      const extra = distributed - single;
+      console.info(`distributed LLM run: ${distributed} requests vs ${single} in one process (${extra} extra, ${((100 * extra) / single).toFixed(2)}%)`);
+      expect(extra).toBeGreaterThanOrEqual(0);
+      expect(extra / single).toBeLessThan(0.01);
+      expect((JSON.parse(runSim(['runs', '--json', '--store', store]).stdout) as Array<{ fingerprint: string }>)[0].fingerprint).toBe(expected);
+
+      // A model the server does not know: failed, not retried.
+      server.setOptions({ apiKey: KEY, models: ['no-such-model'] });
+      const bad = runSim(['submit', ...experiment, '--seed', '5', '--store', store, '--takeover', '20'], { env });
+      expect(bad.status, bad.stderr).toBe(0);
+      await until('the job to fail', () => status(store)[1].streams[0].state === 'failed', 300_000);
+      await new Promise((r) => setTimeout(r, 8000));
+      const failed = status(store)[1];
+      expect(failed.status).toBe('failed');
+      expect(failed.streams[0]).toMatchObject({ state: 'failed', attempts: 1 });
+      expect(failed.streams[0].reason).toMatch(/not found \(HTTP 404\)/);
+      for (const w of workers) w.child.kill('SIGTERM');
+      for (const w of workers) expect((await w.exited).code, w.output()).toBe(0);
+      expect(workers.map((w) => w.output()).join('\n')).toMatch(/failed \(not retried\)/);
+    } finally {
+      await server.close();
     }
   }, 900_000);
 });

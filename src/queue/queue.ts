@@ -36,21 +36,22 @@ export interface TakeoverTimes {
 export const DEFAULT_TAKEOVER_SECONDS = 60;
 
 /**
- * A dead worker's job is taken over within T seconds: it expires after 0.7 T, the next maintenance
- * pass (every 0.15 T) moves it back to the queue, and an idle worker polls every 0.05 T (at most 2 s).
+ * A dead worker's job is taken over within T seconds: it expires after 0.6 T, the next maintenance
+ * pass (every 0.15 T) moves it back to the queue as a retry that starts after 2-4 s, and an idle
+ * worker polls every 0.05 T (at most 2 s): 0.8 T + 4 s <= T for T >= 20.
  * A live worker ends each slice after T/4 of work (at a round boundary), far before its expiry.
  */
 export function takeoverTimes(takeover: number): TakeoverTimes {
   return {
-    expireSeconds: Math.max(1, Math.floor(takeover * 0.7)),
+    expireSeconds: Math.max(1, Math.floor(takeover * 0.6)),
     maintenanceSeconds: Math.max(1, Math.floor(takeover * 0.15)),
     sliceMs: Math.max(1000, Math.floor(takeover * 250)),
     pollMs: Math.min(2000, Math.max(200, Math.floor(takeover * 50))),
   };
 }
 
-/** Retries of a transient failure: 10, with exponential backoff from 5 s. */
-const RETRY = { retryLimit: 10, retryDelay: 5, retryBackoff: true } as const;
+/** Retries (an expired job, a transient failure): 10, with exponential backoff from 2 s. */
+const RETRY = { retryLimit: 10, retryDelay: 2, retryBackoff: true } as const;
 
 export interface FetchedJob {
   id: string;
