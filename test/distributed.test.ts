@@ -6,6 +6,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT, runSim, runSimAsync, SIM_BIN } from './helpers.js';
 import { startFakeServer } from './support/fake-openai-server.js';
 import { writeUsersDir } from './support/users-files.js';
+import { executeJob, resolveConfig, submitConfig, type WorkerEvent } from '../src/api/index.js';
+import { openStoreFor } from '../src/api/store.js';
+import { JobQueue } from '../src/queue/queue.js';
 import { freshPostgresDatabase, postgresForTests, postgresRequired } from './support/store-backends.js';
 
 /**
@@ -232,5 +235,34 @@ describe.skipIf(skip !== null)(`sim submit and sim worker on PostgreSQL${skip ? 
       await server.close();
     }
   }, 900_000);
+
+  it('two workers executing the same job: the second appender is refused, drops the job and says so; the winner enqueues the conditions once', async () => {
+    const url = await database();
+    const config = resolveConfig({ out: scratch, nUsers: 40, seed: 2, provider: 'offline', conditions: 'control,treatment_soc_message' });
+    const stores = [await openStoreFor({ out: scratch, store: url }), await openStoreFor({ out: scratch, store: url })];
+    const queue = await JobQueue.open(url);
+    try {
+      // A takeover bound long enough that the warmup is one slice.
+      const runId = await submitConfig(stores[0], config, 400);
+      const job = await queue.fetch('first');
+      expect(job?.data).toEqual({ runId, stream: 'warmup', takeover: 400 });
+      const events: WorkerEvent[][] = [[], []];
+      const never = new AbortController().signal;
+      await Promise.all(stores.map((store, i) => executeJob(store, queue, job!, {}, never, (e) => events[i].push(e))));
+      const ends = events.map((list) => list.find((e) => e.kind === 'done' || e.kind === 'dropped')!);
+      expect(ends.map((e) => e.kind).sort()).toEqual(['done', 'dropped']);
+      const dropped = ends.find((e) => e.kind === 'dropped') as Extract<WorkerEvent, { kind: 'dropped' }>;
+      expect(dropped.reason).toMatch(/expected to append after position \d+, but it is at \d+/);
+      const done = ends.find((e) => e.kind === 'done') as Extract<WorkerEvent, { kind: 'done' }>;
+      expect(done.next).toEqual(['control', 'treatment_soc_message']);
+      // The conditions were enqueued once; the warmup job is completed.
+      const jobs = await queue.jobs();
+      expect(jobs.filter((j) => j.state === 'created').map((j) => j.stream).sort()).toEqual(['control', 'treatment_soc_message']);
+      expect(jobs.filter((j) => j.stream === 'warmup').map((j) => j.state)).toEqual(['completed']);
+    } finally {
+      await queue.close();
+      for (const s of stores) await s.close();
+    }
+  }, 300_000);
 });
 
