@@ -101,9 +101,16 @@ function status(store: string): StatusRow[] {
   return JSON.parse(r.stdout) as StatusRow[];
 }
 
-async function until(what: string, ok: () => boolean, timeoutMs: number): Promise<void> {
+/** Like status, without blocking this process (the LLM test serves the workers from it). */
+async function statusAsync(store: string): Promise<StatusRow[]> {
+  const r = await runSimAsync(['status', '--json', '--store', store]);
+  if (r.status !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout) as StatusRow[];
+}
+
+async function until(what: string, ok: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!ok()) {
+  while (!(await ok())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 1000));
   }
@@ -204,10 +211,10 @@ describe.skipIf(skip !== null)(`sim submit and sim worker on PostgreSQL${skip ? 
       const expected = (JSON.parse(runSim(['runs', '--json', '--out', join(scratch, 'llm-alone')]).stdout) as Array<{ fingerprint: string }>)[0].fingerprint;
 
       const store = await database();
-      const submitted = runSim(['submit', ...experiment, '--store', store, '--takeover', '20'], { env });
+      const submitted = runSim(['submit', ...experiment, '--store', store, '--takeover', '60'], { env });
       expect(submitted.status, submitted.stderr).toBe(0);
       const workers = [startWorker(store, 'llm-a', [], env), startWorker(store, 'llm-b', [], env)];
-      await until('the LLM run to finish', () => status(store)[0].status === 'finished', 600_000);
+      await until('the LLM run to finish', async () => (await statusAsync(store))[0].status === 'finished', 600_000);
       const distributed = server.requests - single;
       // The shared cache answers what another worker paid for. Two workers asking the same request at
       // the same moment (conditions forked from one warmup share their untreated users' early
@@ -222,9 +229,9 @@ describe.skipIf(skip !== null)(`sim submit and sim worker on PostgreSQL${skip ? 
       server.setOptions({ apiKey: KEY, models: ['no-such-model'] });
       const bad = runSim(['submit', ...experiment, '--seed', '5', '--store', store, '--takeover', '20'], { env });
       expect(bad.status, bad.stderr).toBe(0);
-      await until('the job to fail', () => status(store)[1].streams[0].state === 'failed', 300_000);
+      await until('the job to fail', async () => (await statusAsync(store))[1]?.streams[0].state === 'failed', 300_000);
       await new Promise((r) => setTimeout(r, 8000));
-      const failed = status(store)[1];
+      const failed = (await statusAsync(store))[1];
       expect(failed.status).toBe('failed');
       expect(failed.streams[0]).toMatchObject({ state: 'failed', attempts: 1 });
       expect(failed.streams[0].reason).toMatch(/not found \(HTTP 404\)/);
