@@ -12,8 +12,9 @@ const takeover = process.argv[3] ?? '60';
 const bin = fileURLToPath(new URL('../bin/sim.js', import.meta.url));
 const env = { ...process.env, OPENAI_API_KEY: '' };
 
-function worker(name: string): { child: ChildProcessWithoutNullStreams; next: (pattern: RegExp) => Promise<{ match: RegExpExecArray; at: number }> } {
+function worker(name: string): { child: ChildProcessWithoutNullStreams; closed: Promise<unknown>; next: (pattern: RegExp) => Promise<{ match: RegExpExecArray; at: number }> } {
   const child = spawn(process.execPath, [bin, 'worker', '--store', url, '--name', name, '--takeover', takeover], { env });
+  const closed = new Promise((resolve) => child.on('close', resolve));
   let text = '';
   const waiters: Array<{ pattern: RegExp; resolve: (v: { match: RegExpExecArray; at: number }) => void }> = [];
   child.stderr.on('data', (c: Buffer) => {
@@ -26,7 +27,7 @@ function worker(name: string): { child: ChildProcessWithoutNullStreams; next: (p
       }
     }
   });
-  return { child, next: (pattern) => new Promise((resolve) => waiters.push({ pattern, resolve })) };
+  return { child, closed, next: (pattern) => new Promise((resolve) => waiters.push({ pattern, resolve })) };
 }
 
 async function measure(signal: 'SIGKILL' | 'SIGTERM', seed: number): Promise<number> {
@@ -40,9 +41,9 @@ async function measure(signal: 'SIGKILL' | 'SIGTERM', seed: number): Promise<num
   const since = Date.now();
   first.child.kill(signal);
   const { at } = await second.next(new RegExp(`run ${runId} control: started`));
-  if (signal === 'SIGKILL') await new Promise((r) => first.child.on('close', r));
   first.child.kill('SIGKILL');
   second.child.kill('SIGKILL');
+  await Promise.all([first.closed, second.closed]);
   return (at - since) / 1000;
 }
 
