@@ -7,7 +7,7 @@ export function registerSubmit(program: Command): void {
   const command = program
     .command('submit')
     .description('record a run in a PostgreSQL store and enqueue it for `sim worker` processes; prints the run id and returns at once')
-    .option('--out <dir>', 'output directory (unused by the store; kept for SIM_STORE-less defaults)', DEFAULT_OUT);
+    .option('--out <dir>', 'output directory (logs, exports)', DEFAULT_OUT);
   addExperimentOptions(command)
     .option('--warmup-only', 'record the warmup only')
     .option('--takeover <seconds>', 'a dead worker\'s job is taken over within this many seconds (default 60)', integerFlag('--takeover', 20))

@@ -12,7 +12,7 @@ export function registerWorker(program: Command): void {
     .option('--jobs <n>', 'jobs executed at a time (default 1)', integerFlag('--jobs', 1))
     .option('--name <name>', 'this worker\'s name in `sim status` (default host:pid)')
     .option('--concurrency <n>', 'LLM requests in flight per job (default 32)', integerFlag('--concurrency', 1))
-    .option('--takeover <seconds>', 'how often this worker looks for jobs of dead workers, as a share of this bound (default 60)', integerFlag('--takeover', 20));
+    .option('--takeover <seconds>', 'the takeover bound this worker serves: it returns expired jobs of dead workers to the queue every 0.15 x this many seconds (default 60)', integerFlag('--takeover', 20));
   addLlmOptions(command).action(async (opts: WorkerOptions) => {
     await runWorker(opts, {
       onEvent: (event) => {
