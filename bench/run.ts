@@ -5,8 +5,10 @@
  *   npm run bench             1,000 and 20,000 agents, offline, default experiment
  *   npm run bench -- --large  also 100,000 agents, the 1,000,000-agent warmup + one condition,
  *                             and `sim replay` of a 20,000-agent run
+ *   npm run bench -- --only=startup   just the start-up rows (`sim --help`, `sim runs`), in seconds;
+ *                             likewise --only=engine|llm|replay|population
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -99,6 +101,41 @@ if (!only || only === 'population') {
   }
 }
 
+/** Wall time of `node bin/sim.js <args>`, as a user starts it: the median and the fastest of `times` starts. */
+function startupTimes(args: string[], times: number): { median: number; min: number } {
+  const seconds: number[] = [];
+  for (let i = 0; i < times; i += 1) {
+    const t0 = performance.now();
+    const r = spawnSync(process.execPath, args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+    seconds.push((performance.now() - t0) / 1000);
+    if (r.status !== 0) throw new Error(`node ${args.join(' ')} failed: ${r.stderr}`);
+  }
+  seconds.sort((a, b) => a - b);
+  return { median: seconds[Math.floor(times / 2)], min: seconds[0] };
+}
+
+if (!only || only === 'startup') {
+  // The build is brought up to date first, so the rows time starting sim, not building it.
+  execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs'), '--if-stale'], { cwd: root, stdio: 'inherit' });
+  const dir = mkdtempSync(join(tmpdir(), 'sim-bench-'));
+  try {
+    // A small store: one finished run of 100 users, warmup and control.
+    execFileSync(process.execPath, [join(root, 'bin', 'sim.js'), 'run', '--n-users', '100', '--conditions', 'control', '--provider', 'offline', '--out', dir], { cwd: root, stdio: 'ignore' });
+    const times = 15;
+    const bare = startupTimes(['-e', '0'], times);
+    for (const [label, args] of [
+      ['`sim --help`', ['--help']],
+      ['`sim runs` on a store of one 100-user run', ['runs', '--out', dir]],
+    ] as const) {
+      const t = startupTimes([join(root, 'bin', 'sim.js'), ...args], times);
+      rows.push({ section: 'start-up', case: label, wallSeconds: t.median, minSeconds: t.min, starts: times, bareNodeSeconds: bare.median, bareNodeMinSeconds: bare.min });
+      print(rows[rows.length - 1]);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version };
 mkdirSync(join(root, 'bench'), { recursive: true });
 writeFileSync(join(root, 'bench', 'results.json'), `${JSON.stringify({ date: new Date().toISOString(), machine, rows }, null, 2)}\n`);
@@ -108,10 +145,11 @@ const figure = (r: Row): string => {
   if (r.section.startsWith('engine')) return `${r.turns} agent-turns, ${((r.wallSeconds * 1e6) / Number(r.turns)).toFixed(1)} µs/turn, ${r.events} events, peak RSS ${r.peakRssMb} MB, db ${r.dbMb} MB`;
   if (r.section.startsWith('LLM') && r.engineShare !== undefined) return `${r.calls} calls, ${Number(r.callsPerSecond).toFixed(0)} calls/s, engine ${(100 * Number(r.engineShare)).toFixed(1)}% of wall time`;
   if (r.section.startsWith('LLM')) return `${Number(r.callsPerSecond).toFixed(0)} calls/s of ideal ${r.ideal} (${(100 * Number(r.share)).toFixed(0)}%), client CPU ${Number(r.cpuUsPerCall).toFixed(0)} µs/call`;
+  if (r.section === 'start-up') return `median of ${r.starts} starts (fastest ${Number(r.minSeconds).toFixed(2)} s); Node itself (\`node -e 0\`): median ${Number(r.bareNodeSeconds).toFixed(2)} s, fastest ${Number(r.bareNodeMinSeconds).toFixed(2)} s`;
   if (r.section.startsWith('cache')) return `${r.replayRequests} HTTP requests, ${r.cacheHits} cache hits, identical: ${r.identical ? 'yes' : 'NO'} (recording took ${Number(r.recordSeconds).toFixed(1)} s)`;
   return `${r.users} users, ${r.edges} follows, peak RSS ${r.peakRssMb} MB`;
 };
-const table = rows.map((r) => [r.section, r.case, r.wallSeconds.toFixed(1), figure(r)]);
+const table = rows.map((r) => [r.section, r.case, r.wallSeconds.toFixed(r.section === 'start-up' ? 2 : 1), figure(r)]);
 const widths = headers.map((h, i) => Math.max(h.length, ...table.map((t) => t[i].length)));
 const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join(' | ');
 process.stdout.write(`${line(headers)}\n${widths.map((w) => '-'.repeat(w)).join('-|-')}\n${table.map(line).join('\n')}\n\nmachine: ${JSON.stringify(machine)}\nwritten: bench/results.json\n`);

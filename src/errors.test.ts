@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseExperiment } from './domain/config.js';
 import { ConfigError, EXIT_CODES, exitCodeOf, InputFileError, IntegrityError, InterruptedError, LlmUnavailableError, OutputWriteError, SimError, StreamConflictError, UsageError } from './errors.js';
 
 describe('errors carry data', () => {
@@ -28,6 +29,16 @@ describe('errors carry data', () => {
     expect(new ConfigError('exp.json with flags', ['seed: x']).file).toBe('exp.json');
     expect(new ConfigError('flags', ['seed: x']).file).toBeNull();
     expect(new ConfigError('run 4 config', ['seed: x']).file).toBeNull();
+    expect(new ConfigError('exp.json', ['feed.length: must be at least 1', '(root): must be a JSON object ({...})']).keys).toEqual(['feed.length', '(root)']);
+    expect(e.keys).toEqual([null]);
+    // As the config parser reports them.
+    let parsed: unknown;
+    try {
+      parseExperiment({ n_users: 0, seed: 'x' }, 'x.json');
+    } catch (error) {
+      parsed = error;
+    }
+    expect(parsed).toMatchObject({ code: 'config', file: 'x.json', keys: ['n_users', 'seed'] });
   });
 
   it('keeps each bad input row as data and prints them as FILE:LINE: problem', () => {

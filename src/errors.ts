@@ -136,6 +136,8 @@ export interface FilePosition {
 export class ConfigError extends SimError {
   override readonly code = 'config';
   readonly position: FilePosition | null;
+  /** The config key each problem is about ("feed.length", "(root)"), null when it names none. */
+  readonly keys: Array<string | null>;
   constructor(
     readonly source: string,
     readonly problems: string[],
@@ -143,6 +145,7 @@ export class ConfigError extends SimError {
   ) {
     super(`${source}: ${problems.length} problem${problems.length === 1 ? '' : 's'}: ${problems.join('; ')}`, { file: configFile(source) });
     this.position = position ?? null;
+    this.keys = problems.map((p) => /^([A-Za-z_][\w.]*|\(root\)): /.exec(p)?.[1] ?? null);
   }
 }
 

@@ -29,7 +29,7 @@ const PATH_PROBLEMS: Record<string, string> = {
 };
 
 /** The one-line error for a failed write, naming the user's path. */
-export function cannotWrite(named: Named, error: unknown): Error {
+function cannotWrite(named: Named, error: unknown): Error {
   const code = (error as NodeJS.ErrnoException | null)?.code;
   if (!code) return error instanceof Error ? error : new Error(String(error));
   const problem = PATH_PROBLEMS[code];

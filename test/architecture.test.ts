@@ -94,6 +94,18 @@ describe('the layers of docs/architecture.md', () => {
     expect(edgesFrom('src/cli/commands/', (t) => !t.startsWith('src/cli/commands/'))).toEqual([]);
   });
 
+  it('commands call the API: besides types, they import only src/api, the CLI and the error classes', () => {
+    const runtime = [...texts]
+      .filter(([f]) => f.startsWith('src/cli/commands/'))
+      .flatMap(([f, text]) =>
+        [...text.matchAll(/^import (?!type )[^;]*?from '(\.[^']+)'/gm)]
+          .map((m) => relative(PROJECT_ROOT, resolve(PROJECT_ROOT, dirname(f), m[1])).replace(/\.js$/, '.ts'))
+          .filter((t) => !t.startsWith('src/api/') && !t.startsWith('src/cli/') && t !== 'src/errors.ts')
+          .map((t) => `${f} -> ${t}`),
+      );
+    expect(runtime).toEqual([]);
+  });
+
   it('the domain imports only the domain and the error classes, and no IO', () => {
     const outside = edgesFrom('src/domain/', (t) => t.startsWith('src/domain/') || t === 'src/errors.ts');
     expect(outside.filter((e) => !KNOWN_DEPARTURES.has(e))).toEqual([]);

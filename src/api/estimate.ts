@@ -1,4 +1,5 @@
 import type { ExperimentConfig } from '../domain/config.js';
+import type { Persona } from '../domain/persona.js';
 import { tierWeights } from '../domain/tiers.js';
 import { estimateCost, type Estimate } from '../llm/estimate.js';
 import { loadPopulation } from '../sim/population.js';
@@ -15,17 +16,24 @@ export function estimateRun(options: RunOptions, notice?: Notice): RunEstimate {
 }
 
 /** The estimate for a resolved config: model tiers weighted over the actual population when there is one. */
-export function estimateConfig(config: ExperimentConfig): RunEstimate {
+function estimateConfig(config: ExperimentConfig): RunEstimate {
   const population = config.from_warmup ? null : loadPopulation(config);
+  const { shares, adults } = populationMix(population?.personas ?? [], config);
+  return { ...estimateCost(config, shares, adults), config };
+}
+
+/**
+ * What an estimate needs of the population: the expected share of each model tier and the share of
+ * adults (only they are asked to vote); the config's tier probabilities and 92% without one.
+ */
+export function populationMix(personas: ReadonlyArray<Pick<Persona, 'age' | 'education' | 'occupation'>>, config: ExperimentConfig): { shares: { low: number; mid: number; high: number }; adults: number } {
+  if (personas.length === 0) return { shares: { ...config.llm.tier_probabilities }, adults: 0.92 };
   const shares = { low: 0, mid: 0, high: 0 };
-  const personas = population?.personas ?? [];
   for (const p of personas) {
     const w = tierWeights(p, config.llm);
     shares.low += w.low / personas.length;
     shares.mid += w.mid / personas.length;
     shares.high += w.high / personas.length;
   }
-  if (personas.length === 0) Object.assign(shares, config.llm.tier_probabilities);
-  const adults = personas.length > 0 ? personas.filter((p) => p.age >= 18).length / personas.length : 0.92;
-  return { ...estimateCost(config, shares, adults), config };
+  return { shares, adults: personas.filter((p) => p.age >= 18).length / personas.length };
 }

@@ -18,7 +18,7 @@ export interface LlmFlags {
   maxFallbackRate?: number;
 }
 
-export const DEFAULT_OPENAI_URL = 'https://api.openai.com/v1';
+const DEFAULT_OPENAI_URL = 'https://api.openai.com/v1';
 
 export function maxFallbackRate(flags: LlmFlags): number {
   return flags.maxFallbackRate ?? DEFAULT_MAX_FALLBACK_RATE;
@@ -95,7 +95,7 @@ export async function checkEndpoints(config: ExperimentConfig, flags: LlmFlags, 
 }
 
 /** Why a TCP connection to the URL's host and port fails, or null when it opens. */
-export function connectProblem(url: string, timeoutMs = 5_000): Promise<string | null> {
+function connectProblem(url: string, timeoutMs = 5_000): Promise<string | null> {
   const u = new URL(url);
   const port = Number(u.port || (u.protocol === 'https:' ? 443 : 80));
   const host = u.hostname.replace(/^\[|\]$/g, '');

@@ -70,7 +70,7 @@ export function readConfigInput(file: string): Record<string, unknown> {
  * that shaped the warmup's end state. The rest (conditions, their periods, messages, treatment seed,
  * provider) belongs to the conditions and may differ.
  */
-export const WARMUP_KEYS = ['n_users', 'seed', 'users_dir', 'topic', 'warmup', 'feed', 'ranking', 'content', 'activity', 'llm.temperature', 'llm.tier_probabilities', 'llm.tier_multipliers', 'llm.models', 'offline_params'] as const;
+const WARMUP_KEYS = ['n_users', 'seed', 'users_dir', 'topic', 'warmup', 'feed', 'ranking', 'content', 'activity', 'llm.temperature', 'llm.tier_probabilities', 'llm.tier_multipliers', 'llm.models', 'offline_params'] as const;
 
 /** Which flag sets which of the WARMUP_KEYS (or a part of it). */
 const WARMUP_FLAGS: Array<[key: (typeof WARMUP_KEYS)[number], flag: string, given: (f: RunFlagValues) => unknown]> = [

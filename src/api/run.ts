@@ -159,7 +159,7 @@ async function findWarmup(store: EventStore, from: string | true): Promise<{ run
 }
 
 /** A recorded run to execute (or continue) to its end. */
-export interface Execution {
+interface Execution {
   store: EventStore;
   runId: number;
   config: ExperimentConfig;
@@ -231,7 +231,7 @@ function resumeCommand(runId: number, outDir: string): string {
 }
 
 /** A recorded run's summary: status, counts, fingerprint and each condition's figures. */
-export async function runResult(store: EventStore, runId: number, provider: Provider | null, seconds: number | null): Promise<RunResult> {
+async function runResult(store: EventStore, runId: number, provider: Provider | null, seconds: number | null): Promise<RunResult> {
   const conditions = await conditionSummaries(store, runId);
   const fingerprint = await store.fingerprint(runId);
   const [summary] = (await listRuns(store)).filter((r) => r.id === runId);

@@ -6,7 +6,7 @@ const argv = process.argv;
 const debug = argv.includes('--debug');
 
 try {
-  await buildProgram().parseAsync(argv);
+  await (await buildProgram(argv)).parseAsync(argv);
 } catch (error) {
   process.exitCode = exitCodeFor(error);
 }

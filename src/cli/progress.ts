@@ -73,7 +73,7 @@ export class ProgressReporter {
 }
 
 /** Per server: state, calls/s, latency p50/p95 and errors (only when there are several; empty otherwise). */
-export function endpointsText(s: ProviderStats): string {
+function endpointsText(s: ProviderStats): string {
   const endpoints = s.endpoints ?? [];
   if (endpoints.length < 2) return '';
   const host = (url: string) => url.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
@@ -106,11 +106,11 @@ export function fitFields(fields: readonly ProgressField[], width: number): stri
 }
 
 /** The terminal's width now (it can change between updates); 80 when the stream does not say. */
-export function terminalWidth(stream: NodeJS.WriteStream): number {
+function terminalWidth(stream: NodeJS.WriteStream): number {
   return stream.columns && stream.columns > 0 ? stream.columns : 80;
 }
 
-export function formatSeconds(seconds: number): string {
+function formatSeconds(seconds: number): string {
   if (seconds < 60) return `${seconds.toFixed(0)}s`;
   const m = Math.floor(seconds / 60);
   const s = Math.round(seconds % 60);

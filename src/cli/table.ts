@@ -16,11 +16,11 @@ export function printTable(headers: string[], rows: Array<Array<string | number>
 }
 
 /** Standard output's width on a terminal; 80 otherwise, so logs and pipes read well anywhere. */
-export function outputWidth(stream: NodeJS.WriteStream = process.stdout): number {
+function outputWidth(stream: NodeJS.WriteStream = process.stdout): number {
   return stream.isTTY && stream.columns && stream.columns > 0 ? stream.columns : 80;
 }
 
-export function tableLines(headers: string[], rows: Array<Array<string | number>>): string[] {
+function tableLines(headers: string[], rows: Array<Array<string | number>>): string[] {
   const cells = [headers, ...rows.map((r) => r.map((c) => String(c)))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
   const numeric = headers.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number'));
@@ -37,7 +37,7 @@ export function tableLines(headers: string[], rows: Array<Array<string | number>
  * fit. The heading is the first cell, named by its header when it is a number ("users 171", not a
  * bare "171"), followed by the cells of unnamed columns (markers such as "<- paired").
  */
-export function blockLines(headers: string[], rows: Array<Array<string | number>>, width: number): string[] {
+function blockLines(headers: string[], rows: Array<Array<string | number>>, width: number): string[] {
   const indent = '  ';
   const gap = '    ';
   const named = headers.map((h, i) => i > 0 && h.trim() !== '');

@@ -96,10 +96,10 @@ export type DecisionRequest = TurnRequest | InitialPostRequest | VoteRequest;
 
 // ---- answers ----------------------------------------------------------------------------------
 
-export const engageChoice = z.enum(['nothing', 'like', 'reply']);
-export const followChoice = z.enum(['follow', 'unfollow', 'no_change']);
+const engageChoice = z.enum(['nothing', 'like', 'reply']);
+const followChoice = z.enum(['follow', 'unfollow', 'no_change']);
 
-export const engagementItemSchema = z.object({
+const engagementItemSchema = z.object({
   post_number: z.number().int(),
   engage: engageChoice,
   reply_text: z.string().nullish(),
@@ -114,7 +114,7 @@ export const turnAnswerSchema = z.object({
 });
 export type TurnAnswer = z.infer<typeof turnAnswerSchema>;
 
-export const initialPostAnswerSchema = z.object({ content: z.string() });
+const initialPostAnswerSchema = z.object({ content: z.string() });
 export type InitialPostAnswer = z.infer<typeof initialPostAnswerSchema>;
 
 export const voteAnswerSchema = z.object({ voted: z.union([z.literal(0), z.literal(1)]) });

@@ -22,7 +22,7 @@ export function buildVoteRequest(world: World, agentId: number, config: Experime
 }
 
 /** Documented fallback when no usable answer came back: a likely voter (3 or 4) voted. */
-export function fallbackVote(lastLikelihood: number | null, threshold: number): boolean {
+function fallbackVote(lastLikelihood: number | null, threshold: number): boolean {
   return lastLikelihood !== null && lastLikelihood >= threshold;
 }
 

@@ -24,7 +24,7 @@ export function feedContext(world: World): FeedContext {
   return { world, trending: trendingOrder(world.posts), allIds: world.posts.map((p) => p.id) };
 }
 
-export function trendingOrder(posts: readonly Post[]): number[] {
+function trendingOrder(posts: readonly Post[]): number[] {
   return posts
     .map((p) => p.id)
     .sort((a, b) => engagementOf(posts[b]) - engagementOf(posts[a]) || b - a);
@@ -129,7 +129,7 @@ export interface FollowedEngagement {
 }
 
 /** Likes and replies on a post by users this agent follows: O(following), whatever the post's popularity. */
-export function followedEngagement(world: World, postId: number, following: readonly number[]): FollowedEngagement {
+function followedEngagement(world: World, postId: number, following: readonly number[]): FollowedEngagement {
   let likes = 0;
   let replies = 0;
   for (const f of following) {

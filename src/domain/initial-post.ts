@@ -2,7 +2,7 @@ import type { InitialPostRequest, ProviderAnswer } from './decision.js';
 import { makeEvent, type SimEvent } from './events.js';
 
 /** The text an initial post gets when its author's answer gave none (recorded as a fallback). */
-export function placeholderPost(subtopic: string): string {
+function placeholderPost(subtopic: string): string {
   return `Thoughts on ${subtopic}?`;
 }
 

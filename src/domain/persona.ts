@@ -32,7 +32,7 @@ export type Persona = z.infer<typeof personaSchema>;
 export type LlmTier = Persona['tier'];
 
 /** Users under this age are never treated and never asked about voting (docs/protocol.md). */
-export const VOTING_AGE = 18;
+const VOTING_AGE = 18;
 
 export function isEligible(persona: Pick<Persona, 'age'>): boolean {
   return persona.age >= VOTING_AGE;

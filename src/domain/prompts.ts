@@ -49,7 +49,7 @@ const POST_INSTRUCTIONS = 'You are a person using a social media platform. Write
 
 const VOTE_INSTRUCTIONS = 'You are a person. Today was election day. Say whether you voted, as yourself. Answer with a single JSON object and nothing else.';
 
-export function personaText(p: Persona): string {
+function personaText(p: Persona): string {
   return [
     'Who you are:',
     `- You are ${p.age} years old, ${p.sex.toLowerCase()}, ${p.race}, from ${p.nativeCountry.replace(/-/g, ' ')}.`,
@@ -88,7 +88,7 @@ function previousTurnText(request: TurnRequest): string {
   return `Last time (round ${t.round}): ${parts.length > 0 ? parts.join('; ') : 'no action'}.`;
 }
 
-export function turnText(request: TurnRequest): string {
+function turnText(request: TurnRequest): string {
   const lines: string[] = [`Round ${request.round}.`, previousTurnText(request)];
   if (request.election && request.previousLikelihood !== null) {
     lines.push(`Last time you said your likelihood of voting was ${request.previousLikelihood} (${LIKELIHOOD_SCALE}).`);
@@ -115,7 +115,7 @@ export function turnText(request: TurnRequest): string {
   return lines.join('\n');
 }
 
-export function turnShape(request: TurnRequest): string {
+function turnShape(request: TurnRequest): string {
   const fields = [
     '"engagement": [{"post_number": <number>, "engage": "nothing" | "like" | "reply", "reply_text": <only for a reply, at most 140 characters>, "follow_action": "follow" | "unfollow" | "no_change"}, ... one per post]',
   ];

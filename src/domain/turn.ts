@@ -82,7 +82,7 @@ export function newLedger(world: World): RoundLedger {
 }
 
 /** The documented fallback when a whole answer is unusable: do nothing, keep the last likelihood. */
-export const FALLBACK_LIKELIHOOD_WHEN_NONE = 2;
+const FALLBACK_LIKELIHOOD_WHEN_NONE = 2;
 
 /**
  * Turns an agent's answer into events, in a fixed order: fallbacks, likes and replies (by post

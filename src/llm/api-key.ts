@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const KEY_FILE = 'OPENAI_API_KEY.env';
+const KEY_FILE = 'OPENAI_API_KEY.env';
 
 /**
  * The API key: OPENAI_API_KEY from the environment, else from OPENAI_API_KEY.env in the working

@@ -15,9 +15,9 @@ export interface Estimate {
   byModel: Record<string, { share: number; costUsd: number }>;
 }
 
-export const TYPICAL_TOKENS = { turnPrompt: 650, turnCompletion: 110, postPrompt: 200, postCompletion: 40, votePrompt: 220, voteCompletion: 6 };
+const TYPICAL_TOKENS = { turnPrompt: 650, turnCompletion: 110, postPrompt: 200, postCompletion: 40, votePrompt: 220, voteCompletion: 6 };
 
-export function meanRoundsBetweenTurns(min: number, max: number): number {
+function meanRoundsBetweenTurns(min: number, max: number): number {
   let total = 0;
   for (let t = min; t <= max; t++) total += t + (1 + t) / 2;
   return total / (max - min + 1);

@@ -36,7 +36,7 @@ interface Completion {
 }
 
 const ZERO: Usage = { promptTokens: 0, completionTokens: 0, cachedTokens: 0 };
-export const DEFAULT_MAX_OUTAGE_MS = 10 * 60_000;
+const DEFAULT_MAX_OUTAGE_MS = 10 * 60_000;
 
 export interface OpenAiStats extends ProviderStats {
   /** Cached rows of requests that never got an answer (stored by older versions): asked again, or, in a cache-only replay, used and named. */
@@ -359,7 +359,7 @@ function transportMessage(error: unknown, message: string): string {
 }
 
 /** 90s, 5m, 1h30m: a duration as a user would write it for --max-outage. */
-export function formatDuration(ms: number): string {
+function formatDuration(ms: number): string {
   const s = Math.round(ms / 1000);
   if (s < 60) return `${s}s`;
   if (s < 3600) return s % 60 === 0 ? `${s / 60}m` : `${Math.floor(s / 60)}m${s % 60}s`;

@@ -1,27 +1,18 @@
 import { conditionRuns, parseExperiment } from '../domain/config.js';
-import { conditionTotals } from '../domain/outcomes.js';
+import { conditionTotals, type ConditionTotals } from '../domain/outcomes.js';
 import type { SimEvent } from '../domain/events.js';
 import type { Store } from '../events/port.js';
 
 /** Per condition stream: turnout overall and by treatment group, mean final likelihood (src/domain/outcomes.ts). */
-export interface ConditionSummary {
+export type ConditionSummary = Pick<ConditionTotals, 'users' | 'eligible' | 'voters' | 'turnout' | 'treated' | 'turnoutTreated' | 'turnoutUntreated' | 'meanFinalLikelihood'> & {
   stream: string;
   condition: string;
   treatmentSeed: number | null;
-  users: number;
-  eligible: number;
-  voters: number;
-  turnout: number | null;
-  treated: number;
-  turnoutTreated: number | null;
-  turnoutUntreated: number | null;
-  /** Mean over users who stated a likelihood of the last one they stated (the reference's definition). */
-  meanFinalLikelihood: number | null;
   /** Difference from the control condition's figures (null for control itself or without control). */
   likelihoodEffect: number | null;
   turnoutEffect: number | null;
   finished: boolean;
-}
+};
 
 export async function conditionSummaries(store: Store<SimEvent>, runId: number): Promise<ConditionSummary[]> {
   // Streams in the config's order of conditions, not by name.

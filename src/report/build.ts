@@ -1,7 +1,7 @@
 import { parse } from 'csv-parse/sync';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { conditionTotals } from '../domain/outcomes.js';
+import { conditionTotals, type ConditionTotals } from '../domain/outcomes.js';
 import { UsageError } from '../errors.js';
 import type { ConditionData, RunData } from '../export/run-data.js';
 import { exposureFigures, type Exposure, type ExposureFigures } from './exposure.js';
@@ -32,24 +32,11 @@ export interface Report {
   compare: CompareFigures | null;
 }
 
-export interface ConditionFigures {
-  stream: string;
-  condition: string;
-  treatmentSeed: number;
-  eligible: number;
-  voters: number;
-  turnout: number | null;
-  treated: number;
-  turnoutTreated: number | null;
-  turnoutUntreated: number | null;
+/** A condition's figures in report.json: the outcome totals of src/domain/outcomes.ts (but the user count) and the turnout interval. */
+export type ConditionFigures = { stream: string; condition: string; treatmentSeed: number } & Omit<ConditionTotals, 'users'> & {
   /** 95% normal interval of the turnout proportion. */
   turnoutCi95: [number, number] | null;
-  /** Users who stated at least one likelihood, and the mean of the last one each stated. */
-  stated: number;
-  meanFinalLikelihood: number | null;
-  meanFinalLikelihoodTreated: number | null;
-  meanFinalLikelihoodUntreated: number | null;
-}
+};
 
 /**
  * `likelihood` and `turnout` are unpaired (difference in means of two samples): what a field

@@ -21,7 +21,7 @@ const CONFIG = { axis: { labelLimit: 0 }, legend: { labelLimit: 0, orient: 'bott
  * --compare or a condition never recolours a line). Other conditions take the spare colours in
  * the order of their names. Colours are far apart in hue and lightness (Okabe-Ito and kin).
  */
-export const CONDITION_COLOURS: Readonly<Record<string, string>> = {
+const CONDITION_COLOURS: Readonly<Record<string, string>> = {
   control: '#000000',
   treatment_info_message: '#0072b2',
   treatment_soc_message: '#d55e00',
@@ -30,7 +30,7 @@ export const CONDITION_COLOURS: Readonly<Record<string, string>> = {
 };
 const SPARE_COLOURS = ['#009e73', '#cc79a7', '#8c564b', '#7f7f7f', '#bcbd22', '#f0e442'];
 
-export function colourScale(conditions: readonly string[]): { domain: string[]; range: string[] } {
+function colourScale(conditions: readonly string[]): { domain: string[]; range: string[] } {
   const domain = [...new Set(conditions)].sort((a, b) => order(a) - order(b) || a.localeCompare(b));
   const spare = domain.filter((c) => !(c in CONDITION_COLOURS));
   return { domain, range: domain.map((c) => CONDITION_COLOURS[c] ?? SPARE_COLOURS[spare.indexOf(c) % SPARE_COLOURS.length]) };

@@ -44,11 +44,11 @@ export async function requireChains(store: ChainSource, ids: readonly string[]):
   return check;
 }
 
-export function hashChainCheck(counts: { streams: number; events: number }): HashChainCheck {
+function hashChainCheck(counts: { streams: number; events: number }): HashChainCheck {
   return { verified: true, streams: counts.streams, events: counts.events };
 }
 
-export function hashChainSentence(check: HashChainCheck): string {
+function hashChainSentence(check: HashChainCheck): string {
   return `hash chains verified: ${check.streams} stream${check.streams === 1 ? '' : 's'}, ${check.events.toLocaleString('en-US')} events recomputed from their stored contents`;
 }
 

@@ -57,7 +57,7 @@ export interface PlanInput {
 
 /** Below this a sample of the population has too few follow edges to be a social network. */
 export const MIN_USERS = 100;
-export const MAX_SEEDS = 10;
+const MAX_SEEDS = 10;
 const GRID_USERS = [100, 250, 500, 1000, 2000, 5000, 10000, 20000];
 const GRID_SEEDS = [1, 3, 5];
 

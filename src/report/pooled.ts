@@ -9,7 +9,7 @@ export interface SeedReport {
   effects: ReadonlyArray<{ stream: string; likelihood: { estimate: number; se: number } | null; turnout: { estimate: number; se: number } | null; paired: { likelihood: { estimate: number; se: number } | null; turnout: { estimate: number; se: number } | null } }>;
 }
 
-export const POOLING_ESTIMATOR =
+const POOLING_ESTIMATOR =
   'equal-weight mean of the per-seed estimates; variance (tau² + w) / k with w the mean within-seed variance (se²) and tau² = max(0, s² - w) the between-seed variance by the method of moments (s² the variance of the k estimates); 95% normal interval';
 
 export interface PooledEffect {

@@ -35,7 +35,7 @@ export function spread(values: readonly number[]): { mean: number; sd: number; r
   return { mean: mean(values), sd: Math.sqrt(variance(values)), runs: values.length };
 }
 
-export const Z95 = 1.959963984540054;
+const Z95 = 1.959963984540054;
 
 /**
  * The mean of per-user differences (condition minus control, the same user under both) with the

@@ -1,15 +1,15 @@
 import { parse } from 'csv-parse/sync';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { ProfileRow, UserFiles } from '../domain/population/types.js';
 import { InputFileError, type InputProblem } from '../errors.js';
+import { PACKAGE_ROOT } from '../package-root.js';
 import { byteExcerpt, excerpt, looksBinary } from './excerpt.js';
 
 export type { ProfileRow, UserFiles } from '../domain/population/types.js';
 
 /** The bundled default population (resolved from the package, not from the working directory). */
-export const DEFAULT_USERS_DIR = fileURLToPath(new URL('../../users_data', import.meta.url));
+export const DEFAULT_USERS_DIR = join(PACKAGE_ROOT, 'users_data');
 
 export const PROFILE_COLUMNS = [
   'user_id',

@@ -1,23 +1,9 @@
 import type { Command } from 'commander';
-import { accessSync, constants, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { calibrate, type CalibrateProgress } from '../../calibration/calibrate.js';
+import { calibrateOffline, type CalibrateCommandOptions, type CalibrateProgress } from '../../api/index.js';
 import type { FitComparison } from '../../calibration/fit.js';
-import { readParamsFile } from '../../calibration/params-file.js';
-import { readTargets } from '../../calibration/targets.js';
-import { DEFAULT_LIKELIHOOD } from '../../domain/offline-model.js';
-import { UsageError } from '../../errors.js';
 import { printTable } from '../table.js';
 
-interface CalibrateFlags {
-  to: string;
-  seeds?: string;
-  out: string;
-  nUsers: string;
-  simSeeds?: string;
-  start?: string;
-  usersDir?: string;
-}
+type CalibrateFlags = CalibrateCommandOptions;
 
 export function registerCalibrate(program: Command): void {
   program
@@ -31,33 +17,12 @@ export function registerCalibrate(program: Command): void {
     .option('--start <file>', 'a parameter file to start from (default: the built-in parameters)')
     .option('--users-dir <dir>', 'population folder (default: the bundled one)')
     .action(async (flags: CalibrateFlags) => {
-      const seeds = flags.seeds === undefined ? null : seedList(flags.seeds, '--seeds');
-      const nUsers = Number(flags.nUsers);
-      if (!Number.isInteger(nUsers) || nUsers < 2) throw new UsageError(`--n-users: "${flags.nUsers}" is not a whole number of at least 2`);
-      const targets = readTargets(flags.to, seeds);
-      const simulationSeeds = flags.simSeeds !== undefined ? seedList(flags.simSeeds, '--sim-seeds') : targets.seeds.length > 0 ? targets.seeds.map((s) => 1000 + s) : [1001, 1002, 1003];
-      const start = flags.start ? readParamsFile(flags.start, '--start') : DEFAULT_LIKELIHOOD;
-      // Fail on an unwritable --out now, not after minutes of fitting.
-      try {
-        accessSync(dirname(resolve(flags.out)), constants.W_OK);
-      } catch (error) {
-        throw new UsageError(`--out ${flags.out}: cannot write there (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
-      }
-      process.stderr.write(`fitting to ${flags.to}${targets.seeds.length ? ` (seeds ${targets.seeds.join(',')})` : ''} with ${nUsers} simulated users, seeds ${simulationSeeds.join(',')}\n`);
       const startedAt = Date.now();
-      const result = await calibrate({ targets, simulationSeeds, nUsers, usersDir: flags.usersDir ?? null, start, onProgress: progressPrinter(startedAt) });
-      writeFileSync(flags.out, `${JSON.stringify(result, null, 2)}\n`);
-      printComparison(result.fit.comparison);
-      process.stdout.write(`parameters: ${Object.entries(result.parameters).map(([k, v]) => `${k} ${v}`).join(', ')}\n`);
-      process.stdout.write(`wrote ${flags.out} (${result.fit.evaluations} evaluations, ${Math.round((Date.now() - startedAt) / 1000)} s); use it with \`sim run --offline-params ${flags.out}\`\n`);
+      const { file, seconds } = await calibrateOffline(flags, { notice: (line) => process.stderr.write(`${line}\n`), onProgress: progressPrinter(startedAt) });
+      printComparison(file.fit.comparison);
+      process.stdout.write(`parameters: ${Object.entries(file.parameters).map(([k, v]) => `${k} ${v}`).join(', ')}\n`);
+      process.stdout.write(`wrote ${flags.out} (${file.fit.evaluations} evaluations, ${Math.round(seconds)} s); use it with \`sim run --offline-params ${flags.out}\`\n`);
     });
-}
-
-function seedList(text: string, flag: string): number[] {
-  const seeds = text.split(',').map((s) => s.trim());
-  const bad = seeds.find((s) => !/^-?\d+$/.test(s));
-  if (bad !== undefined || seeds.length === 0) throw new UsageError(`${flag}: "${text}" is not a comma-separated list of whole numbers`);
-  return seeds.map(Number);
 }
 
 function progressPrinter(startedAt: number): (p: CalibrateProgress) => void {

@@ -20,7 +20,7 @@ export function registerShow(program: Command): void {
 }
 
 /** The history as printed: each stream's heading, then one line per entry, then the likelihoods. */
-export function historyLines(history: UserHistory): string[] {
+function historyLines(history: UserHistory): string[] {
   const out: string[] = [];
   for (const { stream, entries } of history.streams) {
     out.push(`== ${stream} ==`);

@@ -41,8 +41,8 @@ export interface GeneratorOptions extends Partial<NetworkOptions> {
   politicsShare?: number;
 }
 
-export const DEFAULT_MINOR_SHARE = 0.08;
-export const DEFAULT_POLITICS_SHARE = 0.55;
+const DEFAULT_MINOR_SHARE = 0.08;
+const DEFAULT_POLITICS_SHARE = 0.55;
 
 const PREPARED = new PreparedTables(censusTables as CensusTables);
 const MINOR_EDUCATION: Record<number, string> = { 13: '7th-8th', 14: '9th', 15: '10th', 16: '11th', 17: '12th' };

@@ -18,7 +18,7 @@ export interface NetworkOptions {
   crossSideAcceptance: number;
 }
 
-export const DEFAULT_NETWORK: NetworkOptions = { meanOutDegree: 20, followBack: 0.18, triadicClosure: 0.45, crossSideAcceptance: 0.35 };
+const DEFAULT_NETWORK: NetworkOptions = { meanOutDegree: 20, followBack: 0.18, triadicClosure: 0.45, crossSideAcceptance: 0.35 };
 
 export function generateNetwork(n: number, sides: readonly number[], r: Rng, options: Partial<NetworkOptions> = {}): Array<[number, number]> {
   const o = { ...DEFAULT_NETWORK, ...options };
