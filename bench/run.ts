@@ -69,6 +69,14 @@ if (!only || only === 'engine') {
   }
 }
 
+// Distributed runs (docs/distributed.md): how long a job waits for another worker after its worker
+// dies (kill -9) or is stopped (SIGTERM). SIM_BENCH_PG_URL names an empty database.
+if ((!only || only === 'distributed') && process.env.SIM_BENCH_PG_URL) {
+  const r = child('takeover-case.ts', [process.env.SIM_BENCH_PG_URL]);
+  rows.push({ section: 'distributed (PostgreSQL queue)', case: 'a job continued by another worker, default --takeover 60', ...r } as Row);
+  print(rows[rows.length - 1]);
+}
+
 function llmCase(args: string[], label: string): void {
   const r = child('llm-case.ts', args);
   rows.push({ section: args[0] === 'replay' ? 'cache and replay' : 'LLM pipeline (200 ms latency)', case: label, ...r } as Row);

@@ -25,6 +25,22 @@ export function addOutOption(command: Command, description = 'output directory h
   return command.option('--out <dir>', description, DEFAULT_OUT);
 }
 
+/** The flags that describe an experiment (sim run, sim submit, sim sweep). */
+export function addExperimentOptions(command: Command): Command {
+  return command
+    .option('--config <file>', 'experiment config (JSON); flags override it')
+    .option('--n-users <n>', 'users sampled from the population (default 1000)', integerFlag('--n-users'))
+    .option('--seed <n>', 'simulation seed (default 1)', integerFlag('--seed'))
+    .option('--treatment-seed <n>', 'treatment assignment seed (default: the simulation seed)', integerFlag('--treatment-seed'))
+    .option('--conditions <list>', 'comma-separated conditions to run (default: the five of the reference)')
+    .option('--feed-length <n>', 'posts per feed (default 4)', integerFlag('--feed-length'))
+    .option('--num-contents <n>', 'initial posts before the warmup (default 20)', integerFlag('--num-contents'))
+    .option('--topic <topic>', 'the run topic (default Politics)')
+    .option('--users-dir <dir>', 'folder with profiles.csv and network.csv (default: the bundled users_data/)')
+    .option('--provider <name>', 'offline | openai (default: openai when an API key is configured, else offline)')
+    .addOption(offlineParamsOption());
+}
+
 export const offlineParamsOption = () =>
   new Option('--offline-params <file>', 'offline model parameters fitted by `sim calibrate` (default: the built-in ones); the run records them, so replay uses them');
 

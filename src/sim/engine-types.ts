@@ -42,6 +42,11 @@ export interface EngineOptions {
   /** Called with each stream's final state (tests compare it with the state folded from events). */
   onStreamEnd?: (stream: string, state: World) => void;
   signal?: AbortSignal;
+  /**
+   * Asked before each round (and election day): true ends the stream's work here with an
+   * InterruptedError, before anything of the round is decided (a distributed job's time slice).
+   */
+  sliceOver?: () => boolean;
   /** Stop when a stream's share of fallen-back decisions passes this (0.02 = 2%); absent: no budget. */
   maxFallbackRate?: number;
 }

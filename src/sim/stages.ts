@@ -6,6 +6,7 @@ import { feedContext } from '../domain/feed.js';
 import { assignTreatment, countLikelyVoters } from '../domain/treatment.js';
 import { applyTurn, buildTurnRequest, newLedger, type TurnContext } from '../domain/turn.js';
 import { emptyWorld, type World } from '../domain/world.js';
+import { InterruptedError } from '../errors.js';
 import { foldStream } from '../events/fold.js';
 import { streamId, streamRef } from '../events/stream-ids.js';
 import { projectEvents } from '../projections/writer.js';
@@ -97,6 +98,7 @@ async function runRounds(
   const seed = config.seed;
   let state = initial;
   for (let round = from; round <= to; round++) {
+    if (opts.sliceOver?.()) throw new InterruptedError(round, writer.stream.name);
     await checkpoint(opts.signal, round, writer.stream.name);
     const startedAt = performance.now();
     const batch: SimEvent[] = [];
@@ -158,6 +160,7 @@ async function runRounds(
 async function runElection(opts: EngineOptions, writer: StreamWriter, state: World, budget: FallbackBudget | null): Promise<World> {
   const { config } = opts;
   const round = electionRound(config);
+  if (opts.sliceOver?.()) throw new InterruptedError(round, writer.stream.name);
   await checkpoint(opts.signal, round, writer.stream.name);
   const startedAt = performance.now();
   const requests = state.agentIds.map((a) => buildVoteRequest(state, a, config, config.seed, round));

@@ -2,28 +2,18 @@ import { Option, type Command } from 'commander';
 import { type RunOptions } from '../../api/config.js';
 import { estimateRun } from '../../api/estimate.js';
 import { startRun } from '../../api/run.js';
-import { addLlmOptions, DEFAULT_OUT, integerFlag, offlineParamsOption } from '../options.js';
+import { addExperimentOptions, addLlmOptions, DEFAULT_OUT, integerFlag } from '../options.js';
 import { printEstimate, printSummary, RunView } from '../run-view.js';
 
 export function registerRun(program: Command): void {
   const command = program
     .command('run')
     .description('run an experiment (default: the reference protocol on 1,000 users, offline)')
-    .option('--config <file>', 'experiment config (JSON); flags override it')
-    .option('--out <dir>', 'output directory (holds sim.db and logs/)', DEFAULT_OUT)
-    .option('--n-users <n>', 'users sampled from the population (default 1000)', integerFlag('--n-users'))
-    .option('--seed <n>', 'simulation seed (default 1)', integerFlag('--seed'))
-    .option('--treatment-seed <n>', 'treatment assignment seed (default: the simulation seed)', integerFlag('--treatment-seed'))
-    .option('--conditions <list>', 'comma-separated conditions to run (default: the five of the reference)')
-    .option('--feed-length <n>', 'posts per feed (default 4)', integerFlag('--feed-length'))
-    .option('--num-contents <n>', 'initial posts before the warmup (default 20)', integerFlag('--num-contents'))
-    .option('--topic <topic>', 'the run topic (default Politics)')
-    .option('--users-dir <dir>', 'folder with profiles.csv and network.csv (default: the bundled users_data/)')
-    .option('--provider <name>', 'offline | openai (default: openai when an API key is configured, else offline)')
+    .option('--out <dir>', 'output directory (holds sim.db and logs/)', DEFAULT_OUT);
+  addExperimentOptions(command)
     .option('--concurrency <n>', 'LLM requests in flight (default 32)', integerFlag('--concurrency', 1))
     .option('--cache-only', 'never call the LLM: a request missing from the cache is an error')
     .option('--dry-run', 'estimate calls, tokens and cost, and run nothing')
-    .addOption(offlineParamsOption())
     .option('--warmup-only', 'record the warmup only (conditions can fork from it later with --from-warmup)')
     .option('--from-warmup [run]', 'run the conditions from a recorded warmup (a run id; default: the latest finished one)')
     .option('--workers <n>', 'threads for the conditions with the offline model (default: 2 from 5,000 users, else 1); results are identical for any number', integerFlag('--workers', 1));

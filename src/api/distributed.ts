@@ -1,0 +1,295 @@
+import { hostname } from 'node:os';
+import { conditionRuns, parseExperiment, WARMUP_STREAM, type ExperimentConfig } from '../domain/config.js';
+import type { Provider } from '../domain/decision.js';
+import { worldFold } from '../domain/evolve.js';
+import { emptyWorld } from '../domain/world.js';
+import { ConfigError, FallbackBudgetError, InputFileError, IntegrityError, InterruptedError, LlmConfigurationError, RunNotFoundError, StreamConflictError, UsageError } from '../errors.js';
+import { foldStream } from '../events/fold.js';
+import { describeLocation, type StoreLocation } from '../events/open-store.js';
+import { streamId } from '../events/stream-ids.js';
+import { DEFAULT_TAKEOVER_SECONDS, JobQueue, takeoverTimes, type FetchedJob, type JobRow, type StreamJob } from '../queue/queue.js';
+import type { EngineOptions, ProgressEvent } from '../sim/engine-types.js';
+import { loadPopulation } from '../sim/population.js';
+import { runComplete, streamFinished } from '../sim/run-status.js';
+import { runCondition, runWarmup } from '../sim/stages.js';
+import type { EventStore } from '../sim/store.js';
+import { CODE_VERSION } from '../version.js';
+import { resolveConfig, type Notice, type RunOptions } from './config.js';
+import { maxFallbackRate, type LlmFlags } from './llm.js';
+import { checkProviderReady, chooseProvider } from './provider.js';
+import { checkFolderFlag } from './run-checks.js';
+import { openStoreFor, openStoreWithRuns, storeLocation, type StoreFlags } from './store.js';
+
+/**
+ * Runs spread over worker processes and machines that share one PostgreSQL store (docs/distributed.md).
+ * `submitRun` records a run and enqueues its warmup; `runWorker` takes jobs, each (run, stream):
+ * continue the stream from its last complete round for a bounded slice, then re-enqueue it (or, at the
+ * warmup's end, enqueue one job per condition). Double execution (a job taken over from a worker that
+ * was only slow) is harmless: the store's expected-position appends refuse the second appender, which
+ * drops the job.
+ */
+
+function postgresOnly(flags: StoreFlags, command: string): StoreLocation & { backend: 'postgres' } {
+  const location = storeLocation(flags);
+  if (location.backend !== 'postgres') {
+    throw new UsageError(`${command}: the store ${describeLocation(location)} is SQLite; jobs are shared through PostgreSQL: give --store postgres://user:pass@host:port/db (or SIM_STORE)`);
+  }
+  return location;
+}
+
+export interface SubmitOptions extends RunOptions {
+  /** A dead worker's job is taken over within this many seconds (default 60, at least 20). */
+  takeover?: number;
+}
+
+/** `sim submit`: checks the run as `sim run` does, records it and enqueues its warmup; returns at once. */
+export async function submitRun(options: SubmitOptions, notice: Notice = () => undefined): Promise<{ runId: number; store: string }> {
+  const location = postgresOnly(options, 'sim submit');
+  if (options.fromWarmup !== undefined) throw new UsageError('--from-warmup: not available with sim submit (submit the whole run)');
+  const takeover = options.takeover ?? DEFAULT_TAKEOVER_SECONDS;
+  const config = resolveConfig(options, notice);
+  checkProviderReady(config, options.cacheOnly);
+  checkFolderFlag('--users-dir', options.usersDir, true, 'profiles.csv and network.csv');
+  // The population is validated whole before anything is written (workers load it again from users_dir).
+  loadPopulation(config);
+  const store = await openStoreFor(options);
+  try {
+    const runId = await submitConfig(store, config, takeover);
+    return { runId, store: location.display };
+  } finally {
+    await store.close();
+  }
+}
+
+/** Records a resolved config as a new run and enqueues its warmup job. */
+export async function submitConfig(store: EventStore, config: ExperimentConfig, takeover: number): Promise<number> {
+  const queue = await JobQueue.open(store.handoff().location);
+  try {
+    const runId = await store.createRun({ seed: config.seed, config, codeVersion: CODE_VERSION, createdAt: new Date().toISOString(), status: 'running' });
+    await queue.enqueue([{ runId, stream: WARMUP_STREAM, takeover }]);
+    return runId;
+  } finally {
+    await queue.close();
+  }
+}
+
+export interface WorkerOptions extends StoreFlags, LlmFlags {
+  /** Jobs executed at a time (default 1). */
+  jobs?: number;
+  /** How this worker is named in `sim status` (default host:pid). */
+  name?: string;
+  concurrency?: number;
+  /** The takeover bound this worker's maintenance passes serve (default 60 s; see takeoverTimes). */
+  takeover?: number;
+}
+
+/** What a worker tells as it goes (the CLI prints one line each). */
+export type WorkerEvent =
+  | { kind: 'started'; name: string; jobs: number }
+  | { kind: 'job'; runId: number; stream: string; fromRound: number | null }
+  | { kind: 'progress'; runId: number; progress: ProgressEvent }
+  /** The slice ended; the job was re-enqueued (or, `released`, the worker is stopping). */
+  | { kind: 'sliced' | 'released'; runId: number; stream: string; round: number }
+  | { kind: 'done'; runId: number; stream: string; runFinished: boolean; next: string[] }
+  /** Another worker appended to the stream first: this one drops the job. */
+  | { kind: 'dropped'; runId: number; stream: string; reason: string }
+  | { kind: 'failed'; runId: number; stream: string; permanent: boolean; reason: string };
+
+export interface WorkerHooks {
+  onEvent?: (event: WorkerEvent) => void;
+  /** Subscribes to a request to stop (Ctrl-C, SIGTERM); returns the unsubscribe. */
+  onStopRequest?: (stop: () => void) => () => void;
+}
+
+/** A failure that will not go away by itself: the job is failed, never retried. */
+export function isPermanent(error: unknown): boolean {
+  return (
+    error instanceof LlmConfigurationError ||
+    error instanceof ConfigError ||
+    error instanceof UsageError ||
+    error instanceof InputFileError ||
+    error instanceof RunNotFoundError ||
+    error instanceof IntegrityError ||
+    error instanceof FallbackBudgetError
+  );
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+
+/**
+ * `sim worker`: takes jobs and executes them, `jobs` at a time, until asked to stop. A stop ends each
+ * job at the next round boundary (the round in progress is recorded whole or not at all) and
+ * re-enqueues it, so another worker takes it at once.
+ */
+export async function runWorker(options: WorkerOptions, hooks: WorkerHooks = {}): Promise<void> {
+  postgresOnly(options, 'sim worker');
+  const name = options.name ?? `${hostname()}:${process.pid}`;
+  const slots = options.jobs ?? 1;
+  const store = await openStoreFor(options);
+  // Workers run pg-boss's maintenance (expiring the jobs of dead workers); its own lock makes one pass at a time.
+  const times = takeoverTimes(options.takeover ?? DEFAULT_TAKEOVER_SECONDS);
+  const queue = await JobQueue.open(store.handoff().location, { supervise: true, maintenanceSeconds: times.maintenanceSeconds });
+  const stop = new AbortController();
+  const unsubscribe = hooks.onStopRequest?.(() => stop.abort()) ?? (() => undefined);
+  const tell = (event: WorkerEvent) => hooks.onEvent?.(event);
+  tell({ kind: 'started', name, jobs: slots });
+  try {
+    await Promise.all(
+      Array.from({ length: slots }, async () => {
+        while (!stop.signal.aborted) {
+          const job = await queue.fetch(name);
+          if (!job) {
+            await sleep(times.pollMs, stop.signal);
+            continue;
+          }
+          await executeJob(store, queue, job, options, stop.signal, tell);
+        }
+      }),
+    );
+  } finally {
+    unsubscribe();
+    await queue.close();
+    await store.close();
+  }
+}
+
+/** Executes one job's slice and settles it with the queue. Never throws for the job's own failure. */
+export async function executeJob(store: EventStore, queue: JobQueue, job: FetchedJob, flags: LlmFlags & { concurrency?: number }, stop: AbortSignal, tell: (event: WorkerEvent) => void): Promise<void> {
+  const { runId, stream, takeover } = job.data;
+  const sliceEnds = Date.now() + takeoverTimes(takeover).sliceMs;
+  let sliced = false;
+  let provider: Provider | null = null;
+  try {
+    const config = parseExperiment((await store.getRun(runId)).config, `run ${runId} config`);
+    provider = chooseProvider(config, { store, concurrency: flags.concurrency, llm: flags });
+    const warmupId = streamId(runId, WARMUP_STREAM);
+    const id = streamId(runId, stream);
+    tell({ kind: 'job', runId, stream, fromRound: await store.maxRoundOf(id, 'RoundCompleted') });
+    const opts: EngineOptions = {
+      store,
+      provider,
+      config,
+      runId,
+      population: null,
+      signal: stop,
+      maxFallbackRate: maxFallbackRate(flags),
+      sliceOver: () => (sliced = Date.now() >= sliceEnds),
+      onProgress: (progress) => tell({ kind: 'progress', runId, progress }),
+    };
+    let next: StreamJob[] = [];
+    if (stream === WARMUP_STREAM) {
+      if ((await store.head(warmupId)).position === 0) opts.population = loadPopulation(config);
+      await runWarmup(opts, warmupId);
+      if (!config.warmup_only) {
+        for (const c of conditionRuns(config)) if (!(await streamFinished(store, streamId(runId, c.stream)))) next.push({ runId, stream: c.stream, takeover });
+      }
+    } else {
+      const condition = conditionRuns(config).find((c) => c.stream === stream);
+      if (!condition) throw new UsageError(`run ${runId} has no condition stream "${stream}"`);
+      if (!(await streamFinished(store, warmupId))) throw new IntegrityError(`run ${runId}: the warmup is not finished, so condition ${stream} cannot start`);
+      const warmupEnd = (await foldStream(store, emptyWorld(), warmupId, worldFold)).state;
+      await runCondition(opts, condition, warmupId, warmupEnd);
+      next = [];
+    }
+    if (!(await queue.completeAndEnqueue(job.id, next))) {
+      tell({ kind: 'dropped', runId, stream, reason: 'the job was taken over by another worker meanwhile' });
+      return;
+    }
+    const runFinished = await runComplete(store, runId, config);
+    if (runFinished) await store.setRunStatus(runId, 'finished');
+    tell({ kind: 'done', runId, stream, runFinished, next: next.map((j) => j.stream) });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (error instanceof InterruptedError && (sliced || stop.aborted)) {
+      // A slice's end or a stop: continue in a new job (this worker's or another's).
+      if (await queue.completeAndEnqueue(job.id, [job.data])) tell({ kind: stop.aborted ? 'released' : 'sliced', runId, stream, round: error.round });
+      else tell({ kind: 'dropped', runId, stream, reason: 'the job was taken over by another worker meanwhile' });
+    } else if (error instanceof StreamConflictError) {
+      // Another worker executes this stream too (it took the job over from this one, believed dead).
+      tell({ kind: 'dropped', runId, stream, reason: message });
+    } else if (isPermanent(error)) {
+      await queue.failPermanent(job.id, message);
+      await store.setRunStatus(runId, 'failed').catch(() => undefined);
+      tell({ kind: 'failed', runId, stream, permanent: true, reason: message });
+    } else {
+      await queue.failTransient(job.id, message);
+      tell({ kind: 'failed', runId, stream, permanent: false, reason: message });
+    }
+  } finally {
+    await provider?.close?.();
+  }
+}
+
+/** One stream's job state for `sim status`. */
+export interface StreamStatus {
+  stream: string;
+  state: 'queued' | 'running' | 'done' | 'failed' | 'waiting';
+  worker: string | null;
+  since: string | null;
+  /** The stream's last complete round (null: none yet). */
+  round: number | null;
+  attempts: number;
+  reason: string | null;
+}
+
+export interface RunJobsStatus {
+  runId: number;
+  status: string;
+  streams: StreamStatus[];
+}
+
+/** `sim status`: every run of the store with the state of its streams' jobs. */
+export async function queueStatus(flags: StoreFlags): Promise<RunJobsStatus[]> {
+  postgresOnly(flags, 'sim status');
+  const store = await openStoreWithRuns(flags);
+  try {
+    const queue = await JobQueue.open(store.handoff().location);
+    let jobs: JobRow[];
+    try {
+      jobs = await queue.jobs();
+    } finally {
+      await queue.close();
+    }
+    const out: RunJobsStatus[] = [];
+    for (const run of await store.listRunRows()) {
+      const config = parseExperiment(run.config, `run ${run.id} config`);
+      const names = [WARMUP_STREAM, ...(config.warmup_only ? [] : conditionRuns(config).map((c) => c.stream))];
+      const streams: StreamStatus[] = [];
+      for (const name of names) {
+        const id = streamId(run.id, name);
+        const mine = jobs.filter((j) => j.runId === run.id && j.stream === name);
+        const live = mine.filter((j) => j.state === 'active' || j.state === 'created' || j.state === 'retry');
+        const failed = mine.filter((j) => j.state === 'failed');
+        const finished = await streamFinished(store, id);
+        const last = live.find((j) => j.state === 'active') ?? live[0] ?? failed.at(-1) ?? null;
+        const state: StreamStatus['state'] = finished ? 'done' : live.some((j) => j.state === 'active') ? 'running' : live.length > 0 ? 'queued' : failed.length > 0 ? 'failed' : 'waiting';
+        streams.push({
+          stream: name,
+          state,
+          worker: state === 'running' ? (last?.output?.worker ?? null) : null,
+          since: state === 'running' ? last?.startedOn ?? null : state === 'queued' ? last?.createdOn ?? null : null,
+          round: await store.maxRoundOf(id, 'RoundCompleted'),
+          attempts: mine.length === 0 ? 0 : Math.max(...mine.map((j) => j.retryCount + 1)),
+          reason: state === 'failed' ? (last?.output?.message ?? last?.output?.value?.message ?? null) : null,
+        });
+      }
+      out.push({ runId: run.id, status: run.status, streams });
+    }
+    return out;
+  } finally {
+    await store.close();
+  }
+}
+
+export { DEFAULT_TAKEOVER_SECONDS };
