@@ -19,7 +19,7 @@ describe('the built sim (bin/sim.js runs dist/)', () => {
     const head = git('rev-parse', 'HEAD');
     expect(head).toMatch(/^[0-9a-f]{40}$/);
     // The build's inputs, as scripts/build.mjs lists them.
-    const changed = git('status', '--porcelain', '--', 'src', 'migrations', 'package.json', 'package-lock.json', 'tsconfig.json', 'scripts/build.mjs') !== '';
+    const changed = git('status', '--porcelain', '--', 'src', 'migrations', 'package.json', 'package-lock.json', 'tsconfig.json', 'scripts/build.mjs', 'scripts/build-state.mjs') !== '';
     const result = runSim(['--version']);
     expect(result.status).toBe(0);
     expect(result.stdout).toBe(`${packageVersion} (built from commit ${head}${changed ? ', dirty: the sources had uncommitted changes' : ''})\n`);
