@@ -13,7 +13,7 @@ export function registerCalibrate(program: Command): void {
     .option('--seeds <list>', 'which seed_<n> folders to fit, e.g. 1,2,3 (default: all)')
     .option('--out <file>', 'parameter file to write', 'offline-params.json')
     .option('--n-users <n>', 'users per simulated seed', '2000')
-    .option('--sim-seeds <list>', 'simulation seeds (default: 1000 + each target seed, or 1001,1002,1003: never the seeds of result_data)')
+    .option('--sim-seeds <list>', 'simulation seeds (default: 1001 up, two per target seed and at least six: never the seeds of result_data)')
     .option('--start <file>', 'a parameter file to start from (default: the built-in parameters)')
     .option('--users-dir <dir>', 'population folder (default: the bundled one)')
     .action(async (flags: CalibrateFlags) => {
