@@ -125,6 +125,18 @@ describe('sim run validates everything before creating anything', { timeout: 240
     expect(oneLine(result.stderr)).toEqual([`sim: --from-warmup: ${out} holds no sim.db, so no recorded warmup (record one with \`sim run --warmup-only --out ${out}\`)`]);
     expect(existsSync(out)).toBe(false);
   });
+
+  it('names the --store, not a sim.db, when --from-warmup finds an empty store', () => {
+    const out = freshOut();
+    const db = join(out, 'elsewhere.db');
+    const result = runSim(['run', '--from-warmup', '--out', out, '--store', `sqlite:${db}`]);
+    expect(result.status).toBe(1);
+    const lines = oneLine(result.stderr);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('elsewhere.db holds no sim store yet, so no recorded warmup');
+    expect(lines[0]).not.toContain('sim.db');
+    expect(existsSync(db)).toBe(false);
+  });
 });
 
 describe('sim run --from-warmup', { timeout: 240_000 }, () => {

@@ -4,7 +4,7 @@ import { InterruptedError, LlmUnavailableError, RunNotFoundError, UsageError } f
 import { acquireLease, releaseLease } from '../events/leases.js';
 import { EventStore } from '../sim/store.js';
 import { listRuns } from '../sim/run-catalogue.js';
-import { openExistingStoreFor, openStoreFor } from './store.js';
+import { openExistingStoreFor, openStoreFor, storeName } from './store.js';
 import { streamId } from '../events/stream-ids.js';
 import { conditionSummaries, type ConditionSummary } from '../projections/queries.js';
 import { runExperiment, type Population, type ProgressEvent } from '../sim/engine.js';
@@ -86,7 +86,12 @@ export async function startRun(options: RunOptions, hooks: RunHooks = {}): Promi
   let population: Population | null = null;
   if (options.fromWarmup !== undefined) {
     const existing = await openExistingStoreFor({ out, store: options.store });
-    if (!existing) throw new RunNotFoundError(`--from-warmup: ${out} holds no sim.db, so no recorded warmup (record one with \`sim run --warmup-only --out ${out}\`)`);
+    if (!existing) {
+      const flags = { out, store: options.store };
+      const where = options.store === undefined && !process.env.SIM_STORE ? `${out} holds no sim.db` : `${storeName(flags)} holds no sim store yet`;
+      const record = options.store === undefined && !process.env.SIM_STORE ? `--out ${out}` : '--store ...';
+      throw new RunNotFoundError(`--from-warmup: ${where}, so no recorded warmup (record one with \`sim run --warmup-only ${record}\`)`);
+    }
     store = existing;
     try {
       const warmup = await findWarmup(store, options.fromWarmup);
