@@ -1,22 +1,44 @@
 import type { ConditionRun, ExperimentConfig } from '../domain/config.js';
+import type { ProviderStats } from '../domain/decision.js';
 import type { World } from '../domain/world.js';
 import type { StoreHandoff } from '../events/port.js';
-import { InterruptedError, SimError } from '../errors.js';
-import type { EngineOptions, ProgressEvent } from './engine-types.js';
+import { CacheMissError, InterruptedError, SimError } from '../errors.js';
+import type { EngineOptions, ProgressEvent, ThreadProvider } from './engine-types.js';
+
+export type { ThreadProvider } from './engine-types.js';
 
 export interface WorkerJob {
   store: StoreHandoff;
   runId: number;
   config: ExperimentConfig;
-  conditions: ConditionRun[];
+  /** This thread's share, in the conditions' own order, with their indexes among the run's pending conditions. */
+  conditions: Array<{ index: number; condition: ConditionRun }>;
   warmupId: string;
   warmupEnd: World;
+  provider: ThreadProvider;
 }
 
 export type WorkerMessage =
-  | { type: 'progress'; progress: ProgressEvent }
+  | { type: 'progress'; index: number; progress: ProgressEvent; stats: ProviderStats | null }
+  | { type: 'condition-done'; index: number; stats: ProviderStats | null }
   | { type: 'done' }
-  | { type: 'error'; name: string; message: string; exitCode: number; round: number | null; stream: string | null };
+  | {
+      type: 'error';
+      index: number | null;
+      name: string;
+      message: string;
+      exitCode: number;
+      round: number | null;
+      stream: string | null;
+      /** Set when the error is a cache miss (CacheMissError). */
+      cacheMiss: { agentId: number; round: number; purpose: string } | null;
+    };
+
+/**
+ * What the main thread tells a worker: stop everything (Ctrl-C), or stop the conditions after the
+ * given index (a cache miss there already decides the error the run ends with).
+ */
+export type MainMessage = { type: 'abort' } | { type: 'stop-after'; index: number };
 
 /**
  * A worker's old-generation cap. V8 lets garbage pile up far beyond the live set when the cap is
@@ -27,34 +49,54 @@ export function workerHeapMb(nUsers: number): number {
   return Math.min(16_384, Math.round(384 + nUsers * 0.04));
 }
 
-/** Deals the conditions round-robin to worker threads and waits for all of them. */
-export async function runInWorkers(opts: EngineOptions, pending: ConditionRun[], warmupId: string, warmupEnd: World, n: number): Promise<void> {
+/**
+ * Runs the pending conditions in worker threads, one share each (./deal.ts), and waits for all of
+ * them. Results do not depend on which thread ends first: each condition is its own stream, and a
+ * failure is chosen by the conditions' order. When conditions miss the cache, the run fails with
+ * the miss of the earliest such condition, the error a one-thread run (which runs them in order)
+ * gives: the threads drop the conditions after it and finish those before it.
+ */
+export async function runInWorkers(opts: EngineOptions, pending: ConditionRun[], shares: number[][], warmupId: string, warmupEnd: World, provider: ThreadProvider): Promise<void> {
   const { Worker } = await import('node:worker_threads');
-  const shares = Array.from({ length: n }, (_, i) => pending.filter((_, j) => j % n === i));
   const handoff = opts.store.handoff();
-  const threads = shares.map((conditions) => {
-    const job: WorkerJob = { store: handoff, runId: opts.runId, config: opts.config, conditions, warmupId, warmupEnd };
+  const threads = shares.map((share) => {
+    const job: WorkerJob = { store: handoff, runId: opts.runId, config: opts.config, conditions: share.map((index) => ({ index, condition: pending[index] })), warmupId, warmupEnd, provider };
     return new Worker(new URL('./condition-worker.js', import.meta.url), { workerData: job, resourceLimits: { maxOldGenerationSizeMb: workerHeapMb(opts.config.n_users) } });
   });
-  const onAbort = () => threads.forEach((t) => t.postMessage({ type: 'abort' }));
+  const tell = (message: MainMessage) => threads.forEach((t) => t.postMessage(message));
+  const onAbort = () => tell({ type: 'abort' });
   opts.signal?.addEventListener('abort', onAbort);
   // Aborted while the threads were being created: the listener above would never fire.
   if (opts.signal?.aborted) onAbort();
+  let firstMiss: { index: number; error: CacheMissError } | null = null;
   try {
     const results = await Promise.allSettled(
       threads.map(
         (thread) =>
           new Promise<void>((resolve, reject) => {
             thread.on('message', (m: WorkerMessage) => {
-              if (m.type === 'progress') opts.onProgress?.(m.progress);
-              else if (m.type === 'done') resolve();
-              else reject(m.exitCode === 130 ? new InterruptedError(m.round ?? 0, m.stream ?? undefined) : new SimError(`condition worker: ${m.message}`));
+              if (m.type === 'progress') {
+                if (m.stats) opts.onConditionStats?.(pending[m.index].stream, m.stats);
+                opts.onProgress?.(m.progress);
+              } else if (m.type === 'condition-done') {
+                if (m.stats) opts.onConditionStats?.(pending[m.index].stream, m.stats);
+              } else if (m.type === 'done') resolve();
+              else if (m.cacheMiss && m.index !== null) {
+                const error = new CacheMissError(m.message, m.cacheMiss);
+                if (!firstMiss || m.index < firstMiss.index) {
+                  firstMiss = { index: m.index, error };
+                  tell({ type: 'stop-after', index: m.index });
+                }
+                reject(error);
+              } else reject(m.exitCode === 130 ? new InterruptedError(m.round ?? 0, m.stream ?? undefined) : new SimError(`condition worker: ${m.message}`));
             });
             thread.on('error', reject);
             thread.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`condition worker exited with code ${code}`))));
           }),
       ),
     );
+    const miss = firstMiss as { index: number; error: CacheMissError } | null;
+    if (miss) throw miss.error;
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
   } finally {
@@ -63,4 +105,3 @@ export async function runInWorkers(opts: EngineOptions, pending: ConditionRun[],
     await Promise.all(threads.map((t) => t.terminate()));
   }
 }
-
