@@ -69,6 +69,30 @@ describe('exact replay in worker threads', { timeout: 240_000 }, () => {
     expect(results[2].stats!.cacheHits).toBe(results[0].stats!.cacheHits);
   });
 
+  it('reports the divergence the one-thread replay reports: the first in stream-name order, whichever thread finds it', async () => {
+    // A copy whose recording was edited in two conditions (hash left alone): round 5's RoundCompleted
+    // of treatment_soc_message and round 20's of experiment_soc_message. In name order
+    // (control, experiment_soc_message, treatment_soc_message, warmup) the second comes first.
+    const edited = join(scratch, 'tampered');
+    cpSync(recorded, edited, { recursive: true });
+    const store = await EventStore.open(edited);
+    const { db } = sqliteOf(store);
+    for (const [name, round] of [['treatment_soc_message', 5], ['experiment_soc_message', 20]] as const) {
+      const { streamId } = (await store.runStreams(1)).find((s) => s.name === name)!;
+      const changed = await db.updateTable('events').set({ payload: '{"activeAgents":999,"fellBack":0}' }).where('stream_id', '=', streamId).where('type', '=', 'RoundCompleted').where('round', '=', round).executeTakeFirst();
+      expect(Number(changed.numUpdatedRows)).toBe(1);
+    }
+    await store.close();
+    const divergences = [];
+    for (const workers of [1, 2, 3]) {
+      const replay = (await replayRun({ seed: 7, out: edited, workers })) as ExactReplay;
+      divergences.push(replay.divergence);
+    }
+    expect(divergences[0]).toMatchObject({ stream: 'experiment_soc_message', round: 20, agentId: null, type: { expected: 'RoundCompleted', actual: 'RoundCompleted' }, payload: { expected: '{"activeAgents":999,"fellBack":0}' } });
+    expect(divergences[1]).toEqual(divergences[0]);
+    expect(divergences[2]).toEqual(divergences[0]);
+  });
+
   it('on cache misses fails as the one-thread replay does: the first miss of the earliest condition', async () => {
     // A copy whose stored config adds two conditions that were never recorded: their treated agents'
     // prompts carry the info message, which the cache never saw. In order: control,

@@ -101,6 +101,7 @@ async function exactReplay(original: EventStore, runId: number, config: Experime
     // Conditions in worker threads have providers of their own: the totals are the warmup's
     // (this provider) and each condition's, added in the conditions' order.
     const byCondition = new Map<string, ProviderStats>();
+    const compared = new Map<string, Divergence | null>();
     const order = conditionRuns(config).map((c) => c.stream);
     const stats = () => mergeStats([provider.stats?.(), ...order.map((s) => byCondition.get(s))]);
     hooks.onStart?.({ runId: replayId, config, logFile: null, offline: provider.offline, roundsTotal: roundsInRun(config), roundsDone: 0, stats });
@@ -114,9 +115,12 @@ async function exactReplay(original: EventStore, runId: number, config: Experime
       threadProvider: { kind: 'cache-only', cache: original.handoff() },
       conditionCosts: await recordedCosts(original, runId),
       onConditionStats: (stream, s) => byCondition.set(stream, s),
+      // Threads compare the conditions they replay; the rest (the warmup) is compared here.
+      compareWith: { store: original.handoff(), runId },
+      onConditionCompared: (stream, d) => compared.set(stream, d),
       onProgress: (p) => hooks.onProgress?.(p, stats()),
     });
-    const divergence = await firstDivergence(original, runId, scratch, replayId);
+    const divergence = await firstDivergence(original, runId, scratch, replayId, compared);
     const totals = stats();
     const openAi = totals as OpenAiStats | undefined;
     return { kind: 'exact', runId, fingerprint: await original.fingerprint(runId), divergence, stats: totals, unanswered: openAi?.unanswered ?? 0, unansweredExamples: openAi?.unansweredExamples ?? [], scratchDir };

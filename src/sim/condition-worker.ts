@@ -2,6 +2,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Provider } from '../domain/decision.js';
 import { OfflineProvider, offlineParameters } from '../domain/offline-model.js';
 import { CacheMissError, InterruptedError } from '../errors.js';
+import { streamId } from '../events/stream-ids.js';
+import { streamDivergence } from './compare.js';
 import { runConditions } from './engine.js';
 import { EventStore } from './store.js';
 import type { MainMessage, WorkerJob, WorkerMessage } from './workers.js';
@@ -29,6 +31,8 @@ parentPort!.on('message', (message: MainMessage) => {
 
 const store = await EventStore.at(job.store.location, { writeLock: job.store.writeLock });
 const cache = job.provider.kind === 'cache-only' ? await EventStore.at(job.provider.cache.location, { writeLock: job.provider.cache.writeLock }) : null;
+const recording = job.compareWith ? (cache && job.provider.kind === 'cache-only' && job.compareWith.store.location === job.provider.cache.location ? cache : await EventStore.at(job.compareWith.store.location, { writeLock: job.compareWith.store.writeLock })) : null;
+const recordedStreams = recording && job.compareWith ? new Map((await recording.runStreams(job.compareWith.runId)).map((s) => [s.name, s.streamId])) : null;
 
 async function providerFor(): Promise<Provider> {
   if (!cache) return new OfflineProvider(offlineParameters(job.config.offline_params));
@@ -56,7 +60,9 @@ try {
         job.warmupId,
         job.warmupEnd,
       );
-      post({ type: 'condition-done', index, stats: stats() });
+      // An exact replay compares the stream here, in parallel, rather than all at the end.
+      const divergence = recording && recordedStreams ? await streamDivergence(recording, recordedStreams.get(condition.stream) ?? null, store, streamId(job.runId, condition.stream), condition.stream) : null;
+      post({ type: 'condition-done', index, stats: stats(), compared: recording !== null, divergence });
     } catch (error) {
       // Stopped because an earlier condition missed the cache: that miss is the run's error.
       if (!(error instanceof InterruptedError && index > limit && !abort.signal.aborted)) throw error;
@@ -72,6 +78,7 @@ try {
   const cacheMiss = error instanceof CacheMissError ? error.request : null;
   post({ type: 'error', index: failedAt, name: e.name, message: e.message, exitCode: e.exitCode ?? 1, round: e.round ?? null, stream: e.stream ?? null, cacheMiss });
 } finally {
+  if (recording && recording !== cache) await recording.close();
   await cache?.close();
   await store.close();
 }

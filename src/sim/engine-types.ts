@@ -2,6 +2,7 @@ import type { ExperimentConfig } from '../domain/config.js';
 import type { Provider, ProviderStats } from '../domain/decision.js';
 import type { Persona } from '../domain/persona.js';
 import type { World } from '../domain/world.js';
+import type { Divergence } from './compare.js';
 import type { EventStore } from './store.js';
 import type { StoreHandoff } from '../events/port.js';
 
@@ -47,6 +48,12 @@ export interface EngineOptions {
   threadProvider?: ThreadProvider;
   /** Expected cost of conditions by stream name (e.g. a replay's recorded event counts), for dealing them to threads. */
   conditionCosts?: ReadonlyMap<string, number>;
+  /**
+   * An exact replay's recording: each condition a worker thread runs is compared, in that thread, with
+   * the stream of the same name in this run, and the result handed to onConditionCompared.
+   */
+  compareWith?: { store: StoreHandoff; runId: number };
+  onConditionCompared?: (stream: string, divergence: Divergence | null) => void;
   /** The provider statistics of a condition run in a worker thread (its own provider), as they change. */
   onConditionStats?: (stream: string, stats: ProviderStats) => void;
   /** Called with each stream's final state (tests compare it with the state folded from events). */

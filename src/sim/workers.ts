@@ -1,6 +1,7 @@
 import type { ConditionRun, ExperimentConfig } from '../domain/config.js';
 import type { ProviderStats } from '../domain/decision.js';
 import type { World } from '../domain/world.js';
+import type { Divergence } from './compare.js';
 import type { StoreHandoff } from '../events/port.js';
 import { CacheMissError, InterruptedError, SimError } from '../errors.js';
 import type { EngineOptions, ProgressEvent, ThreadProvider } from './engine-types.js';
@@ -16,11 +17,13 @@ export interface WorkerJob {
   warmupId: string;
   warmupEnd: World;
   provider: ThreadProvider;
+  /** Compare each condition, once run, with the stream of the same name in this recorded run. */
+  compareWith: { store: StoreHandoff; runId: number } | null;
 }
 
 export type WorkerMessage =
   | { type: 'progress'; index: number; progress: ProgressEvent; stats: ProviderStats | null }
-  | { type: 'condition-done'; index: number; stats: ProviderStats | null }
+  | { type: 'condition-done'; index: number; stats: ProviderStats | null; compared: boolean; divergence: Divergence | null }
   | { type: 'done' }
   | {
       type: 'error';
@@ -60,7 +63,7 @@ export async function runInWorkers(opts: EngineOptions, pending: ConditionRun[],
   const { Worker } = await import('node:worker_threads');
   const handoff = opts.store.handoff();
   const threads = shares.map((share) => {
-    const job: WorkerJob = { store: handoff, runId: opts.runId, config: opts.config, conditions: share.map((index) => ({ index, condition: pending[index] })), warmupId, warmupEnd, provider };
+    const job: WorkerJob = { store: handoff, runId: opts.runId, config: opts.config, conditions: share.map((index) => ({ index, condition: pending[index] })), warmupId, warmupEnd, provider, compareWith: opts.compareWith ?? null };
     return new Worker(new URL('./condition-worker.js', import.meta.url), { workerData: job, resourceLimits: { maxOldGenerationSizeMb: workerHeapMb(opts.config.n_users) } });
   });
   const tell = (message: MainMessage) => threads.forEach((t) => t.postMessage(message));
@@ -80,6 +83,7 @@ export async function runInWorkers(opts: EngineOptions, pending: ConditionRun[],
                 opts.onProgress?.(m.progress);
               } else if (m.type === 'condition-done') {
                 if (m.stats) opts.onConditionStats?.(pending[m.index].stream, m.stats);
+                if (m.compared) opts.onConditionCompared?.(pending[m.index].stream, m.divergence);
               } else if (m.type === 'done') resolve();
               else if (m.cacheMiss && m.index !== null) {
                 const error = new CacheMissError(m.message, m.cacheMiss);
