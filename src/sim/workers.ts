@@ -1,24 +1,18 @@
-import type { ConditionRun, ExperimentConfig } from '../domain/config.js';
+import type { ConditionRun } from '../domain/config.js';
 import type { ProviderStats } from '../domain/decision.js';
 import type { World } from '../domain/world.js';
-import type { Divergence } from './compare.js';
 import type { StoreHandoff } from '../events/port.js';
 import { CacheMissError, InterruptedError, SimError } from '../errors.js';
+import type { Divergence } from './compare.js';
 import type { EngineOptions, ProgressEvent, ThreadProvider } from './engine-types.js';
+import { ShareFailure, ShareRunner, type Share, type ShareHooks, type ShareJob } from './share.js';
 
 export type { ThreadProvider } from './engine-types.js';
 
-export interface WorkerJob {
+export interface WorkerJob extends ShareJob {
   store: StoreHandoff;
-  runId: number;
-  config: ExperimentConfig;
-  /** This thread's share, in the conditions' own order, with their indexes among the run's pending conditions. */
-  conditions: Array<{ index: number; condition: ConditionRun }>;
-  warmupId: string;
-  warmupEnd: World;
-  provider: ThreadProvider;
-  /** Compare each condition, once run, with the stream of the same name in this recorded run. */
-  compareWith: { store: StoreHandoff; runId: number } | null;
+  /** This thread's share, in the conditions' own order. */
+  conditions: Share;
 }
 
 export type WorkerMessage =
@@ -53,44 +47,63 @@ export function workerHeapMb(nUsers: number): number {
 }
 
 /**
- * Runs the pending conditions in worker threads, one share each (./deal.ts), and waits for all of
- * them. Results do not depend on which thread ends first: each condition is its own stream, and a
- * failure is chosen by the conditions' order. When conditions miss the cache, the run fails with
- * the miss of the earliest such condition, the error a one-thread run (which runs them in order)
- * gives: the threads drop the conditions after it and finish those before it.
+ * Runs the pending conditions in threads, one share each (./deal.ts): the first share on this
+ * thread (warm from the warmup, its world already here: no copy to send, no code to compile again),
+ * the others in worker threads. Results do not depend on which thread ends first: each condition is
+ * its own stream, and a failure is chosen by the conditions' order. When conditions miss the cache,
+ * the run fails with the miss of the earliest such condition, the error a one-thread run (which
+ * runs them in order) gives: the threads drop the conditions after it and finish those before it.
  */
 export async function runInWorkers(opts: EngineOptions, pending: ConditionRun[], shares: number[][], warmupId: string, warmupEnd: World, provider: ThreadProvider): Promise<void> {
   const { Worker } = await import('node:worker_threads');
   const handoff = opts.store.handoff();
-  const threads = shares.map((share) => {
-    const job: WorkerJob = { store: handoff, runId: opts.runId, config: opts.config, conditions: share.map((index) => ({ index, condition: pending[index] })), warmupId, warmupEnd, provider, compareWith: opts.compareWith ?? null };
-    return new Worker(new URL('./condition-worker.js', import.meta.url), { workerData: job, resourceLimits: { maxOldGenerationSizeMb: workerHeapMb(opts.config.n_users) } });
+  const job: ShareJob = { runId: opts.runId, config: opts.config, warmupId, warmupEnd, provider, compareWith: opts.compareWith ?? null };
+  const shareOf = (share: number[]): Share => share.map((index) => ({ index, condition: pending[index] }));
+  const [own, ...others] = shares;
+  const threads = others.map((share) => {
+    const workerJob: WorkerJob = { ...job, store: handoff, conditions: shareOf(share) };
+    return new Worker(new URL('./condition-worker.js', import.meta.url), { workerData: workerJob, resourceLimits: { maxOldGenerationSizeMb: workerHeapMb(opts.config.n_users) } });
   });
+  const local = new ShareRunner(job, opts.store, opts.signal, provider.kind === 'offline' ? opts.provider : null);
   const tell = (message: MainMessage) => threads.forEach((t) => t.postMessage(message));
   const onAbort = () => tell({ type: 'abort' });
   opts.signal?.addEventListener('abort', onAbort);
   // Aborted while the threads were being created: the listener above would never fire.
   if (opts.signal?.aborted) onAbort();
   let firstMiss: { index: number; error: CacheMissError } | null = null;
+  const missed = (index: number, error: CacheMissError) => {
+    if (firstMiss && firstMiss.index <= index) return;
+    firstMiss = { index, error };
+    local.stopAfter(index);
+    tell({ type: 'stop-after', index });
+  };
+  const hooks: ShareHooks = {
+    onProgress: (index, progress, stats) => {
+      if (stats) opts.onConditionStats?.(pending[index].stream, stats);
+      opts.onProgress?.(progress);
+    },
+    onConditionDone: (index, stats, compared, divergence) => {
+      if (stats) opts.onConditionStats?.(pending[index].stream, stats);
+      if (compared) opts.onConditionCompared?.(pending[index].stream, divergence);
+    },
+  };
+  const here = local.run(shareOf(own), hooks).catch((failure: unknown) => {
+    if (failure instanceof ShareFailure && failure.error instanceof CacheMissError) missed(failure.index, failure.error);
+    throw failure instanceof ShareFailure ? failure.error : failure;
+  });
   try {
-    const results = await Promise.allSettled(
-      threads.map(
+    const results = await Promise.allSettled([
+      here,
+      ...threads.map(
         (thread) =>
           new Promise<void>((resolve, reject) => {
             thread.on('message', (m: WorkerMessage) => {
-              if (m.type === 'progress') {
-                if (m.stats) opts.onConditionStats?.(pending[m.index].stream, m.stats);
-                opts.onProgress?.(m.progress);
-              } else if (m.type === 'condition-done') {
-                if (m.stats) opts.onConditionStats?.(pending[m.index].stream, m.stats);
-                if (m.compared) opts.onConditionCompared?.(pending[m.index].stream, m.divergence);
-              } else if (m.type === 'done') resolve();
+              if (m.type === 'progress') hooks.onProgress(m.index, m.progress, m.stats);
+              else if (m.type === 'condition-done') hooks.onConditionDone(m.index, m.stats, m.compared, m.divergence);
+              else if (m.type === 'done') resolve();
               else if (m.cacheMiss && m.index !== null) {
                 const error = new CacheMissError(m.message, m.cacheMiss);
-                if (!firstMiss || m.index < firstMiss.index) {
-                  firstMiss = { index: m.index, error };
-                  tell({ type: 'stop-after', index: m.index });
-                }
+                missed(m.index, error);
                 reject(error);
               } else reject(m.exitCode === 130 ? new InterruptedError(m.round ?? 0, m.stream ?? undefined) : new SimError(`condition worker: ${m.message}`));
             });
@@ -98,7 +111,7 @@ export async function runInWorkers(opts: EngineOptions, pending: ConditionRun[],
             thread.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`condition worker exited with code ${code}`))));
           }),
       ),
-    );
+    ]);
     const miss = firstMiss as { index: number; error: CacheMissError } | null;
     if (miss) throw miss.error;
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
