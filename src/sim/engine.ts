@@ -53,7 +53,7 @@ export async function runConditions(opts: EngineOptions, conditions: ConditionRu
  * left at the warmup's average activity plus its election day. Fresh conditions all cost the same,
  * so the warmup is read only when a resumed run has conditions at different rounds.
  */
-async function expectedCosts(opts: EngineOptions, pending: ConditionRun[], warmupId: string): Promise<number[]> {
+export async function expectedCosts(opts: EngineOptions, pending: ConditionRun[], warmupId: string): Promise<number[]> {
   const given = opts.conditionCosts;
   if (given && pending.every((c) => given.has(c.stream))) return pending.map((c) => given.get(c.stream)!);
   const first = mainStartRound(opts.config);
