@@ -2,9 +2,9 @@
  * LLM pipeline cases, run by bench/run.ts; prints one JSON line.
  *   pipeline C N : N requests through the provider at concurrency C (calls/s vs C / latency)
  *   engine C U   : the warmup of U users through the provider (engine overhead beyond the calls)
- *   replay U C   : a U-user run of conditions C recorded through the server (no latency, to record
- *                  quickly), then `sim replay` of it timed as a user runs it: from the cache only,
- *                  every event compared
+ *   replay U C [1] : a U-user run of conditions C recorded through the server (no latency, to record
+ *                  quickly), then `sim replay` of it timed as a user runs it (from the cache only,
+ *                  every event compared), with its default threads and again with one (unless "1")
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -22,7 +22,7 @@ import { persona } from '../test/support/world.js';
 import { benchPopulation } from './population.js';
 
 const LATENCY_MS = 200;
-const [mode, a, b] = process.argv.slice(2);
+const [mode, a, b, c] = process.argv.slice(2);
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 const latency = mode === 'replay' ? 0 : LATENCY_MS;
@@ -95,11 +95,28 @@ try {
     await live.close();
     // The server is gone before the replay starts: a request would fail, not be answered.
     server.kill('SIGTERM');
-    const t1 = performance.now();
-    const out = execFileSync(process.execPath, [join(root, 'bin', 'sim.js'), 'replay', '--seed', '1', '--out', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, OPENAI_API_KEY: '' } });
-    const wallSeconds = (performance.now() - t1) / 1000;
-    const m = /^identical ([0-9a-f]{64}) \((\d+) HTTP requests, (\d+) cache hits\)/.exec(out);
-    result = { wallSeconds, recordSeconds, calls: live.stats().calls, replayRequests: m ? Number(m[2]) : -1, cacheHits: m ? Number(m[3]) : 0, identical: m?.[1] === fingerprint ? 1 : 0 };
+    // Timed as a user runs it, with the default threads (2 from 1,000 users) and with one thread.
+    const replay = (extra: string[]) => {
+      const t1 = performance.now();
+      const out = execFileSync(process.execPath, [join(root, 'bin', 'sim.js'), 'replay', '--seed', '1', '--out', dir, ...extra], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, OPENAI_API_KEY: '' } });
+      const seconds = (performance.now() - t1) / 1000;
+      const m = /^identical ([0-9a-f]{64}) \((\d+) HTTP requests, (\d+) cache hits\)/.exec(out);
+      return { seconds, requests: m ? Number(m[2]) : -1, cacheHits: m ? Number(m[3]) : 0, identical: m?.[1] === fingerprint };
+    };
+    const threaded = replay([]);
+    const oneThread = c === '1' ? null : replay(['--workers', '1']);
+    result = {
+      wallSeconds: threaded.seconds,
+      oneThreadSeconds: oneThread?.seconds ?? -1,
+      recordSeconds,
+      calls: live.stats().calls,
+      replayRequests: threaded.requests + (oneThread?.requests ?? 0),
+      cacheHits: threaded.cacheHits,
+      // A decision is one cached answer found again (a turn or a vote): the replay's unit of work.
+      usPerDecision: (threaded.seconds * 1e6) / Math.max(1, threaded.cacheHits),
+      oneThreadUsPerDecision: oneThread ? (oneThread.seconds * 1e6) / Math.max(1, oneThread.cacheHits) : -1,
+      identical: threaded.identical && (oneThread?.identical ?? true) && threaded.cacheHits === (oneThread?.cacheHits ?? threaded.cacheHits) ? 1 : 0,
+    };
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -4,7 +4,7 @@
  *
  *   npm run bench             1,000 and 20,000 agents, offline, default experiment
  *   npm run bench -- --large  also 100,000 agents, the 1,000,000-agent warmup + one condition,
- *                             and `sim replay` of a 20,000-agent run
+ *                             and `sim replay` of a 20,000-agent run (the default replays 2,000)
  *   npm run bench -- --only=startup   just the start-up rows (`sim --help`, `sim runs`), in seconds;
  *                             likewise --only=engine|llm|replay|population
  */
@@ -57,15 +57,17 @@ function print(row: Row): void {
 
 const all = 'control,treatment_info_message,treatment_soc_message,experiment_info_message,experiment_soc_message';
 if (!only || only === 'engine') {
-  engineCase(1_000, all, 1, '1,000 agents x 5 conditions');
+  engineCase(1_000, all, 1, '1,000 agents x 5 conditions, 1 thread');
   engineCase(20_000, all, 1, '20,000 agents x 5 conditions, 1 thread');
   engineCase(20_000, all, 2, '20,000 agents x 5 conditions, 2 threads');
   // The PostgreSQL backend on the same case: SIM_BENCH_PG_URL names an empty database on a server.
   const pgUrl = process.env.SIM_BENCH_PG_URL;
   if (pgUrl) engineCase(20_000, all, 1, '20,000 agents x 5 conditions, 1 thread, PostgreSQL store', pgUrl);
   if (large) {
+    // Engine time per agent-turn on one thread at 100,000 (flat in the population?): warmup + one condition.
+    engineCase(100_000, 'control', 1, '100,000 agents, warmup + control, 1 thread');
     engineCase(100_000, all, 2, '100,000 agents x 5 conditions, 2 threads');
-    engineCase(1_000_000, 'control', 1, '1,000,000 agents, warmup + control');
+    engineCase(1_000_000, 'control', 1, '1,000,000 agents, warmup + control, 1 thread');
   }
 }
 
@@ -90,8 +92,10 @@ if (!only || only === 'llm') {
   llmCase(['engine', '64', '2000'], 'warmup of 2,000 agents, concurrency 64');
 }
 if (!only || only === 'replay') {
-  llmCase(['replay', '1000', 'control,treatment_soc_message'], '`sim replay` of 1,000 agents x 2 conditions');
-  if (large) llmCase(['replay', '20000', all], '`sim replay` of 20,000 agents x 5 conditions');
+  // Recording a 20,000-agent LLM run takes about 19 minutes against a zero-latency server, so the
+  // default bench replays 2,000 agents (threads and one thread) and --large the 20,000 (threads only).
+  llmCase(['replay', '2000', all], '`sim replay` of 2,000 agents x 5 conditions');
+  if (large) llmCase(['replay', '20000', all, '1'], '`sim replay` of 20,000 agents x 5 conditions');
 }
 if (!only || only === 'population') {
   for (const n of large ? [20_000, 1_000_000] : [20_000]) {
@@ -146,10 +150,18 @@ const figure = (r: Row): string => {
   if (r.section.startsWith('LLM') && r.engineShare !== undefined) return `${r.calls} calls, ${Number(r.callsPerSecond).toFixed(0)} calls/s, engine ${(100 * Number(r.engineShare)).toFixed(1)}% of wall time`;
   if (r.section.startsWith('LLM')) return `${Number(r.callsPerSecond).toFixed(0)} calls/s of ideal ${r.ideal} (${(100 * Number(r.share)).toFixed(0)}%), client CPU ${Number(r.cpuUsPerCall).toFixed(0)} µs/call`;
   if (r.section === 'start-up') return `median of ${r.starts} starts (fastest ${Number(r.minSeconds).toFixed(2)} s); Node itself (\`node -e 0\`): median ${Number(r.bareNodeSeconds).toFixed(2)} s, fastest ${Number(r.bareNodeMinSeconds).toFixed(2)} s`;
-  if (r.section.startsWith('cache')) return `${r.replayRequests} HTTP requests, ${r.cacheHits} cache hits, identical: ${r.identical ? 'yes' : 'NO'} (recording took ${Number(r.recordSeconds).toFixed(1)} s)`;
+  if (r.section.startsWith('cache')) {
+    const one = Number(r.oneThreadSeconds) > 0 ? `; one thread ${Number(r.oneThreadSeconds).toFixed(1)} s, ${Number(r.oneThreadUsPerDecision).toFixed(0)} µs/decision` : '';
+    return `${r.replayRequests} HTTP requests, ${r.cacheHits} cache hits, ${Number(r.usPerDecision).toFixed(0)} µs/decision${one}; identical: ${r.identical ? 'yes' : 'NO'} (recording took ${Number(r.recordSeconds).toFixed(1)} s); at this cost 754,706 decisions (20,000 x 5) take ${((Number(r.usPerDecision) * 754_706) / 1e6).toFixed(0)} s`;
+  }
   return `${r.users} users, ${r.edges} follows, peak RSS ${r.peakRssMb} MB`;
 };
 const table = rows.map((r) => [r.section, r.case, r.wallSeconds.toFixed(r.section === 'start-up' ? 2 : 1), figure(r)]);
 const widths = headers.map((h, i) => Math.max(h.length, ...table.map((t) => t[i].length)));
 const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join(' | ');
-process.stdout.write(`${line(headers)}\n${widths.map((w) => '-'.repeat(w)).join('-|-')}\n${table.map(line).join('\n')}\n\nmachine: ${JSON.stringify(machine)}\nwritten: bench/results.json\n`);
+// Issue 19's first row: is engine time per agent-turn flat in the population? (one thread)
+const perTurn = rows
+  .filter((r) => r.section.startsWith('engine') && r.case.includes('1 thread') && !r.case.includes('PostgreSQL'))
+  .map((r) => `${r.case.split(' ')[0]} agents ${((r.wallSeconds * 1e6) / Number(r.turns)).toFixed(0)} µs`);
+const flat = perTurn.length > 0 ? `engine time per agent-turn, 1 thread (target at most 50 µs, flat): ${perTurn.join(', ')}\n` : '';
+process.stdout.write(`${line(headers)}\n${widths.map((w) => '-'.repeat(w)).join('-|-')}\n${table.map(line).join('\n')}\n\n${flat}machine: ${JSON.stringify(machine)}\nwritten: bench/results.json\n`);

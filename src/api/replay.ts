@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseExperiment, roundsInRun, WARMUP_STREAM, type ExperimentConfig } from '../domain/config.js';
+import { conditionRuns, parseExperiment, roundsInRun, WARMUP_STREAM, type ExperimentConfig } from '../domain/config.js';
 import type { ProviderStats } from '../domain/decision.js';
 import { RunNotFoundError, UsageError } from '../errors.js';
 import { EventStore } from '../sim/store.js';
@@ -26,6 +26,12 @@ export interface ReplayOptions extends LlmFlags {
   store?: string;
   /** Keep the scratch copy of an exact replay. */
   keep?: boolean;
+  /**
+   * Threads for the conditions of an exact replay (default: 2 from 1,000 users, else 1). An exact
+   * replay makes no HTTP request, so its conditions run in threads even for an LLM run; the result
+   * is identical for any number.
+   */
+  workers?: number;
 }
 
 /** An exact replay's outcome: identical (divergence null) or the first event that differs. */
@@ -54,7 +60,7 @@ export async function replayRun(options: ReplayOptions, hooks: RunHooks = {}): P
     const runId = await selectRun(store, options.run, '--run');
     const config = parseExperiment((await store.getRun(runId)).config, `run ${runId} config`);
     if (options.seed !== config.seed) return { kind: 'rerun', result: await rerunWithSeed(store, config, options, hooks) };
-    return await exactReplay(store, runId, config, options.keep ?? false, hooks);
+    return await exactReplay(store, runId, config, options.keep ?? false, options.workers ?? defaultReplayWorkers(config), hooks);
   } finally {
     await store.close();
   }
@@ -80,7 +86,7 @@ async function rerunWithSeed(store: EventStore, recorded: ExperimentConfig, opti
  * Replays into a scratch database, its provider reading answers from the recorded database's cache
  * (cache-only never writes, so nothing there changes).
  */
-async function exactReplay(original: EventStore, runId: number, config: ExperimentConfig, keep: boolean, hooks: RunHooks): Promise<ExactReplay> {
+async function exactReplay(original: EventStore, runId: number, config: ExperimentConfig, keep: boolean, workers: number, hooks: RunHooks): Promise<ExactReplay> {
   const notice = hooks.notice ?? (() => undefined);
   if (config.from_warmup) {
     throw new UsageError(`run ${runId} started from another run's warmup (${config.from_warmup}): replay that run, which recorded the warmup`);
@@ -92,12 +98,32 @@ async function exactReplay(original: EventStore, runId: number, config: Experime
   try {
     const replayId = await scratch.createRun({ seed: config.seed, config, codeVersion: CODE_VERSION, createdAt: new Date().toISOString() });
     notice(`sim: replaying run ${runId} (seed ${config.seed}) from the cache only (${await cachedAnswers(original)} cached answers) in ${scratchDir}`);
-    hooks.onStart?.({ runId: replayId, config, logFile: null, offline: provider.offline, roundsTotal: roundsInRun(config), roundsDone: 0, stats: () => provider.stats?.() });
-    await runExperiment({ store: scratch, provider, config, runId: replayId, population, onProgress: (p) => hooks.onProgress?.(p, provider.stats?.()) });
-    const divergence = await firstDivergence(original, runId, scratch, replayId);
-    const stats = provider.stats?.();
-    const openAi = stats as OpenAiStats | undefined;
-    return { kind: 'exact', runId, fingerprint: await original.fingerprint(runId), divergence, stats, unanswered: openAi?.unanswered ?? 0, unansweredExamples: openAi?.unansweredExamples ?? [], scratchDir };
+    // Conditions in worker threads have providers of their own: the totals are the warmup's
+    // (this provider) and each condition's, added in the conditions' order.
+    const byCondition = new Map<string, ProviderStats>();
+    const compared = new Map<string, Divergence | null>();
+    const order = conditionRuns(config).map((c) => c.stream);
+    const stats = () => mergeStats([provider.stats?.(), ...order.map((s) => byCondition.get(s))]);
+    hooks.onStart?.({ runId: replayId, config, logFile: null, offline: provider.offline, roundsTotal: roundsInRun(config), roundsDone: 0, stats });
+    await runExperiment({
+      store: scratch,
+      provider,
+      config,
+      runId: replayId,
+      population,
+      workers,
+      threadProvider: { kind: 'cache-only', cache: original.handoff() },
+      conditionCosts: await recordedCosts(original, runId),
+      onConditionStats: (stream, s) => byCondition.set(stream, s),
+      // Threads compare the conditions they replay; the rest (the warmup) is compared here.
+      compareWith: { store: original.handoff(), runId },
+      onConditionCompared: (stream, d) => compared.set(stream, d),
+      onProgress: (p) => hooks.onProgress?.(p, stats()),
+    });
+    const divergence = await firstDivergence(original, runId, scratch, replayId, compared);
+    const totals = stats();
+    const openAi = totals as OpenAiStats | undefined;
+    return { kind: 'exact', runId, fingerprint: await original.fingerprint(runId), divergence, stats: totals, unanswered: openAi?.unanswered ?? 0, unansweredExamples: openAi?.unansweredExamples ?? [], scratchDir };
   } finally {
     await provider.close?.();
     await scratch.close();
@@ -122,4 +148,32 @@ async function recordedPopulation(store: EventStore, runId: number): Promise<Pop
 
 async function cachedAnswers(store: EventStore): Promise<number> {
   return store.cacheCount();
+}
+
+/** Threads for an exact replay's conditions when not given: re-rendering and hashing every prompt makes a turn dearer than an offline one. */
+export function defaultReplayWorkers(config: ExperimentConfig): number {
+  return config.n_users >= 1000 ? 2 : 1;
+}
+
+/** A replay's conditions cost what their recordings hold: each stream's events, by name. */
+async function recordedCosts(store: EventStore, runId: number): Promise<Map<string, number>> {
+  return new Map((await store.runStreams(runId)).map((s) => [s.name, s.position]));
+}
+
+/**
+ * Provider statistics added up: counts and tokens summed, the named examples of unanswered requests
+ * kept in order (the first five, as one provider keeps them). Undefined when none is given.
+ */
+export function mergeStats(parts: Array<ProviderStats | undefined>): ProviderStats | undefined {
+  const present = parts.filter((p): p is ProviderStats => p !== undefined);
+  if (present.length === 0) return undefined;
+  if (present.length === 1) return present[0];
+  const total: Record<string, unknown> = { ...present[0] };
+  for (const part of present.slice(1)) {
+    for (const [key, value] of Object.entries(part)) {
+      if (typeof value === 'number') total[key] = ((total[key] as number | undefined) ?? 0) + value;
+      else if (key === 'unansweredExamples') total[key] = [...((total[key] as string[] | undefined) ?? []), ...(value as string[])].slice(0, 5);
+    }
+  }
+  return total as unknown as ProviderStats;
 }

@@ -12,26 +12,34 @@ export interface Divergence {
 }
 
 /**
- * Compares two runs stream by stream (matched by name), event by event. Fields are compared as
- * well as hashes, so an edited row whose stored hash was left alone is still caught.
+ * Compares two runs stream by stream (matched by name, in name order), event by event. Fields are
+ * compared as well as hashes, so an edited row whose stored hash was left alone is still caught.
+ * `known` holds streams already compared (e.g. by the worker thread that replayed them): their
+ * results are used as they are.
  */
-export async function firstDivergence(a: EventStore, runA: number, b: EventStore, runB: number): Promise<Divergence | null> {
+export async function firstDivergence(a: EventStore, runA: number, b: EventStore, runB: number, known: ReadonlyMap<string, Divergence | null> = new Map()): Promise<Divergence | null> {
   const streamsA = new Map((await a.runStreams(runA)).map((s) => [s.name, s.streamId]));
   const streamsB = new Map((await b.runStreams(runB)).map((s) => [s.name, s.streamId]));
   const names = [...new Set([...streamsA.keys(), ...streamsB.keys()])].sort();
   for (const name of names) {
-    const left = streamsA.has(name) ? rows(a.rawEvents(streamsA.get(name)!)) : rows([]);
-    const right = streamsB.has(name) ? rows(b.rawEvents(streamsB.get(name)!)) : rows([]);
+    const divergence = known.has(name) ? known.get(name)! : await streamDivergence(a, streamsA.get(name) ?? null, b, streamsB.get(name) ?? null, name);
+    if (divergence) return divergence;
+  }
+  return null;
+}
+
+/** The first event where two recordings of one stream differ (an absent stream has no events), or null. */
+export async function streamDivergence(a: EventStore, idA: string | null, b: EventStore, idB: string | null, name: string): Promise<Divergence | null> {
+  const left = new Cursor(idA !== null ? a.rawEvents(idA) : []);
+  const right = new Cursor(idB !== null ? b.rawEvents(idB) : []);
+  try {
     for (let position = 1; ; position++) {
-      const x = await left.next();
-      const y = await right.next();
-      if (x.done && y.done) break;
-      const ex = x.done ? null : (x.value as StoredRow);
-      const ac = y.done ? null : (y.value as StoredRow);
+      // A page's rows are taken without awaiting (millions of rows in a large run).
+      const ex = left.hasRow() ? left.take() : await left.nextPage();
+      const ac = right.hasRow() ? right.take() : await right.nextPage();
+      if (ex === null && ac === null) return null;
       if (ex && ac && sameEvent(ex, ac)) continue;
       const some = (ex ?? ac)!;
-      await left.return(undefined);
-      await right.return(undefined);
       return {
         stream: name,
         streamPosition: position,
@@ -41,15 +49,46 @@ export async function firstDivergence(a: EventStore, runA: number, b: EventStore
         payload: { expected: ex?.payload ?? null, actual: ac?.payload ?? null },
       };
     }
+  } finally {
+    await left.close();
+    await right.close();
   }
-  return null;
+}
+
+/** Rows of a stream a page at a time, handed out one by one. */
+class Cursor {
+  private page: StoredRow[] = [];
+  private i = 0;
+  private readonly pages: AsyncIterator<StoredRow[]> | Iterator<StoredRow[]>;
+
+  constructor(pages: AsyncIterable<StoredRow[]> | StoredRow[][]) {
+    this.pages = Symbol.asyncIterator in pages ? pages[Symbol.asyncIterator]() : pages[Symbol.iterator]();
+  }
+
+  hasRow(): boolean {
+    return this.i < this.page.length;
+  }
+
+  take(): StoredRow {
+    return this.page[this.i++];
+  }
+
+  /** The first row of the next non-empty page, or null at the end. */
+  async nextPage(): Promise<StoredRow | null> {
+    for (;;) {
+      const next = await this.pages.next();
+      if (next.done) return null;
+      this.page = next.value;
+      this.i = 0;
+      if (this.page.length > 0) return this.take();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pages.return?.(undefined);
+  }
 }
 
 function sameEvent(a: StoredRow, b: StoredRow): boolean {
   return a.hash === b.hash && a.payload === b.payload && a.type === b.type && a.round === b.round && a.agent_id === b.agent_id;
-}
-
-/** One row at a time from pages of rows. */
-async function* rows(pages: AsyncIterable<StoredRow[]> | StoredRow[][]): AsyncGenerator<StoredRow> {
-  for await (const page of pages) yield* page;
 }

@@ -1,8 +1,10 @@
 import type { ExperimentConfig } from '../domain/config.js';
-import type { Provider } from '../domain/decision.js';
+import type { Provider, ProviderStats } from '../domain/decision.js';
 import type { Persona } from '../domain/persona.js';
 import type { World } from '../domain/world.js';
+import type { Divergence } from './compare.js';
 import type { EventStore } from './store.js';
+import type { StoreHandoff } from '../events/port.js';
 
 /** The users of a new run and who follows whom. */
 export interface Population {
@@ -35,10 +37,25 @@ export interface EngineOptions {
   warmupOnly?: boolean;
   onProgress?: (p: ProgressEvent) => void;
   /**
-   * Worker threads for the conditions (offline provider only: an LLM run is bound by the server and
-   * shares one limiter). Results are identical for any number.
+   * Worker threads for the conditions (offline provider, or a cache-only one with threadProvider: an
+   * LLM run that calls a server is bound by it and shares one limiter). Results are identical for any number.
    */
   workers?: number;
+  /**
+   * For a provider that is not offline but makes no HTTP request (answers from the LLM cache only):
+   * how worker threads make their own, so the conditions can run in threads like offline ones.
+   */
+  threadProvider?: ThreadProvider;
+  /** Expected cost of conditions by stream name (e.g. a replay's recorded event counts), for dealing them to threads. */
+  conditionCosts?: ReadonlyMap<string, number>;
+  /**
+   * An exact replay's recording: each condition a worker thread runs is compared, in that thread, with
+   * the stream of the same name in this run, and the result handed to onConditionCompared.
+   */
+  compareWith?: { store: StoreHandoff; runId: number };
+  onConditionCompared?: (stream: string, divergence: Divergence | null) => void;
+  /** The provider statistics of a condition run in a worker thread (its own provider), as they change. */
+  onConditionStats?: (stream: string, stats: ProviderStats) => void;
   /** Called with each stream's final state (tests compare it with the state folded from events). */
   onStreamEnd?: (stream: string, state: World) => void;
   signal?: AbortSignal;
@@ -50,3 +67,11 @@ export interface EngineOptions {
   /** Stop when a stream's share of fallen-back decisions passes this (0.02 = 2%); absent: no budget. */
   maxFallbackRate?: number;
 }
+
+/**
+ * How a worker thread makes the provider of each condition it runs: the offline model, or answers
+ * read from a store's LLM cache only (an exact replay): neither makes an
+ * HTTP request, so nothing is shared between threads but the store.
+ */
+export type ThreadProvider = { kind: 'offline' } | { kind: 'cache-only'; cache: StoreHandoff };
+

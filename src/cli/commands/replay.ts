@@ -9,7 +9,9 @@ export function registerReplay(program: Command): void {
     .description('re-execute a recorded run from its stored config and cached answers and compare every event; with another --seed, run the same config under that seed as a new run')
     .requiredOption('--seed <n>', 'the seed to replay with (the recorded seed: exact replay)', integerFlag('--seed'))
     .option('--run <id>', 'run id (default: the latest run)');
-  addOutOption(command).option('--keep', 'keep the scratch copy of an exact replay (its path is printed)');
+  addOutOption(command)
+    .option('--keep', 'keep the scratch copy of an exact replay (its path is printed)')
+    .option('--workers <n>', 'threads for the conditions of an exact replay, which makes no HTTP request (default: 2 from 1,000 users, else 1); the result is identical for any number', integerFlag('--workers', 1));
   // An exact replay calls no server; a replay under another seed is a new run and may.
   addLlmOptions(command).action(async (opts: ReplayOptions) => {
     const replay = await new RunView().around((hooks) => replayRun(opts, hooks));
