@@ -96,9 +96,9 @@ function agentOf(b: Batch, id: number): AgentState {
     if (!base) throw new Error(`event names agent ${id}, who is not in the population`);
     agent = {
       ...base,
-      seen: new Map(base.seen),
-      liked: new Set(base.liked),
-      replied: new Set(base.replied),
+      seen: copyMap(base.seen),
+      liked: copySet(base.liked),
+      replied: copySet(base.replied),
       following: base.following.slice(),
       lastTurn: base.lastTurn,
     };
@@ -106,6 +106,19 @@ function agentOf(b: Batch, id: number): AgentState {
     b.agents.set(id, agent);
   }
   return agent;
+}
+
+// Copied with forEach: `new Map(map)` goes through the iterator protocol, an entry array per key.
+function copyMap<K, V>(from: ReadonlyMap<K, V>): Map<K, V> {
+  const to = new Map<K, V>();
+  from.forEach((value, key) => to.set(key, value));
+  return to;
+}
+
+function copySet<T>(from: ReadonlySet<T>): Set<T> {
+  const to = new Set<T>();
+  from.forEach((value) => to.add(value));
+  return to;
 }
 
 function postOf(b: Batch, id: number): Post {

@@ -118,9 +118,22 @@ export function rankFeed(
       weights.per_engagement * engagementOf(post)
     );
   };
-  const scored = postIds.map((id) => ({ id, score: score(id) }));
-  scored.sort((a, b) => b.score - a.score || b.id - a.id);
-  return scored.map((s) => s.id);
+  // Highest score first, then highest id: a total order (ids are distinct), so this insertion sort
+  // (a feed is a handful of posts; Array.prototype.sort allocates) gives what any sort gives.
+  const ids = postIds.slice();
+  const scores = ids.map(score);
+  for (let i = 1; i < ids.length; i++) {
+    const id = ids[i];
+    const s = scores[i];
+    let j = i - 1;
+    for (; j >= 0 && (s > scores[j] || (s === scores[j] && id > ids[j])); j--) {
+      ids[j + 1] = ids[j];
+      scores[j + 1] = scores[j];
+    }
+    ids[j + 1] = id;
+    scores[j + 1] = s;
+  }
+  return ids;
 }
 
 export interface FollowedEngagement {

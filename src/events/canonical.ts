@@ -38,7 +38,14 @@ function write(value: unknown): string | undefined {
   }
   const json = (value as { toJSON?: () => unknown }).toJSON;
   if (typeof json === 'function') return write(json.call(value));
-  const keys = Object.keys(value as object).sort();
+  const keys = Object.keys(value as object);
+  // Payloads are mostly built with their keys in order already: sort (which allocates) only if not.
+  for (let i = 1; i < keys.length; i++) {
+    if (!(keys[i - 1] < keys[i])) {
+      keys.sort();
+      break;
+    }
+  }
   let out = '{';
   let first = true;
   for (const key of keys) {
