@@ -40,10 +40,11 @@ export function isCandidate(world: World, agentId: number, post: Post): boolean 
 export function candidateCount(world: World, agentId: number): number {
   const own = world.postsByAuthor[agentId]?.length ?? 0;
   let stale = 0;
-  for (const [postId, replies] of world.agents[agentId].seen) {
+  // forEach, not for-of: no entry array per post seen.
+  world.agents[agentId].seen.forEach((replies, postId) => {
     const post = world.posts[postId];
     if (post.authorId !== agentId && post.replies.length <= replies) stale += 1;
-  }
+  });
   return world.posts.length - own - stale;
 }
 
