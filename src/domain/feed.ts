@@ -72,12 +72,11 @@ export function selectFeed(ctx: FeedContext, agentId: number, config: Experiment
   const mix = feedMix(config, candidateCount(world, agentId));
   if (mix.length === 0) return [];
   const chosen: number[] = [];
-  const taken = new Set<number>();
-  const accept = (id: number) => !taken.has(id) && isCandidate(world, agentId, world.posts[id]);
+  // A feed is a handful of posts: membership by scanning `chosen` (no Set per turn).
+  const accept = (id: number) => !chosen.includes(id) && isCandidate(world, agentId, world.posts[id]);
   const take = (ids: number[]) => {
     for (const id of ids) {
       chosen.push(id);
-      taken.add(id);
     }
   };
 
@@ -194,14 +193,13 @@ export function drawFrom(pools: ReadonlyArray<ArrayLike<number>>, k: number, acc
   const total = pools.reduce((n, p) => n + p.length, 0);
   if (total === 0) return [];
   const out: number[] = [];
-  const picked = new Set<number>();
-  const ok = (id: number) => !picked.has(id) && accept(id);
+  // k is a feed's length at most: membership by scanning `out` (no Set per draw).
+  const ok = (id: number) => !out.includes(id) && accept(id);
   const maxAttempts = 8 * k + 16;
   for (let attempt = 0; attempt < maxAttempts && out.length < k; attempt++) {
     const id = idAt(pools, rng.int(0, total - 1));
     if (ok(id)) {
       out.push(id);
-      picked.add(id);
     }
   }
   if (out.length < k) {
