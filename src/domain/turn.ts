@@ -1,5 +1,5 @@
 import { electionRound, type ExperimentConfig } from './config.js';
-import { turnAnswerSchema, turnValueProblems, type ProviderAnswer, type TurnAnswer, type TurnRequest } from './decision.js';
+import { certainTurnAnswer, turnAnswerSchema, turnValueProblems, type ProviderAnswer, type TurnAnswer, type TurnRequest } from './decision.js';
 import { buildFeed, type FeedContext } from './feed.js';
 import { isEligible } from './persona.js';
 import { rng } from './rng.js';
@@ -101,9 +101,12 @@ export function applyTurn(ctx: TurnContext, request: TurnRequest, answer: Provid
   if (!answer.ok) {
     fellBack('answer', answer.reason, answer.raw);
   } else {
-    const parsed = turnAnswerSchema.safeParse(answer.value);
-    if (parsed.success) decision = parsed.data;
-    else fellBack('answer', `not a valid turn answer: ${parsed.error.issues[0]?.message ?? 'invalid'}`, answer.raw);
+    decision = certainTurnAnswer(answer.value);
+    if (!decision) {
+      const parsed = turnAnswerSchema.safeParse(answer.value);
+      if (parsed.success) decision = parsed.data;
+      else fellBack('answer', `not a valid turn answer: ${parsed.error.issues[0]?.message ?? 'invalid'}`, answer.raw);
+    }
   }
 
   const acts: SimEvent[] = [];
