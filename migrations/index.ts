@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './0001_event_store.js';
 import * as m0002 from './0002_projections.js';
 import * as m0003 from './0003_run_leases.js';
+import * as m0004 from './0004_agent_rounds_by_round.js';
 
 /**
  * The migrations, in order. Listed statically (not read from the folder at run time) so the set the
@@ -11,6 +12,7 @@ export const migrations: Record<string, Migration> = {
   '0001_event_store': m0001,
   '0002_projections': m0002,
   '0003_run_leases': m0003,
+  '0004_agent_rounds_by_round': m0004,
 };
 
 export const migrationProvider: MigrationProvider = {

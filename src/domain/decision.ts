@@ -114,6 +114,37 @@ export const turnAnswerSchema = z.object({
 });
 export type TurnAnswer = z.infer<typeof turnAnswerSchema>;
 
+/**
+ * The answer itself when it certainly passes `turnAnswerSchema` with every field present (what the
+ * offline model and well-formed LLM answers give), else null: then zod parses it and says what is
+ * wrong. Zod would return a copy of the same fields (unknown keys dropped; nothing reads them), so
+ * a turn reads the same values either way; this only saves building the copy on every turn. It
+ * accepts a subset of what zod accepts (a missing follow_action, which zod defaults, goes to zod).
+ */
+export function certainTurnAnswer(value: unknown): TurnAnswer | null {
+  if (!isRecord(value)) return null;
+  const engagement = value.engagement;
+  if (!Array.isArray(engagement)) return null;
+  for (const item of engagement) {
+    if (!isRecord(item)) return null;
+    if (!Number.isSafeInteger(item.post_number)) return null;
+    if (item.engage !== 'nothing' && item.engage !== 'like' && item.engage !== 'reply') return null;
+    if (!isNullishOr(item.reply_text, 'string')) return null;
+    if (item.follow_action !== 'follow' && item.follow_action !== 'unfollow' && item.follow_action !== 'no_change') return null;
+  }
+  if (!isNullishOr(value.generated_content, 'string')) return null;
+  for (const field of [value.voting_likelihood, value.next_activity_time]) if (field !== null && field !== undefined && !Number.isSafeInteger(field)) return null;
+  return value as TurnAnswer;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isNullishOr(value: unknown, type: 'string'): boolean {
+  return value === null || value === undefined || typeof value === type;
+}
+
 const initialPostAnswerSchema = z.object({ content: z.string() });
 export type InitialPostAnswer = z.infer<typeof initialPostAnswerSchema>;
 

@@ -1,13 +1,5 @@
-import { enableMapSet, produce, setAutoFreeze, type Draft } from 'immer';
 import type { AgentState, Post, World } from './world.js';
 import type { SimEvent } from './events.js';
-
-// The world holds tens of thousands of agents: deep-freezing it after every round would cost more
-// than the round. Nothing mutates a world outside `evolve`, which tests check with frozen copies.
-setAutoFreeze(false);
-// Agents hold Maps and Sets; they are copied privately per batch (never drafted), but immer must
-// still know them should any path reach one through a draft.
-enableMapSet();
 
 /** The state after one event. The only way the world changes. */
 export function evolve(state: World, event: SimEvent): World {
@@ -15,27 +7,86 @@ export function evolve(state: World, event: SimEvent): World {
 }
 
 /**
- * The state after a batch of events (a round), folded inside one immer draft so nothing is copied
- * per event. An agent or post touched by the batch is copied once, on first touch, into the draft;
- * later events of the batch change that private copy directly instead of going through proxies
- * (tens of thousands of events per round made the proxies the slowest part of a round).
+ * The state after a batch of events (a round), by copy-on-write: the state passed in is never
+ * changed (conditions fork from the same warmup world, and tests fold deeply frozen worlds). The
+ * batch copies each container it changes once, on first change (the top-level world, the agents
+ * and posts tables, an index list it appends to), and each agent or post it touches once, then
+ * changes those private copies directly. The copies of agents and posts are frozen at the end.
+ * A batch that changes nothing returns the state it was given.
+ *
+ * This replaced an immer draft: immer proxied the tables and walked every key of each changed
+ * table (every agent, every post) to finalise the draft, a round's cost growing with the world.
  */
 export function evolveAll(state: World, events: Iterable<SimEvent>): World {
-  return produce(state, (draft) => {
-    const batch: Batch = { w: draft, base: state, agents: new Map(), posts: new Map() };
-    for (const event of events) apply(batch, event);
-    // The private copies hold no drafts; frozen, immer's finalisation does not walk into them.
-    for (const agent of batch.agents.values()) Object.freeze(agent);
-    for (const post of batch.posts.values()) Object.freeze(post);
-  });
+  const batch = new Batch(state);
+  for (const event of events) apply(batch, event);
+  if (!batch.changed) return state;
+  // Frozen copies: any later attempt to change a folded state in place fails loudly.
+  for (const agent of batch.agents.values()) Object.freeze(agent);
+  for (const post of batch.posts.values()) Object.freeze(post);
+  return batch.w;
 }
 
-interface Batch {
-  w: Draft<World>;
-  base: World;
-  agents: Map<number, AgentState>;
-  posts: Map<number, Post>;
+class Batch {
+  /** The new world: a shallow copy of the base, made on the first change. */
+  private world: World | null = null;
+  readonly agents = new Map<number, AgentState>();
+  readonly posts = new Map<number, Post>();
+  private agentTable: Record<number, AgentState> | null = null;
+  private postTable: Post[] | null = null;
+  private personaTable: World['personas'] | null = null;
+  private bySubtopic: World['postsBySubtopic'] | null = null;
+  private byAuthor: World['postsByAuthor'] | null = null;
+  /** Index lists copied (or created) by this batch, which it may append to in place. */
+  private readonly ownLists = new Set<number[]>();
   agentIds?: number[];
+
+  constructor(readonly base: World) {}
+
+  get changed(): boolean {
+    return this.world !== null;
+  }
+
+  /** The new world, copied from the base on first use. */
+  get w(): World {
+    return (this.world ??= { ...this.base });
+  }
+
+  agentTableW(): Record<number, AgentState> {
+    return (this.agentTable ??= this.w.agents = { ...this.base.agents });
+  }
+
+  postTableW(): Post[] {
+    return (this.postTable ??= this.w.posts = this.base.posts.slice());
+  }
+
+  personaTableW(): World['personas'] {
+    return (this.personaTable ??= this.w.personas = { ...this.base.personas });
+  }
+
+  /** The list under `key` of an index (postsBySubtopic or postsByAuthor), ready to append to. */
+  indexListW(which: 'postsBySubtopic' | 'postsByAuthor', key: string | number): number[] {
+    let table: Record<string | number, number[]>;
+    if (which === 'postsBySubtopic') table = this.bySubtopic ??= this.w.postsBySubtopic = { ...this.base.postsBySubtopic };
+    else table = this.byAuthor ??= this.w.postsByAuthor = { ...this.base.postsByAuthor };
+    let list = table[key];
+    if (list === undefined) {
+      list = [];
+      table[key] = list;
+      this.ownLists.add(list);
+    } else if (!this.ownLists.has(list)) {
+      list = list.slice();
+      table[key] = list;
+      this.ownLists.add(list);
+    }
+    return list;
+  }
+
+  /** Sets a top-level field of the world, copying the world only when the value changes. */
+  set<K extends 'stage' | 'treated' | 'treatmentMessage' | 'treatmentPeriod' | 'round' | 'agentIds'>(key: K, value: World[K]): void {
+    if (this.world === null && Object.is(this.base[key], value)) return;
+    this.w[key] = value;
+  }
 }
 
 function agentOf(b: Batch, id: number): AgentState {
@@ -45,16 +96,29 @@ function agentOf(b: Batch, id: number): AgentState {
     if (!base) throw new Error(`event names agent ${id}, who is not in the population`);
     agent = {
       ...base,
-      seen: new Map(base.seen),
-      liked: new Set(base.liked),
-      replied: new Set(base.replied),
+      seen: copyMap(base.seen),
+      liked: copySet(base.liked),
+      replied: copySet(base.replied),
       following: base.following.slice(),
       lastTurn: base.lastTurn,
     };
-    b.w.agents[id] = agent;
+    b.agentTableW()[id] = agent;
     b.agents.set(id, agent);
   }
   return agent;
+}
+
+// Copied with forEach: `new Map(map)` goes through the iterator protocol, an entry array per key.
+function copyMap<K, V>(from: ReadonlyMap<K, V>): Map<K, V> {
+  const to = new Map<K, V>();
+  from.forEach((value, key) => to.set(key, value));
+  return to;
+}
+
+function copySet<T>(from: ReadonlySet<T>): Set<T> {
+  const to = new Set<T>();
+  from.forEach((value) => to.add(value));
+  return to;
 }
 
 function postOf(b: Batch, id: number): Post {
@@ -63,14 +127,13 @@ function postOf(b: Batch, id: number): Post {
     const base = b.base.posts[id];
     if (!base) throw new Error(`event names post ${id}, which does not exist`);
     post = { ...base, replies: base.replies.slice() };
-    b.w.posts[id] = post;
+    b.postTableW()[id] = post;
     b.posts.set(id, post);
   }
   return post;
 }
 
 function apply(b: Batch, event: SimEvent): void {
-  const w = b.w;
   const agentId = event.meta.agentId ?? -1;
   switch (event.type) {
     case 'PopulationLoaded': {
@@ -81,10 +144,10 @@ function apply(b: Batch, event: SimEvent): void {
         const last = b.agentIds[b.agentIds.length - 1];
         b.agentIds.push(...ids);
         if (last !== undefined && ids[0] < last) b.agentIds.sort((x, y) => x - y);
-        w.agentIds = b.agentIds;
+        b.set('agentIds', b.agentIds);
       }
       for (const persona of event.data.agents) {
-        w.personas[persona.id] = persona;
+        b.personaTableW()[persona.id] = persona;
         const agent: AgentState = {
           nextActivity: Number.POSITIVE_INFINITY,
           likelihood: null,
@@ -95,7 +158,7 @@ function apply(b: Batch, event: SimEvent): void {
           following: [],
           voted: null,
         };
-        w.agents[persona.id] = agent;
+        b.agentTableW()[persona.id] = agent;
         b.agents.set(persona.id, agent);
       }
       const touched = new Set<number>();
@@ -107,24 +170,25 @@ function apply(b: Batch, event: SimEvent): void {
       return;
     }
     case 'StageStarted':
-      w.stage = event.data.stage;
+      b.set('stage', event.data.stage);
       return;
     case 'TreatmentAssigned': {
       const treated: Record<number, true> = {};
       for (const id of event.data.treatedIds) treated[id] = true;
-      w.treated = treated;
-      w.treatmentMessage = event.data.message;
-      w.treatmentPeriod = event.data.period;
+      b.set('treated', treated);
+      b.set('treatmentMessage', event.data.message);
+      b.set('treatmentPeriod', event.data.period);
       return;
     }
     case 'PostCreated': {
       const d = event.data;
-      if (d.postId !== w.posts.length) throw new Error(`PostCreated: post id ${d.postId} out of sequence (next is ${w.posts.length})`);
+      const posts = b.postTableW();
+      if (d.postId !== posts.length) throw new Error(`PostCreated: post id ${d.postId} out of sequence (next is ${posts.length})`);
       const post: Post = { id: d.postId, authorId: d.authorId, topic: d.topic, subtopic: d.subtopic, text: d.text, round: event.meta.round, likes: 0, replies: [] };
-      w.posts.push(post);
+      posts.push(post);
       b.posts.set(post.id, post);
-      (w.postsBySubtopic[d.subtopic] ??= []).push(d.postId);
-      (w.postsByAuthor[d.authorId] ??= []).push(d.postId);
+      b.indexListW('postsBySubtopic', d.subtopic).push(d.postId);
+      b.indexListW('postsByAuthor', d.authorId).push(d.postId);
       const author = agentOf(b, d.authorId);
       if (author.lastTurn && author.lastTurn.round === event.meta.round) author.lastTurn = { ...author.lastTurn, posted: d.text };
       return;
@@ -175,7 +239,7 @@ function apply(b: Batch, event: SimEvent): void {
       agentOf(b, agentId).voted = event.data.voted;
       return;
     case 'RoundCompleted':
-      w.round = event.meta.round;
+      b.set('round', event.meta.round);
       return;
     case 'StageCompleted':
     case 'TreatmentMessageShown':

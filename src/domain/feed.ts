@@ -40,10 +40,11 @@ export function isCandidate(world: World, agentId: number, post: Post): boolean 
 export function candidateCount(world: World, agentId: number): number {
   const own = world.postsByAuthor[agentId]?.length ?? 0;
   let stale = 0;
-  for (const [postId, replies] of world.agents[agentId].seen) {
+  // forEach, not for-of: no entry array per post seen.
+  world.agents[agentId].seen.forEach((replies, postId) => {
     const post = world.posts[postId];
     if (post.authorId !== agentId && post.replies.length <= replies) stale += 1;
-  }
+  });
   return world.posts.length - own - stale;
 }
 
@@ -71,12 +72,11 @@ export function selectFeed(ctx: FeedContext, agentId: number, config: Experiment
   const mix = feedMix(config, candidateCount(world, agentId));
   if (mix.length === 0) return [];
   const chosen: number[] = [];
-  const taken = new Set<number>();
-  const accept = (id: number) => !taken.has(id) && isCandidate(world, agentId, world.posts[id]);
+  // A feed is a handful of posts: membership by scanning `chosen` (no Set per turn).
+  const accept = (id: number) => !chosen.includes(id) && isCandidate(world, agentId, world.posts[id]);
   const take = (ids: number[]) => {
     for (const id of ids) {
       chosen.push(id);
-      taken.add(id);
     }
   };
 
@@ -118,9 +118,22 @@ export function rankFeed(
       weights.per_engagement * engagementOf(post)
     );
   };
-  const scored = postIds.map((id) => ({ id, score: score(id) }));
-  scored.sort((a, b) => b.score - a.score || b.id - a.id);
-  return scored.map((s) => s.id);
+  // Highest score first, then highest id: a total order (ids are distinct), so this insertion sort
+  // (a feed is a handful of posts; Array.prototype.sort allocates) gives what any sort gives.
+  const ids = postIds.slice();
+  const scores = ids.map(score);
+  for (let i = 1; i < ids.length; i++) {
+    const id = ids[i];
+    const s = scores[i];
+    let j = i - 1;
+    for (; j >= 0 && (s > scores[j] || (s === scores[j] && id > ids[j])); j--) {
+      ids[j + 1] = ids[j];
+      scores[j + 1] = scores[j];
+    }
+    ids[j + 1] = id;
+    scores[j + 1] = s;
+  }
+  return ids;
 }
 
 export interface FollowedEngagement {
@@ -180,14 +193,13 @@ export function drawFrom(pools: ReadonlyArray<ArrayLike<number>>, k: number, acc
   const total = pools.reduce((n, p) => n + p.length, 0);
   if (total === 0) return [];
   const out: number[] = [];
-  const picked = new Set<number>();
-  const ok = (id: number) => !picked.has(id) && accept(id);
+  // k is a feed's length at most: membership by scanning `out` (no Set per draw).
+  const ok = (id: number) => !out.includes(id) && accept(id);
   const maxAttempts = 8 * k + 16;
   for (let attempt = 0; attempt < maxAttempts && out.length < k; attempt++) {
     const id = idAt(pools, rng.int(0, total - 1));
     if (ok(id)) {
       out.push(id);
-      picked.add(id);
     }
   }
   if (out.length < k) {

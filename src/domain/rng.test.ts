@@ -1,7 +1,27 @@
 import { describe, expect, it } from 'vitest';
+import seedrandom from 'seedrandom';
 import { fromPrng, rng } from './rng.js';
 
 describe('rng streams', () => {
+  it('draw exactly what seedrandom\'s alea draws for the same name (recorded runs depend on it)', () => {
+    // Names of every shape the simulator uses, plus edge cases of the seeding (empty parts,
+    // negative rounds, long and non-ASCII names); thousands of draws each cover the carry.
+    const names: Array<[number, string, number, number, string]> = [
+      [1, 'warmup', -15, 0, 'shown'],
+      [3, 'main', 46, 19999, 'schedule'],
+      [2012, 'main', 1, 7, 'post-subtopic'],
+      [0, '', 0, 0, ''],
+      [-5, 'stage with spaces and é', -1, 1_000_000, 'x'.repeat(300)],
+    ];
+    for (let seed = 0; seed < 200; seed++) names.push([seed, seed % 2 ? 'main' : 'warmup', (seed % 47) - 15, seed * 97, 'decide']);
+    names.forEach(([seed, stage, round, agent, purpose], index) => {
+      const ours = rng(seed, stage, round, agent, purpose);
+      const theirs = seedrandom.alea(`${seed}|${stage}|${round}|${agent}|${purpose}`);
+      const draws = index < 5 ? 5000 : 50;
+      for (let i = 0; i < draws; i++) expect(ours.next()).toBe(theirs());
+    });
+  });
+
   it('give the same sequence for the same name and a different one when any part of the name differs', () => {
     const a = rng(1, 'warmup', -3, 7, 'decide');
     const b = rng(1, 'warmup', -3, 7, 'decide');

@@ -1,4 +1,3 @@
-import seedrandom from 'seedrandom';
 
 /**
  * Every random draw in the simulator comes from a stream named by (seed, stage, round, agent,
@@ -19,23 +18,19 @@ export interface Rng {
 }
 
 export function rng(seed: number, stage: string, round: number, agent: number, purpose: string): Rng {
-  return fromPrng(seedrandom.alea(`${seed}|${stage}|${round}|${agent}|${purpose}`));
+  return new AleaStream(`${seed}|${stage}|${round}|${agent}|${purpose}`);
 }
 
 export function fromPrng(prng: () => number): Rng {
-  return new Stream(prng);
+  return new PrngStream(prng);
 }
 
 /** A class rather than closures: several streams are made per agent turn, and each closure costs. */
-class Stream implements Rng {
-  constructor(private readonly prng: () => number) {}
-
-  next(): number {
-    return this.prng();
-  }
+abstract class Stream implements Rng {
+  abstract next(): number;
 
   int(lo: number, hi: number): number {
-    return lo + Math.floor(this.prng() * (hi - lo + 1));
+    return lo + Math.floor(this.next() * (hi - lo + 1));
   }
 
   pick<T>(items: readonly T[]): T {
@@ -61,5 +56,75 @@ class Stream implements Rng {
       [out[i], out[j]] = [out[j], out[i]];
     }
     return out.slice(0, n);
+  }
+}
+
+class PrngStream extends Stream {
+  constructor(private readonly prng: () => number) {
+    super();
+  }
+
+  next(): number {
+    return this.prng();
+  }
+}
+
+/*
+ * Baagoe's Alea generator, seeded from a string, exactly as the seedrandom package's `alea` (which
+ * this project used before, so every draw, and every recorded run, stays the same; rng.test.ts
+ * compares the two): the same arithmetic, without the closures seedrandom builds for each
+ * generator (four streams are made per agent turn). Mash's state is a module variable: seeding is
+ * synchronous.
+ */
+let mashN = 0;
+
+function mash(data: string): number {
+  let n = mashN;
+  for (let i = 0; i < data.length; i++) {
+    n += data.charCodeAt(i);
+    let h = 0.02519603282416938 * n;
+    n = h >>> 0;
+    h -= n;
+    h *= n;
+    n = h >>> 0;
+    h -= n;
+    n += h * 0x100000000; // 2^32
+  }
+  mashN = n;
+  return (n >>> 0) * 2.3283064365386963e-10; // 2^-32
+}
+
+// Every generator's seeding starts by mashing three spaces from the same start: done once.
+mashN = 0xefc8249d;
+const SPACE0 = mash(' ');
+const SPACE1 = mash(' ');
+const SPACE2 = mash(' ');
+const MASH_AFTER_SPACES = mashN;
+
+class AleaStream extends Stream {
+  private s0: number;
+  private s1: number;
+  private s2: number;
+  private c = 1;
+
+  constructor(seed: string) {
+    super();
+    mashN = MASH_AFTER_SPACES;
+    let s0 = SPACE0 - mash(seed);
+    if (s0 < 0) s0 += 1;
+    let s1 = SPACE1 - mash(seed);
+    if (s1 < 0) s1 += 1;
+    let s2 = SPACE2 - mash(seed);
+    if (s2 < 0) s2 += 1;
+    this.s0 = s0;
+    this.s1 = s1;
+    this.s2 = s2;
+  }
+
+  next(): number {
+    const t = 2091639 * this.s0 + this.c * 2.3283064365386963e-10; // 2^-32
+    this.s0 = this.s1;
+    this.s1 = this.s2;
+    return (this.s2 = t - (this.c = t | 0));
   }
 }

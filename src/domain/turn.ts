@@ -1,5 +1,5 @@
 import { electionRound, type ExperimentConfig } from './config.js';
-import { turnAnswerSchema, turnValueProblems, type ProviderAnswer, type TurnAnswer, type TurnRequest } from './decision.js';
+import { certainTurnAnswer, turnAnswerSchema, turnValueProblems, type ProviderAnswer, type TurnAnswer, type TurnRequest } from './decision.js';
 import { buildFeed, type FeedContext } from './feed.js';
 import { isEligible } from './persona.js';
 import { rng } from './rng.js';
@@ -101,16 +101,19 @@ export function applyTurn(ctx: TurnContext, request: TurnRequest, answer: Provid
   if (!answer.ok) {
     fellBack('answer', answer.reason, answer.raw);
   } else {
-    const parsed = turnAnswerSchema.safeParse(answer.value);
-    if (parsed.success) decision = parsed.data;
-    else fellBack('answer', `not a valid turn answer: ${parsed.error.issues[0]?.message ?? 'invalid'}`, answer.raw);
+    decision = certainTurnAnswer(answer.value);
+    if (!decision) {
+      const parsed = turnAnswerSchema.safeParse(answer.value);
+      if (parsed.success) decision = parsed.data;
+      else fellBack('answer', `not a valid turn answer: ${parsed.error.issues[0]?.message ?? 'invalid'}`, answer.raw);
+    }
   }
 
   const acts: SimEvent[] = [];
   const follows: SimEvent[] = [];
   const answered = new Set<number>();
   const followChanged = new Set<number>();
-  const engagement = [...(decision?.engagement ?? [])].sort((a, b) => a.post_number - b.post_number);
+  const engagement = sortedByPostNumber(decision?.engagement ?? []);
   const badNumbers: number[] = [];
   for (const item of engagement) {
     const feedItem = request.feed[item.post_number - 1];
@@ -158,9 +161,7 @@ export function applyTurn(ctx: TurnContext, request: TurnRequest, answer: Provid
   }
 
   if (answered.size > 0) {
-    const seen = [...answered]
-      .sort((a, b) => a - b)
-      .map((postId): [number, number] => [postId, world.posts[postId].replies.length + (ledger.repliesAdded.get(postId) ?? 0)]);
+    const seen = ascending([...answered]).map((postId): [number, number] => [postId, world.posts[postId].replies.length + (ledger.repliesAdded.get(postId) ?? 0)]);
     events.push(makeEvent('PostsSeen', { posts: seen }, round, agentId));
   }
 
@@ -186,4 +187,29 @@ export function applyTurn(ctx: TurnContext, request: TurnRequest, answer: Provid
   }
   events.push(makeEvent('NextActivityScheduled', { nextRound: scheduled.nextRound, proposed: scheduled.proposed }, round, agentId));
   return events;
+}
+
+/*
+ * Insertion sorts for the few items of one answer (Array.prototype.sort allocates a work array per
+ * call). Both are stable, like Array.prototype.sort, so the order is the one it gives.
+ */
+function sortedByPostNumber<T extends { post_number: number }>(items: readonly T[]): T[] {
+  const out = items.slice();
+  for (let i = 1; i < out.length; i++) {
+    const item = out[i];
+    let j = i - 1;
+    for (; j >= 0 && out[j].post_number > item.post_number; j--) out[j + 1] = out[j];
+    out[j + 1] = item;
+  }
+  return out;
+}
+
+function ascending(values: number[]): number[] {
+  for (let i = 1; i < values.length; i++) {
+    const v = values[i];
+    let j = i - 1;
+    for (; j >= 0 && values[j] > v; j--) values[j + 1] = values[j];
+    values[j + 1] = v;
+  }
+  return values;
 }

@@ -2,8 +2,8 @@ import type { TurnSummary } from './decision.js';
 import type { Persona } from './persona.js';
 
 /**
- * The simulated world at a moment: folded from events by `evolve`, read by the pure domain
- * functions. Plain objects and arrays (no Map/Set) so immer drafts them cheaply.
+ * The simulated world at a moment: folded from events by `evolve` (copy-on-write: a folded world
+ * is never changed afterwards), read by the pure domain functions.
  */
 export interface Post {
   id: number;

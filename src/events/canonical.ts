@@ -16,7 +16,8 @@ function write(value: unknown): string | undefined {
       return JSON.stringify(value);
     case 'number':
       if (!Number.isFinite(value)) throw new TypeError(`canonicalJson: ${value} has no JSON form`);
-      return JSON.stringify(value);
+      // JSON writes a finite number as its String form (-0 as "0" in both).
+      return String(value);
     case 'boolean':
       return value ? 'true' : 'false';
     case 'undefined':
@@ -37,17 +38,37 @@ function write(value: unknown): string | undefined {
   }
   const json = (value as { toJSON?: () => unknown }).toJSON;
   if (typeof json === 'function') return write(json.call(value));
-  const keys = Object.keys(value as object).sort();
+  const keys = Object.keys(value as object);
+  // Payloads are mostly built with their keys in order already: sort (which allocates) only if not.
+  for (let i = 1; i < keys.length; i++) {
+    if (!(keys[i - 1] < keys[i])) {
+      keys.sort();
+      break;
+    }
+  }
   let out = '{';
   let first = true;
   for (const key of keys) {
     const member = write((value as Record<string, unknown>)[key]);
     if (member === undefined) continue;
     if (!first) out += ',';
-    out += `${JSON.stringify(key)}:${member}`;
+    out += `${quotedKey(key)}:${member}`;
     first = false;
   }
   return `${out}}`;
+}
+
+/** Object keys as JSON strings, quoted once each: payloads repeat a few dozen keys millions of times. */
+const quotedKeys = new Map<string, string>();
+const MAX_QUOTED_KEYS = 10_000;
+
+function quotedKey(key: string): string {
+  let quoted = quotedKeys.get(key);
+  if (quoted === undefined) {
+    quoted = JSON.stringify(key);
+    if (quotedKeys.size < MAX_QUOTED_KEYS) quotedKeys.set(key, quoted);
+  }
+  return quoted;
 }
 
 /**

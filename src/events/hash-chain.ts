@@ -42,13 +42,16 @@ export function sealBatch<E extends NewEvent>(streamId: string, head: StreamHead
     const event = events[i];
     position += 1;
     const payload = canonicalJson(event.data);
-    const agentId = event.meta.agentId ?? null;
-    const hash = sha256(eventHashInput(prevHash, { streamPosition: position, type: event.type, round: event.meta.round, agentId, schemaVersion }, payload));
+    const meta = event.meta;
+    const agentId = meta.agentId ?? null;
+    const round = meta.round;
+    const hash = sha256(eventHashInput(prevHash, { streamPosition: position, type: event.type, round, agentId, schemaVersion }, payload));
     payloads[i] = payload;
     recorded[i] = {
       type: event.type,
       data: event.data,
-      meta: { round: event.meta.round, agentId },
+      // The event's own meta when it is already in recorded form (one object less per event).
+      meta: meta.agentId === agentId ? meta : { round, agentId },
       position: 0,
       streamId,
       streamPosition: position,

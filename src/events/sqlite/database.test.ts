@@ -42,6 +42,26 @@ describe('migrations', () => {
     expect(await appliedMigrations(file)).toEqual(Object.keys(migrations).sort());
   });
 
+  it('re-key proj_agent_rounds round first (0004) keeping every row of a store written before it', async () => {
+    const fixture = new URL('../../../test/fixtures/v0.2-store/sim.db', import.meta.url);
+    const file = join(dir, 'sim.db');
+    copyFileSync(fixture, file);
+    const rowsOf = (db: import('better-sqlite3').Database) =>
+      db.prepare('select stream_id, agent_id, round, active, likelihood, engagement from proj_agent_rounds order by stream_id, agent_id, round').all();
+    const keyOf = (db: import('better-sqlite3').Database) =>
+      (db.prepare("select name from pragma_index_info((select name from pragma_index_list('proj_agent_rounds') where origin = 'pk'))").all() as Array<{ name: string }>).map((c) => c.name);
+    const BetterSqlite3 = (await import('better-sqlite3')).default;
+    const old = new BetterSqlite3(file, { readonly: true });
+    const before = rowsOf(old);
+    expect(keyOf(old)).toEqual(['stream_id', 'agent_id', 'round']);
+    old.close();
+    expect(before.length).toBeGreaterThan(100);
+    const { db, sqlite } = await openDatabase(file);
+    expect(keyOf(sqlite)).toEqual(['stream_id', 'round', 'agent_id']);
+    expect(rowsOf(sqlite)).toEqual(before);
+    await db.destroy();
+  });
+
   it('refuse a database written by a newer schema with a clear message', async () => {
     const file = join(dir, 'sim.db');
     const { db } = await openDatabase(file);

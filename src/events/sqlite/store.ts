@@ -250,7 +250,7 @@ export class SqliteStore<E extends NewEvent> implements Store<E> {
       if (!row) st.insertStream.run(stream.id, runId, stream.name, 0, '');
       for (let start = 0; start < events.length; start += INSERT_CHUNK) {
         const n = Math.min(INSERT_CHUNK, events.length - start);
-        const last = Number(this.insertStatement(n).run(...params.slice(start * EVENT_COLUMNS, (start + n) * EVENT_COLUMNS)).lastInsertRowid);
+        const last = Number(this.insertStatement(n).run(params.slice(start * EVENT_COLUMNS, (start + n) * EVENT_COLUMNS)).lastInsertRowid);
         for (let j = 0; j < n; j++) recorded[start + j].position = last - n + 1 + j;
       }
       st.updateHead.run(sealed.head.position, sealed.head.hash, stream.id);
