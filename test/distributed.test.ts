@@ -243,6 +243,34 @@ describe.skipIf(skip !== null)(`sim submit and sim worker on PostgreSQL${skip ? 
     }
   }, 900_000);
 
+  it('a worker running two LLM jobs at once (--jobs 2) keeps one limit per endpoint: the server never has more than --concurrency requests in flight', async () => {
+    const KEY = 'sk-test-SECRET-shared-limit';
+    // Latency keeps requests in flight long enough for the two jobs' requests to meet.
+    const server = await startFakeServer({ apiKey: KEY, latencyMs: 40 });
+    try {
+      const users = writeUsersDir(join(scratch, 'shared-limit-users'), 80);
+      const env = { OPENAI_API_KEY: KEY, OPENAI_BASE_URL: server.url };
+      const store = await database();
+      for (const seed of ['6', '7']) {
+        const submitted = runSim(['submit', '--provider', 'openai', '--users-dir', users, '--n-users', '60', '--seed', seed, '--warmup-only', '--num-contents', '5', '--store', store, '--takeover', '60'], { env });
+        expect(submitted.status, submitted.stderr).toBe(0);
+      }
+      const worker = startWorker(store, 'shared', ['--jobs', '2', '--concurrency', '3'], env);
+      await until('both runs to finish', async () => (await statusAsync(store)).every((r) => r.status === 'finished'), 600_000);
+      worker.child.kill('SIGTERM');
+      expect((await worker.exited).code, worker.output()).toBe(0);
+      // Both jobs ran at the same time: each started before either ended.
+      const lines = worker.output().split('\n');
+      const firstEnd = lines.findIndex((l) => /warmup: (done|slice ended)/.test(l));
+      expect(lines.slice(0, firstEnd).filter((l) => /run [12] warmup: started/.test(l))).toHaveLength(2);
+      expect(server.requests).toBeGreaterThan(100);
+      // One limit of 3 for the process, reached and never exceeded (with a limit per job it would reach 6).
+      expect(server.maxInFlight).toBe(3);
+    } finally {
+      await server.close();
+    }
+  }, 600_000);
+
   it('two workers executing the same job: the second appender is refused, drops the job and says so; the winner enqueues the conditions once', async () => {
     const url = await database();
     const config = resolveConfig({ out: scratch, nUsers: 40, seed: 2, provider: 'offline', conditions: 'control,treatment_soc_message' });

@@ -9,6 +9,7 @@ import { describeLocation, type StoreLocation } from '../events/open-store.js';
 import { streamId } from '../events/stream-ids.js';
 import { DEFAULT_TAKEOVER_SECONDS, JobQueue, takeoverTimes, type FetchedJob, type JobRow, type StreamJob } from '../queue/queue.js';
 import type { EngineOptions, ProgressEvent } from '../sim/engine-types.js';
+import { SharedEndpointPools } from '../llm/endpoint-pool.js';
 import { loadPopulation } from '../sim/population.js';
 import { runComplete, streamFinished } from '../sim/run-status.js';
 import { runCondition, runWarmup } from '../sim/stages.js';
@@ -141,6 +142,8 @@ export async function runWorker(options: WorkerOptions, hooks: WorkerHooks = {})
   const times = takeoverTimes(options.takeover ?? DEFAULT_TAKEOVER_SECONDS);
   const queue = await JobQueue.open(store.handoff().location, { supervise: true, maintenanceSeconds: times.maintenanceSeconds });
   const stop = new AbortController();
+  // LLM jobs of this process share one limit (--concurrency), rate limiter and breaker per endpoint.
+  const pools = new SharedEndpointPools();
   const unsubscribe = hooks.onStopRequest?.(() => stop.abort()) ?? (() => undefined);
   const tell = (event: WorkerEvent) => hooks.onEvent?.(event);
   tell({ kind: 'started', name, jobs: slots });
@@ -153,26 +156,27 @@ export async function runWorker(options: WorkerOptions, hooks: WorkerHooks = {})
             await sleep(times.pollMs, stop.signal);
             continue;
           }
-          await executeJob(store, queue, job, options, stop.signal, tell);
+          await executeJob(store, queue, job, { ...options, pools }, stop.signal, tell);
         }
       }),
     );
   } finally {
     unsubscribe();
+    pools.close();
     await queue.close();
     await store.close();
   }
 }
 
 /** Executes one job's slice and settles it with the queue. Never throws for the job's own failure. */
-export async function executeJob(store: EventStore, queue: JobQueue, job: FetchedJob, flags: LlmFlags & { concurrency?: number }, stop: AbortSignal, tell: (event: WorkerEvent) => void): Promise<void> {
+export async function executeJob(store: EventStore, queue: JobQueue, job: FetchedJob, flags: LlmFlags & { concurrency?: number; pools?: SharedEndpointPools }, stop: AbortSignal, tell: (event: WorkerEvent) => void): Promise<void> {
   const { runId, stream, takeover } = job.data;
   const sliceEnds = Date.now() + takeoverTimes(takeover).sliceMs;
   let sliced = false;
   let provider: Provider | null = null;
   try {
     const config = parseExperiment((await store.getRun(runId)).config, `run ${runId} config`);
-    provider = chooseProvider(config, { store, concurrency: flags.concurrency, llm: flags });
+    provider = chooseProvider(config, { store, concurrency: flags.concurrency, llm: flags, pools: flags.pools });
     const warmupId = streamId(runId, WARMUP_STREAM);
     const id = streamId(runId, stream);
     tell({ kind: 'job', runId, stream, fromRound: await store.maxRoundOf(id, 'RoundCompleted') });
