@@ -271,6 +271,59 @@ describe.skipIf(skip !== null)(`sim submit and sim worker on PostgreSQL${skip ? 
     }
   }, 600_000);
 
+  it('sim status shows a running job\'s worker, last complete round and rounds/s (text and JSON); --watch refreshes until stopped', async () => {
+    const store = await database();
+    // Five conditions one after another on one worker: long enough to catch it running.
+    const submitted = runSim(['submit', '--n-users', '1000', '--seed', '8', '--store', store, '--takeover', '60']);
+    expect(submitted.status, submitted.stderr).toBe(0);
+    const worker = startWorker(store, 'status-w');
+    await worker.waitFor(/run 1 warmup: started/);
+    // A running stream some rounds into its job: its rate is the rounds since the job's start over the time since.
+    let seen: { row: StatusRow['streams'][number] & { since: string; fromRound: number | null; roundsPerSecond: number | null }; before: number; after: number } | null = null;
+    await until('a running job with a rate', async () => {
+      const before = Date.now();
+      const runs = (await statusAsync(store)) as unknown as Array<{ streams: Array<StatusRow['streams'][number] & { since: string; fromRound: number | null; roundsPerSecond: number | null }> }>;
+      const after = Date.now();
+      const row = runs[0].streams.find((s) => s.state === 'running' && s.roundsPerSecond !== null && s.round !== null && s.round >= (s.fromRound ?? -1000) + 2);
+      if (row) seen = { row, before, after };
+      return row !== undefined;
+    }, 300_000);
+    const { row, before, after } = seen!;
+    expect(row.worker).toBe('status-w');
+    // The stream's first round minus one when the job started before any round: -16 (warmup from -15), 0 (control from 1).
+    const base = row.fromRound ?? (row.stream === 'warmup' ? -16 : 0);
+    const rounds = row.round! - base;
+    const since = Date.parse(row.since);
+    // The status ran between `before` and `after` (the same machine's clock as the database's).
+    expect(row.roundsPerSecond!).toBeLessThanOrEqual((1.05 * rounds) / ((before - since) / 1000));
+    expect(row.roundsPerSecond!).toBeGreaterThanOrEqual((0.95 * rounds) / ((after - since) / 1000));
+
+    // The table: a running stream's row has its worker, since, round and rate.
+    let text = '';
+    await until('a running row in the table', async () => {
+      const r = await runSimAsync(['status', '--store', store]);
+      expect(r.status, r.stderr).toBe(0);
+      text = r.stdout;
+      return /job\s+running/.test(text);
+    }, 300_000);
+    // Wider than the 80 columns of a pipe (the condition names), so each stream is a block of pairs.
+    expect(text).toMatch(/job\s+running\s*\n\s*worker\s+status-w\s+since\s+\d+s ago\s*\n\s*round\s+-?\d+\s+rounds\/s\s+\d+\.\d+\s*\n\s*tries\s+1\s*$/m);
+
+    // --watch 1: clears the screen and prints the table again every second until interrupted.
+    const watch = spawn(process.execPath, [SIM_BIN, 'status', '--watch', '1', '--store', store], { cwd: PROJECT_ROOT });
+    children.push(watch as ChildProcessWithoutNullStreams);
+    let out = '';
+    watch.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    const closed = new Promise<number | null>((resolve) => watch.on('close', (code) => resolve(code)));
+    await until('two refreshes', () => out.split('\x1b[2J').length - 1 >= 2 && out.split('rounds/s').length - 1 >= 2, 120_000);
+    watch.kill('SIGINT');
+    await closed;
+    expect(out.startsWith('\x1b[2J\x1b[H')).toBe(true);
+
+    worker.child.kill('SIGTERM');
+    expect((await worker.exited).code, worker.output()).toBe(0);
+  }, 600_000);
+
   it('two workers executing the same job: the second appender is refused, drops the job and says so; the winner enqueues the conditions once', async () => {
     const url = await database();
     const config = resolveConfig({ out: scratch, nUsers: 40, seed: 2, provider: 'offline', conditions: 'control,treatment_soc_message' });

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { conditionRuns, parseExperiment, WARMUP_STREAM, type ExperimentConfig } from '../domain/config.js';
+import { conditionRuns, mainStartRound, parseExperiment, WARMUP_STREAM, type ExperimentConfig } from '../domain/config.js';
 import type { Provider } from '../domain/decision.js';
 import { worldFold } from '../domain/evolve.js';
 import { emptyWorld } from '../domain/world.js';
@@ -179,7 +179,9 @@ export async function executeJob(store: EventStore, queue: JobQueue, job: Fetche
     provider = chooseProvider(config, { store, concurrency: flags.concurrency, llm: flags, pools: flags.pools });
     const warmupId = streamId(runId, WARMUP_STREAM);
     const id = streamId(runId, stream);
-    tell({ kind: 'job', runId, stream, fromRound: await store.maxRoundOf(id, 'RoundCompleted') });
+    const fromRound = await store.maxRoundOf(id, 'RoundCompleted');
+    await queue.noteStart(job.id, fromRound);
+    tell({ kind: 'job', runId, stream, fromRound });
     const opts: EngineOptions = {
       store,
       provider,
@@ -243,6 +245,9 @@ export interface StreamStatus {
   since: string | null;
   /** The stream's last complete round (null: none yet). */
   round: number | null;
+  /** Running: the last complete round when the job started (null: none), and rounds completed per second since. */
+  fromRound: number | null;
+  roundsPerSecond: number | null;
   attempts: number;
   reason: string | null;
 }
@@ -253,6 +258,17 @@ export interface RunJobsStatus {
   streams: StreamStatus[];
 }
 
+/**
+ * Rounds completed per second by a running job: from `fromRound` (the last complete round when it
+ * started) to `round` (the last complete round now), over the time since `startedAt` (both times in
+ * the database server's clock). Null before a second has passed.
+ */
+export function roundsPerSecond(fromRound: number, round: number, startedAt: string, now: string): number | null {
+  const seconds = (Date.parse(now) - Date.parse(startedAt)) / 1000;
+  if (!(seconds >= 1)) return null;
+  return Math.max(0, round - fromRound) / seconds;
+}
+
 /** `sim status`: every run of the store with the state of its streams' jobs. */
 export async function queueStatus(flags: StoreFlags): Promise<RunJobsStatus[]> {
   postgresOnly(flags, 'sim status');
@@ -260,8 +276,10 @@ export async function queueStatus(flags: StoreFlags): Promise<RunJobsStatus[]> {
   try {
     const queue = await JobQueue.open(store.handoff().location);
     let jobs: JobRow[];
+    let now: string;
     try {
       jobs = await queue.jobs();
+      now = await queue.serverNow();
     } finally {
       await queue.close();
     }
@@ -278,12 +296,17 @@ export async function queueStatus(flags: StoreFlags): Promise<RunJobsStatus[]> {
         const finished = await streamFinished(store, id);
         const last = live.find((j) => j.state === 'active') ?? live[0] ?? failed.at(-1) ?? null;
         const state: StreamStatus['state'] = finished ? 'done' : live.some((j) => j.state === 'active') ? 'running' : live.length > 0 ? 'queued' : failed.length > 0 ? 'failed' : 'waiting';
+        const round = await store.maxRoundOf(id, 'RoundCompleted');
+        const started = state === 'running' && last?.startedOn && last.output && 'fromRound' in last.output ? { at: last.startedOn, round: last.output.fromRound ?? null } : null;
+        const firstRound = name === WARMUP_STREAM ? config.warmup.start_round : mainStartRound(config);
         streams.push({
           stream: name,
           state,
           worker: state === 'running' ? (last?.output?.worker ?? null) : null,
           since: state === 'running' ? last?.startedOn ?? null : state === 'queued' ? last?.createdOn ?? null : null,
-          round: await store.maxRoundOf(id, 'RoundCompleted'),
+          round,
+          fromRound: started ? started.round : null,
+          roundsPerSecond: started ? roundsPerSecond(started.round ?? firstRound - 1, round ?? firstRound - 1, started.at, now) : null,
           attempts: mine.length === 0 ? 0 : Math.max(...mine.map((j) => j.retryCount + 1)),
           reason: state === 'failed' ? (last?.output?.message ?? last?.output?.value?.message ?? null) : null,
         });
