@@ -157,6 +157,7 @@ process.stdout.write(
     threeWorkersMaxInFlight: three.serverMaxInFlight,
     // What the workers' own CPU allows: with C cores, at most C / (CPU per call) calls/s in all.
     workerCpuMsPerCall: one.workerCpuSeconds === null ? null : (1000 * one.workerCpuSeconds) / one.calls,
+    threeWorkersCpuMsPerCall: three.workerCpuSeconds === null ? null : (1000 * three.workerCpuSeconds) / three.calls,
     speedup: three.callsPerSecond / one.callsPerSecond,
     loadAverage1m: Math.max(one.load1, three.load1),
   })}\n`,
