@@ -324,6 +324,54 @@ describe.skipIf(skip !== null)(`sim submit and sim worker on PostgreSQL${skip ? 
     expect((await worker.exited).code, worker.output()).toBe(0);
   }, 600_000);
 
+  it('a transient failure (the LLM server unreachable past --max-outage) is retried with growing backoff, shown by sim status, and the run finishes once the server is back', async () => {
+    const KEY = 'sk-test-SECRET-transient';
+    // A port with nothing listening on it yet: the server starts there later.
+    const probe = await startFakeServer({ apiKey: KEY });
+    const port = Number(new URL(probe.url).port);
+    await probe.close();
+    const users = writeUsersDir(join(scratch, 'transient-users'), 40);
+    const env = { OPENAI_API_KEY: KEY, OPENAI_BASE_URL: probe.url };
+    const store = await database();
+    const submitted = runSim(['submit', '--provider', 'openai', '--users-dir', users, '--n-users', '30', '--seed', '3', '--warmup-only', '--num-contents', '3', '--store', store, '--takeover', '20'], { env });
+    expect(submitted.status, submitted.stderr).toBe(0);
+    const worker = startWorker(store, 'transient', ['--max-outage', '1s'], env);
+    const lines: Array<{ at: number; line: string }> = [];
+    let partial = '';
+    worker.child.stderr.on('data', (c: Buffer) => {
+      const parts = (partial + c.toString()).split('\n');
+      partial = parts.pop()!;
+      for (const line of parts) lines.push({ at: Date.now(), line });
+    });
+    let server: Awaited<ReturnType<typeof startFakeServer>> | null = null;
+    try {
+      await worker.waitFor(/(failed, will be retried.*\n[\s\S]*){3}/);
+      // While it waits for its next attempt, status shows the stream queued with its attempts and why.
+      let waiting: StatusRow['streams'][number] | null = null;
+      await until('the stream queued for a retry', async () => (waiting = (await statusAsync(store))[0].streams[0]).state === 'queued', 120_000);
+      expect(waiting!.attempts).toBeGreaterThanOrEqual(3);
+      expect(waiting!.reason).toMatch(/the LLM server has not answered for 1s/);
+      const failures = lines.filter((l) => /run 1 warmup: failed, will be retried: the LLM server has not answered for 1s/.test(l.line)).map((l) => l.at);
+      const starts = lines.filter((l) => /run 1 warmup: started/.test(l.line)).map((l) => l.at);
+      expect(failures.length).toBeGreaterThanOrEqual(3);
+      // pg-boss's backoff from 2 s: the retry after the first failure waits 2-4 s, after the second 4-8 s
+      // (plus up to a poll of 1 s and a loaded machine's delays: upper bounds are loose, lower bounds firm).
+      const gap1 = (starts[1] - failures[0]) / 1000;
+      const gap2 = (starts[2] - failures[1]) / 1000;
+      expect(gap1).toBeGreaterThanOrEqual(1.9);
+      expect(gap2).toBeGreaterThanOrEqual(3.9);
+      expect(gap1).toBeLessThan(20);
+      expect(gap2).toBeLessThan(30);
+      server = await startFakeServer({ apiKey: KEY, port });
+      await until('the run to finish once the server is back', async () => (await statusAsync(store))[0].status === 'finished', 300_000);
+      expect(server.requests).toBeGreaterThan(30);
+      worker.child.kill('SIGTERM');
+      expect((await worker.exited).code, worker.output()).toBe(0);
+    } finally {
+      await server?.close();
+    }
+  }, 600_000);
+
   it('two workers executing the same job: the second appender is refused, drops the job and says so; the winner enqueues the conditions once', async () => {
     const url = await database();
     const config = resolveConfig({ out: scratch, nUsers: 40, seed: 2, provider: 'offline', conditions: 'control,treatment_soc_message' });

@@ -308,7 +308,8 @@ export async function queueStatus(flags: StoreFlags): Promise<RunJobsStatus[]> {
           fromRound: started ? started.round : null,
           roundsPerSecond: started ? roundsPerSecond(started.round ?? firstRound - 1, round ?? firstRound - 1, started.at, now) : null,
           attempts: mine.length === 0 ? 0 : Math.max(...mine.map((j) => j.retryCount + 1)),
-          reason: state === 'failed' ? (last?.output?.message ?? last?.output?.value?.message ?? null) : null,
+          // A failed job's reason; for a job waiting to be retried, the reason of its last failure.
+          reason: state === 'failed' || (state === 'queued' && last?.state === 'retry') ? (last?.output?.message ?? last?.output?.value?.message ?? null) : null,
         });
       }
       out.push({ runId: run.id, status: run.status, streams });
