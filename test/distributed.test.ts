@@ -372,6 +372,35 @@ describe.skipIf(skip !== null)(`sim submit and sim worker on PostgreSQL${skip ? 
     }
   }, 600_000);
 
+  it('sim submit --from-warmup enqueues only the conditions, forked from a warmup the workers recorded; fingerprint as `sim run --from-warmup` on SQLite', async () => {
+    const sqliteOut = join(scratch, 'from-warmup-sqlite');
+    const experiment = ['--n-users', '200', '--seed', '5'];
+    expect(runSim(['run', ...experiment, '--warmup-only', '--out', sqliteOut]).status).toBe(0);
+    const forked = runSim(['run', ...experiment, '--from-warmup', '1', '--conditions', 'control,treatment_soc_message', '--out', sqliteOut], { timeoutMs: 600_000 });
+    expect(forked.status, forked.stderr).toBe(0);
+    const expected = (JSON.parse(runSim(['runs', '--json', '--out', sqliteOut]).stdout) as Array<{ id: number; fingerprint: string }>).find((r) => r.id === 2)!.fingerprint;
+
+    const store = await database();
+    // No finished warmup yet: refused, nothing recorded.
+    const early = runSim(['submit', ...experiment, '--from-warmup', '1', '--store', store]);
+    expect(early.status).not.toBe(0);
+    expect(early.stderr).toMatch(/run 1 was not found|no finished warmup|no run/i);
+    expect(runSim(['submit', ...experiment, '--warmup-only', '--store', store, '--takeover', '20']).stdout.trim()).toBe('1');
+    const worker = startWorker(store, 'fork');
+    await until('the warmup to finish', () => status(store)[0].status === 'finished', 300_000);
+    const submitted = runSim(['submit', ...experiment, '--from-warmup', '1', '--conditions', 'control,treatment_soc_message', '--store', store, '--takeover', '20']);
+    expect(submitted.status, submitted.stderr).toBe(0);
+    expect(submitted.stdout.trim()).toBe('2');
+    // The forked run has no warmup stream of its own: its two conditions are its jobs.
+    expect(status(store)[1].streams.map((s) => s.stream)).toEqual(['control', 'treatment_soc_message']);
+    await until('the forked run to finish', () => status(store)[1].status === 'finished', 300_000);
+    worker.child.kill('SIGTERM');
+    expect((await worker.exited).code, worker.output()).toBe(0);
+    expect(worker.output()).not.toMatch(/run 2 warmup/);
+    const runs = JSON.parse(runSim(['runs', '--json', '--store', store]).stdout) as Array<{ id: number; fingerprint: string }>;
+    expect(runs.find((r) => r.id === 2)!.fingerprint).toBe(expected);
+  }, 600_000);
+
   it('two workers executing the same job: the second appender is refused, drops the job and says so; the winner enqueues the conditions once', async () => {
     const url = await database();
     const config = resolveConfig({ out: scratch, nUsers: 40, seed: 2, provider: 'offline', conditions: 'control,treatment_soc_message' });

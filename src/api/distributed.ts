@@ -11,14 +11,15 @@ import { DEFAULT_TAKEOVER_SECONDS, JobQueue, takeoverTimes, type FetchedJob, typ
 import type { EngineOptions, ProgressEvent } from '../sim/engine-types.js';
 import { SharedEndpointPools } from '../llm/endpoint-pool.js';
 import { loadPopulation } from '../sim/population.js';
-import { runComplete, streamFinished } from '../sim/run-status.js';
+import { runComplete, streamFinished, warmupStreamOf } from '../sim/run-status.js';
 import { runCondition, runWarmup } from '../sim/stages.js';
 import type { EventStore } from '../sim/store.js';
 import { CODE_VERSION } from '../version.js';
 import { resolveConfig, type Notice, type RunOptions } from './config.js';
 import { maxFallbackRate, type LlmFlags } from './llm.js';
 import { checkProviderReady, chooseProvider } from './provider.js';
-import { checkFolderFlag } from './run-checks.js';
+import { adoptWarmupConfig, checkFolderFlag, readConfigInput } from './run-checks.js';
+import { findWarmup } from './run.js';
 import { openStoreFor, openStoreWithRuns, storeLocation, type StoreFlags } from './store.js';
 
 /**
@@ -43,18 +44,27 @@ export interface SubmitOptions extends RunOptions {
   takeover?: number;
 }
 
-/** `sim submit`: checks the run as `sim run` does, records it and enqueues its warmup; returns at once. */
+/**
+ * `sim submit`: checks the run as `sim run` does, records it and enqueues its warmup (or, with
+ * --from-warmup, its conditions, which fork from that recorded warmup); returns at once.
+ */
 export async function submitRun(options: SubmitOptions, notice: Notice = () => undefined): Promise<{ runId: number; store: string }> {
   const location = postgresOnly(options, 'sim submit');
-  if (options.fromWarmup !== undefined) throw new UsageError('--from-warmup: not available with sim submit (submit the whole run)');
   const takeover = options.takeover ?? DEFAULT_TAKEOVER_SECONDS;
-  const config = resolveConfig(options, notice);
+  let config = resolveConfig(options, notice);
   checkProviderReady(config, options.cacheOnly);
   checkFolderFlag('--users-dir', options.usersDir, true, 'profiles.csv and network.csv');
-  // The population is validated whole before anything is written (workers load it again from users_dir).
-  loadPopulation(config);
+  // The population is validated whole before anything is written (workers load it again from users_dir);
+  // a run from a recorded warmup takes its users from that warmup's events.
+  if (options.fromWarmup === undefined) loadPopulation(config);
   const store = await openStoreFor(options);
   try {
+    if (options.fromWarmup !== undefined) {
+      const warmup = await findWarmup(store, options.fromWarmup);
+      const input = options.config ? readConfigInput(options.config) : null;
+      const recorded = parseExperiment((await store.getRun(warmup.runId)).config, `run ${warmup.runId} config`);
+      config = { ...adoptWarmupConfig(config, options, input, options.config, { runId: warmup.runId, config: recorded }), from_warmup: warmup.stream };
+    }
     const runId = await submitConfig(store, config, takeover);
     return { runId, store: location.display };
   } finally {
@@ -62,12 +72,13 @@ export async function submitRun(options: SubmitOptions, notice: Notice = () => u
   }
 }
 
-/** Records a resolved config as a new run and enqueues its warmup job. */
+/** Records a resolved config as a new run and enqueues its warmup job (its condition jobs when it starts from a recorded warmup). */
 export async function submitConfig(store: EventStore, config: ExperimentConfig, takeover: number): Promise<number> {
   const queue = await JobQueue.open(store.handoff().location);
   try {
     const runId = await store.createRun({ seed: config.seed, config, codeVersion: CODE_VERSION, createdAt: new Date().toISOString(), status: 'running' });
-    await queue.enqueue([{ runId, stream: WARMUP_STREAM, takeover }]);
+    const first = config.from_warmup ? conditionRuns(config).map((c) => c.stream) : [WARMUP_STREAM];
+    await queue.enqueue(first.map((stream) => ({ runId, stream, takeover })));
     return runId;
   } finally {
     await queue.close();
@@ -177,7 +188,7 @@ export async function executeJob(store: EventStore, queue: JobQueue, job: Fetche
   try {
     const config = parseExperiment((await store.getRun(runId)).config, `run ${runId} config`);
     provider = chooseProvider(config, { store, concurrency: flags.concurrency, llm: flags, pools: flags.pools });
-    const warmupId = streamId(runId, WARMUP_STREAM);
+    const warmupId = warmupStreamOf(runId, config);
     const id = streamId(runId, stream);
     const fromRound = await store.maxRoundOf(id, 'RoundCompleted');
     await queue.noteStart(job.id, fromRound);
@@ -195,6 +206,7 @@ export async function executeJob(store: EventStore, queue: JobQueue, job: Fetche
     };
     let next: StreamJob[] = [];
     if (stream === WARMUP_STREAM) {
+      if (config.from_warmup) throw new UsageError(`run ${runId} starts from ${config.from_warmup}: it has no warmup of its own to execute`);
       if ((await store.head(warmupId)).position === 0) opts.population = loadPopulation(config);
       await runWarmup(opts, warmupId);
       if (!config.warmup_only) {
@@ -286,7 +298,8 @@ export async function queueStatus(flags: StoreFlags): Promise<RunJobsStatus[]> {
     const out: RunJobsStatus[] = [];
     for (const run of await store.listRunRows()) {
       const config = parseExperiment(run.config, `run ${run.id} config`);
-      const names = [WARMUP_STREAM, ...(config.warmup_only ? [] : conditionRuns(config).map((c) => c.stream))];
+      // A run from another run's recorded warmup has no warmup stream of its own.
+      const names = [...(config.from_warmup ? [] : [WARMUP_STREAM]), ...(config.warmup_only ? [] : conditionRuns(config).map((c) => c.stream))];
       const streams: StreamStatus[] = [];
       for (const name of names) {
         const id = streamId(run.id, name);
