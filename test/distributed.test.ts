@@ -185,6 +185,12 @@ describe.skipIf(skip !== null)(`sim submit and sim worker on PostgreSQL${skip ? 
     for (const w of workers) expect((await w.exited).code, w.output()).toBe(0);
     // Both workers took part.
     for (const w of workers) expect(w.output()).toMatch(/: done/);
+    // A run executed slice by slice, two jobs at a time, has the fingerprint of `sim run` (threshold 3 is the default).
+    const sqliteOut = join(scratch, 'sweep-sqlite');
+    expect(runSim(['run', '--n-users', '100', '--seed', '1', '--conditions', 'control,experiment_soc_message', '--out', sqliteOut]).status).toBe(0);
+    const alone = (JSON.parse(runSim(['runs', '--json', '--out', sqliteOut]).stdout) as Array<{ fingerprint: string }>)[0].fingerprint;
+    const sweptRuns = JSON.parse(runSim(['runs', '--json', '--store', store]).stdout) as Array<{ id: number; fingerprint: string }>;
+    expect(sweptRuns.find((r) => r.id === 1)!.fingerprint).toBe(alone);
 
     const out = join(scratch, 'sweep');
     const report = runSim(['report', '--sweep', 'thresholds', '--store', store, '--out', out], { timeoutMs: 600_000 });
