@@ -6,13 +6,17 @@
  *   npm run bench -- --large  also 100,000 agents, the 1,000,000-agent warmup + one condition,
  *                             and `sim replay` of a 20,000-agent run (the default replays 2,000)
  *   npm run bench -- --only=startup   just the start-up rows (`sim --help`, `sim runs`), in seconds;
- *                             likewise --only=engine|llm|replay|population
+ *                             likewise --only=engine|distributed|llm|replay|population
+ *
+ * The distributed rows use SIM_BENCH_PG_URL's server (creating databases on it), else start a
+ * throwaway PostgreSQL cluster (bench/pg-server.ts), else are skipped with the reason printed.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchPostgres, freshDatabase } from './pg-server.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const large = process.argv.includes('--large');
@@ -71,12 +75,30 @@ if (!only || only === 'engine') {
   }
 }
 
-// Distributed runs (docs/distributed.md): how long a job waits for another worker after its worker
-// dies (kill -9) or is stopped (SIGTERM). SIM_BENCH_PG_URL names an empty database.
-if ((!only || only === 'distributed') && process.env.SIM_BENCH_PG_URL) {
-  const r = child('takeover-case.ts', [process.env.SIM_BENCH_PG_URL]);
-  rows.push({ section: 'distributed (PostgreSQL queue)', case: 'a job continued by another worker, default --takeover 60', ...r } as Row);
-  print(rows[rows.length - 1]);
+// Distributed runs (docs/distributed.md), on SIM_BENCH_PG_URL's server or a throwaway cluster:
+// (a) calls/s of 3 `sim worker` processes against 1, 64 LLM requests in flight each, 200 ms server;
+// (b) how long a job waits for another worker after its worker dies (kill -9) or is stopped (SIGTERM).
+if (!only || only === 'distributed') {
+  const server = await benchPostgres();
+  if ('skip' in server) {
+    process.stderr.write(`distributed rows skipped: ${server.skip}\n`);
+  } else {
+    try {
+      const a = child('workers-case.ts', [server.url, process.env.SIM_BENCH_WORKERS_USERS ?? '1000']);
+      rows.push({ section: 'distributed (PostgreSQL queue)', case: '3 `sim worker` vs 1, LLM at 200 ms, 64 in flight each', ...a } as Row);
+      print(rows[rows.length - 1]);
+      const db = await freshDatabase(server.url, 'takeover');
+      try {
+        const b = child('takeover-case.ts', [db.url]);
+        rows.push({ section: 'distributed (PostgreSQL queue)', case: 'a job continued by another worker, default --takeover 60', ...b } as Row);
+        print(rows[rows.length - 1]);
+      } finally {
+        await db.drop().catch(() => undefined);
+      }
+    } finally {
+      server.stop();
+    }
+  }
 }
 
 function llmCase(args: string[], label: string): void {
@@ -150,6 +172,8 @@ const figure = (r: Row): string => {
   if (r.section.startsWith('LLM') && r.engineShare !== undefined) return `${r.calls} calls, ${Number(r.callsPerSecond).toFixed(0)} calls/s, engine ${(100 * Number(r.engineShare)).toFixed(1)}% of wall time`;
   if (r.section.startsWith('LLM')) return `${Number(r.callsPerSecond).toFixed(0)} calls/s of ideal ${r.ideal} (${(100 * Number(r.share)).toFixed(0)}%), client CPU ${Number(r.cpuUsPerCall).toFixed(0)} µs/call`;
   if (r.section === 'start-up') return `median of ${r.starts} starts (fastest ${Number(r.minSeconds).toFixed(2)} s); Node itself (\`node -e 0\`): median ${Number(r.bareNodeSeconds).toFixed(2)} s, fastest ${Number(r.bareNodeMinSeconds).toFixed(2)} s`;
+  if (r.section.startsWith('distributed') && r.speedup !== undefined) return `1 worker ${Number(r.oneWorkerCallsPerSecond).toFixed(0)} calls/s (${r.oneWorkerCalls} calls, at most ${r.oneWorkerMaxInFlight} in flight), 3 workers ${Number(r.threeWorkersCallsPerSecond).toFixed(0)} calls/s (${r.threeWorkersCalls} calls, at most ${r.threeWorkersMaxInFlight} in flight): ${Number(r.speedup).toFixed(2)}x; worker CPU ${Number(r.workerCpuMsPerCall).toFixed(1)} / ${Number(r.threeWorkersCpuMsPerCall).toFixed(1)} ms per call; load average ${Number(r.loadAverage1m).toFixed(1)}`;
+  if (r.section.startsWith('distributed')) return `taken over ${Number(r.afterKill9Seconds).toFixed(1)} s after kill -9 (bound ${r.takeoverBoundSeconds} s), ${Number(r.afterSigtermSeconds).toFixed(1)} s after SIGTERM`;
   if (r.section.startsWith('cache')) {
     const one = Number(r.oneThreadSeconds) > 0 ? `; one thread ${Number(r.oneThreadSeconds).toFixed(1)} s, ${Number(r.oneThreadUsPerDecision).toFixed(0)} µs/decision` : '';
     return `${r.replayRequests} HTTP requests, ${r.cacheHits} cache hits, ${Number(r.usPerDecision).toFixed(0)} µs/decision${one}; identical: ${r.identical ? 'yes' : 'NO'} (recording took ${Number(r.recordSeconds).toFixed(1)} s); at this cost 754,706 decisions (20,000 x 5) take ${((Number(r.usPerDecision) * 754_706) / 1e6).toFixed(0)} s`;

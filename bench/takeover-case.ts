@@ -5,6 +5,7 @@
  * a PostgreSQL database (argv[2], an empty database); prints one JSON line.
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 const url = process.argv[2];
@@ -49,4 +50,4 @@ async function measure(signal: 'SIGKILL' | 'SIGTERM', seed: number): Promise<num
 
 const killed = await measure('SIGKILL', 11);
 const stopped = await measure('SIGTERM', 12);
-process.stdout.write(`${JSON.stringify({ wallSeconds: killed + stopped, takeoverBoundSeconds: Number(takeover), afterKill9Seconds: killed, afterSigtermSeconds: stopped })}\n`);
+process.stdout.write(`${JSON.stringify({ wallSeconds: killed + stopped, takeoverBoundSeconds: Number(takeover), afterKill9Seconds: killed, afterSigtermSeconds: stopped, loadAverage1m: loadavg()[0] })}\n`);

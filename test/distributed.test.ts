@@ -185,6 +185,12 @@ describe.skipIf(skip !== null)(`sim submit and sim worker on PostgreSQL${skip ? 
     for (const w of workers) expect((await w.exited).code, w.output()).toBe(0);
     // Both workers took part.
     for (const w of workers) expect(w.output()).toMatch(/: done/);
+    // A run executed slice by slice, two jobs at a time, has the fingerprint of `sim run` (threshold 3 is the default).
+    const sqliteOut = join(scratch, 'sweep-sqlite');
+    expect(runSim(['run', '--n-users', '100', '--seed', '1', '--conditions', 'control,experiment_soc_message', '--out', sqliteOut]).status).toBe(0);
+    const alone = (JSON.parse(runSim(['runs', '--json', '--out', sqliteOut]).stdout) as Array<{ fingerprint: string }>)[0].fingerprint;
+    const sweptRuns = JSON.parse(runSim(['runs', '--json', '--store', store]).stdout) as Array<{ id: number; fingerprint: string }>;
+    expect(sweptRuns.find((r) => r.id === 1)!.fingerprint).toBe(alone);
 
     const out = join(scratch, 'sweep');
     const report = runSim(['report', '--sweep', 'thresholds', '--store', store, '--out', out], { timeoutMs: 600_000 });
@@ -242,6 +248,164 @@ describe.skipIf(skip !== null)(`sim submit and sim worker on PostgreSQL${skip ? 
       await server.close();
     }
   }, 900_000);
+
+  it('a worker running two LLM jobs at once (--jobs 2) keeps one limit per endpoint: the server never has more than --concurrency requests in flight', async () => {
+    const KEY = 'sk-test-SECRET-shared-limit';
+    // Latency keeps requests in flight long enough for the two jobs' requests to meet.
+    const server = await startFakeServer({ apiKey: KEY, latencyMs: 40 });
+    try {
+      const users = writeUsersDir(join(scratch, 'shared-limit-users'), 80);
+      const env = { OPENAI_API_KEY: KEY, OPENAI_BASE_URL: server.url };
+      const store = await database();
+      for (const seed of ['6', '7']) {
+        const submitted = runSim(['submit', '--provider', 'openai', '--users-dir', users, '--n-users', '60', '--seed', seed, '--warmup-only', '--num-contents', '5', '--store', store, '--takeover', '60'], { env });
+        expect(submitted.status, submitted.stderr).toBe(0);
+      }
+      const worker = startWorker(store, 'shared', ['--jobs', '2', '--concurrency', '3'], env);
+      await until('both runs to finish', async () => (await statusAsync(store)).every((r) => r.status === 'finished'), 600_000);
+      worker.child.kill('SIGTERM');
+      expect((await worker.exited).code, worker.output()).toBe(0);
+      // Both jobs ran at the same time: each started before either ended.
+      const lines = worker.output().split('\n');
+      const firstEnd = lines.findIndex((l) => /warmup: (done|slice ended)/.test(l));
+      expect(lines.slice(0, firstEnd).filter((l) => /run [12] warmup: started/.test(l))).toHaveLength(2);
+      expect(server.requests).toBeGreaterThan(100);
+      // One limit of 3 for the process, reached and never exceeded (with a limit per job it would reach 6).
+      expect(server.maxInFlight).toBe(3);
+    } finally {
+      await server.close();
+    }
+  }, 600_000);
+
+  it('sim status shows a running job\'s worker, last complete round and rounds/s (text and JSON); --watch refreshes until stopped', async () => {
+    const store = await database();
+    // Five conditions one after another on one worker: long enough to catch it running.
+    const submitted = runSim(['submit', '--n-users', '1000', '--seed', '8', '--store', store, '--takeover', '60']);
+    expect(submitted.status, submitted.stderr).toBe(0);
+    const worker = startWorker(store, 'status-w');
+    await worker.waitFor(/run 1 warmup: started/);
+    // A running stream some rounds into its job: its rate is the rounds since the job's start over the time since.
+    let seen: { row: StatusRow['streams'][number] & { since: string; fromRound: number | null; roundsPerSecond: number | null }; before: number; after: number } | null = null;
+    await until('a running job with a rate', async () => {
+      const before = Date.now();
+      const runs = (await statusAsync(store)) as unknown as Array<{ streams: Array<StatusRow['streams'][number] & { since: string; fromRound: number | null; roundsPerSecond: number | null }> }>;
+      const after = Date.now();
+      const row = runs[0].streams.find((s) => s.state === 'running' && s.roundsPerSecond !== null && s.round !== null && s.round >= (s.fromRound ?? -1000) + 2);
+      if (row) seen = { row, before, after };
+      return row !== undefined;
+    }, 300_000);
+    const { row, before, after } = seen!;
+    expect(row.worker).toBe('status-w');
+    // The stream's first round minus one when the job started before any round: -16 (warmup from -15), 0 (control from 1).
+    const base = row.fromRound ?? (row.stream === 'warmup' ? -16 : 0);
+    const rounds = row.round! - base;
+    const since = Date.parse(row.since);
+    // The status ran between `before` and `after` (the same machine's clock as the database's).
+    expect(row.roundsPerSecond!).toBeLessThanOrEqual((1.05 * rounds) / ((before - since) / 1000));
+    expect(row.roundsPerSecond!).toBeGreaterThanOrEqual((0.95 * rounds) / ((after - since) / 1000));
+
+    // The table: a running stream's row has its worker, since, round and rate.
+    let text = '';
+    await until('a running row in the table', async () => {
+      const r = await runSimAsync(['status', '--store', store]);
+      expect(r.status, r.stderr).toBe(0);
+      text = r.stdout;
+      return /job\s+running/.test(text);
+    }, 300_000);
+    // Wider than the 80 columns of a pipe (the condition names), so each stream is a block of pairs.
+    expect(text).toMatch(/job\s+running\s*\n\s*worker\s+status-w\s+since\s+\d+s ago\s*\n\s*round\s+-?\d+\s+rounds\/s\s+\d+\.\d+\s*\n\s*tries\s+1\s*$/m);
+
+    // --watch 1: clears the screen and prints the table again every second until interrupted.
+    const watch = spawn(process.execPath, [SIM_BIN, 'status', '--watch', '1', '--store', store], { cwd: PROJECT_ROOT });
+    children.push(watch as ChildProcessWithoutNullStreams);
+    let out = '';
+    watch.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    const closed = new Promise<number | null>((resolve) => watch.on('close', (code) => resolve(code)));
+    await until('two refreshes', () => out.split('\x1b[2J').length - 1 >= 2 && out.split('rounds/s').length - 1 >= 2, 120_000);
+    watch.kill('SIGINT');
+    await closed;
+    expect(out.startsWith('\x1b[2J\x1b[H')).toBe(true);
+
+    worker.child.kill('SIGTERM');
+    expect((await worker.exited).code, worker.output()).toBe(0);
+  }, 600_000);
+
+  it('a transient failure (the LLM server unreachable past --max-outage) is retried with growing backoff, shown by sim status, and the run finishes once the server is back', async () => {
+    const KEY = 'sk-test-SECRET-transient';
+    // A port with nothing listening on it yet: the server starts there later.
+    const probe = await startFakeServer({ apiKey: KEY });
+    const port = Number(new URL(probe.url).port);
+    await probe.close();
+    const users = writeUsersDir(join(scratch, 'transient-users'), 40);
+    const env = { OPENAI_API_KEY: KEY, OPENAI_BASE_URL: probe.url };
+    const store = await database();
+    const submitted = runSim(['submit', '--provider', 'openai', '--users-dir', users, '--n-users', '30', '--seed', '3', '--warmup-only', '--num-contents', '3', '--store', store, '--takeover', '20'], { env });
+    expect(submitted.status, submitted.stderr).toBe(0);
+    const worker = startWorker(store, 'transient', ['--max-outage', '1s'], env);
+    const lines: Array<{ at: number; line: string }> = [];
+    let partial = '';
+    worker.child.stderr.on('data', (c: Buffer) => {
+      const parts = (partial + c.toString()).split('\n');
+      partial = parts.pop()!;
+      for (const line of parts) lines.push({ at: Date.now(), line });
+    });
+    let server: Awaited<ReturnType<typeof startFakeServer>> | null = null;
+    try {
+      await worker.waitFor(/(failed, will be retried.*\n[\s\S]*){3}/);
+      // While it waits for its next attempt, status shows the stream queued with its attempts and why.
+      let waiting: StatusRow['streams'][number] | null = null;
+      await until('the stream queued for a retry', async () => (waiting = (await statusAsync(store))[0].streams[0]).state === 'queued', 120_000);
+      expect(waiting!.attempts).toBeGreaterThanOrEqual(3);
+      expect(waiting!.reason).toMatch(/the LLM server has not answered for 1s/);
+      const failures = lines.filter((l) => /run 1 warmup: failed, will be retried: the LLM server has not answered for 1s/.test(l.line)).map((l) => l.at);
+      const starts = lines.filter((l) => /run 1 warmup: started/.test(l.line)).map((l) => l.at);
+      expect(failures.length).toBeGreaterThanOrEqual(3);
+      // pg-boss's backoff from 2 s: the retry after the first failure waits 2-4 s, after the second 4-8 s
+      // (plus up to a poll of 1 s and a loaded machine's delays: upper bounds are loose, lower bounds firm).
+      const gap1 = (starts[1] - failures[0]) / 1000;
+      const gap2 = (starts[2] - failures[1]) / 1000;
+      expect(gap1).toBeGreaterThanOrEqual(1.9);
+      expect(gap2).toBeGreaterThanOrEqual(3.9);
+      expect(gap1).toBeLessThan(20);
+      expect(gap2).toBeLessThan(30);
+      server = await startFakeServer({ apiKey: KEY, port });
+      await until('the run to finish once the server is back', async () => (await statusAsync(store))[0].status === 'finished', 300_000);
+      expect(server.requests).toBeGreaterThan(30);
+      worker.child.kill('SIGTERM');
+      expect((await worker.exited).code, worker.output()).toBe(0);
+    } finally {
+      await server?.close();
+    }
+  }, 600_000);
+
+  it('sim submit --from-warmup enqueues only the conditions, forked from a warmup the workers recorded; fingerprint as `sim run --from-warmup` on SQLite', async () => {
+    const sqliteOut = join(scratch, 'from-warmup-sqlite');
+    const experiment = ['--n-users', '200', '--seed', '5'];
+    expect(runSim(['run', ...experiment, '--warmup-only', '--out', sqliteOut]).status).toBe(0);
+    const forked = runSim(['run', ...experiment, '--from-warmup', '1', '--conditions', 'control,treatment_soc_message', '--out', sqliteOut], { timeoutMs: 600_000 });
+    expect(forked.status, forked.stderr).toBe(0);
+    const expected = (JSON.parse(runSim(['runs', '--json', '--out', sqliteOut]).stdout) as Array<{ id: number; fingerprint: string }>).find((r) => r.id === 2)!.fingerprint;
+
+    const store = await database();
+    // No finished warmup yet: refused, nothing recorded.
+    const early = runSim(['submit', ...experiment, '--from-warmup', '1', '--store', store]);
+    expect(early.status).not.toBe(0);
+    expect(early.stderr).toMatch(/run 1 was not found|no finished warmup|no run/i);
+    expect(runSim(['submit', ...experiment, '--warmup-only', '--store', store, '--takeover', '20']).stdout.trim()).toBe('1');
+    const worker = startWorker(store, 'fork');
+    await until('the warmup to finish', () => status(store)[0].status === 'finished', 300_000);
+    const submitted = runSim(['submit', ...experiment, '--from-warmup', '1', '--conditions', 'control,treatment_soc_message', '--store', store, '--takeover', '20']);
+    expect(submitted.status, submitted.stderr).toBe(0);
+    expect(submitted.stdout.trim()).toBe('2');
+    // The forked run has no warmup stream of its own: its two conditions are its jobs.
+    expect(status(store)[1].streams.map((s) => s.stream)).toEqual(['control', 'treatment_soc_message']);
+    await until('the forked run to finish', () => status(store)[1].status === 'finished', 300_000);
+    worker.child.kill('SIGTERM');
+    expect((await worker.exited).code, worker.output()).toBe(0);
+    expect(worker.output()).not.toMatch(/run 2 warmup/);
+    const runs = JSON.parse(runSim(['runs', '--json', '--store', store]).stdout) as Array<{ id: number; fingerprint: string }>;
+    expect(runs.find((r) => r.id === 2)!.fingerprint).toBe(expected);
+  }, 600_000);
 
   it('two workers executing the same job: the second appender is refused, drops the job and says so; the winner enqueues the conditions once', async () => {
     const url = await database();

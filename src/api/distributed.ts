@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { conditionRuns, parseExperiment, WARMUP_STREAM, type ExperimentConfig } from '../domain/config.js';
+import { conditionRuns, mainStartRound, parseExperiment, WARMUP_STREAM, type ExperimentConfig } from '../domain/config.js';
 import type { Provider } from '../domain/decision.js';
 import { worldFold } from '../domain/evolve.js';
 import { emptyWorld } from '../domain/world.js';
@@ -9,15 +9,17 @@ import { describeLocation, type StoreLocation } from '../events/open-store.js';
 import { streamId } from '../events/stream-ids.js';
 import { DEFAULT_TAKEOVER_SECONDS, JobQueue, takeoverTimes, type FetchedJob, type JobRow, type StreamJob } from '../queue/queue.js';
 import type { EngineOptions, ProgressEvent } from '../sim/engine-types.js';
+import { SharedEndpointPools } from '../llm/endpoint-pool.js';
 import { loadPopulation } from '../sim/population.js';
-import { runComplete, streamFinished } from '../sim/run-status.js';
+import { runComplete, streamFinished, warmupStreamOf } from '../sim/run-status.js';
 import { runCondition, runWarmup } from '../sim/stages.js';
 import type { EventStore } from '../sim/store.js';
 import { CODE_VERSION } from '../version.js';
 import { resolveConfig, type Notice, type RunOptions } from './config.js';
 import { maxFallbackRate, type LlmFlags } from './llm.js';
 import { checkProviderReady, chooseProvider } from './provider.js';
-import { checkFolderFlag } from './run-checks.js';
+import { adoptWarmupConfig, checkFolderFlag, readConfigInput } from './run-checks.js';
+import { findWarmup } from './run.js';
 import { openStoreFor, openStoreWithRuns, storeLocation, type StoreFlags } from './store.js';
 
 /**
@@ -42,18 +44,27 @@ export interface SubmitOptions extends RunOptions {
   takeover?: number;
 }
 
-/** `sim submit`: checks the run as `sim run` does, records it and enqueues its warmup; returns at once. */
+/**
+ * `sim submit`: checks the run as `sim run` does, records it and enqueues its warmup (or, with
+ * --from-warmup, its conditions, which fork from that recorded warmup); returns at once.
+ */
 export async function submitRun(options: SubmitOptions, notice: Notice = () => undefined): Promise<{ runId: number; store: string }> {
   const location = postgresOnly(options, 'sim submit');
-  if (options.fromWarmup !== undefined) throw new UsageError('--from-warmup: not available with sim submit (submit the whole run)');
   const takeover = options.takeover ?? DEFAULT_TAKEOVER_SECONDS;
-  const config = resolveConfig(options, notice);
+  let config = resolveConfig(options, notice);
   checkProviderReady(config, options.cacheOnly);
   checkFolderFlag('--users-dir', options.usersDir, true, 'profiles.csv and network.csv');
-  // The population is validated whole before anything is written (workers load it again from users_dir).
-  loadPopulation(config);
+  // The population is validated whole before anything is written (workers load it again from users_dir);
+  // a run from a recorded warmup takes its users from that warmup's events.
+  if (options.fromWarmup === undefined) loadPopulation(config);
   const store = await openStoreFor(options);
   try {
+    if (options.fromWarmup !== undefined) {
+      const warmup = await findWarmup(store, options.fromWarmup);
+      const input = options.config ? readConfigInput(options.config) : null;
+      const recorded = parseExperiment((await store.getRun(warmup.runId)).config, `run ${warmup.runId} config`);
+      config = { ...adoptWarmupConfig(config, options, input, options.config, { runId: warmup.runId, config: recorded }), from_warmup: warmup.stream };
+    }
     const runId = await submitConfig(store, config, takeover);
     return { runId, store: location.display };
   } finally {
@@ -61,12 +72,13 @@ export async function submitRun(options: SubmitOptions, notice: Notice = () => u
   }
 }
 
-/** Records a resolved config as a new run and enqueues its warmup job. */
+/** Records a resolved config as a new run and enqueues its warmup job (its condition jobs when it starts from a recorded warmup). */
 export async function submitConfig(store: EventStore, config: ExperimentConfig, takeover: number): Promise<number> {
   const queue = await JobQueue.open(store.handoff().location);
   try {
     const runId = await store.createRun({ seed: config.seed, config, codeVersion: CODE_VERSION, createdAt: new Date().toISOString(), status: 'running' });
-    await queue.enqueue([{ runId, stream: WARMUP_STREAM, takeover }]);
+    const first = config.from_warmup ? conditionRuns(config).map((c) => c.stream) : [WARMUP_STREAM];
+    await queue.enqueue(first.map((stream) => ({ runId, stream, takeover })));
     return runId;
   } finally {
     await queue.close();
@@ -141,6 +153,8 @@ export async function runWorker(options: WorkerOptions, hooks: WorkerHooks = {})
   const times = takeoverTimes(options.takeover ?? DEFAULT_TAKEOVER_SECONDS);
   const queue = await JobQueue.open(store.handoff().location, { supervise: true, maintenanceSeconds: times.maintenanceSeconds });
   const stop = new AbortController();
+  // LLM jobs of this process share one limit (--concurrency), rate limiter and breaker per endpoint.
+  const pools = new SharedEndpointPools();
   const unsubscribe = hooks.onStopRequest?.(() => stop.abort()) ?? (() => undefined);
   const tell = (event: WorkerEvent) => hooks.onEvent?.(event);
   tell({ kind: 'started', name, jobs: slots });
@@ -153,29 +167,32 @@ export async function runWorker(options: WorkerOptions, hooks: WorkerHooks = {})
             await sleep(times.pollMs, stop.signal);
             continue;
           }
-          await executeJob(store, queue, job, options, stop.signal, tell);
+          await executeJob(store, queue, job, { ...options, pools }, stop.signal, tell);
         }
       }),
     );
   } finally {
     unsubscribe();
+    pools.close();
     await queue.close();
     await store.close();
   }
 }
 
 /** Executes one job's slice and settles it with the queue. Never throws for the job's own failure. */
-export async function executeJob(store: EventStore, queue: JobQueue, job: FetchedJob, flags: LlmFlags & { concurrency?: number }, stop: AbortSignal, tell: (event: WorkerEvent) => void): Promise<void> {
+export async function executeJob(store: EventStore, queue: JobQueue, job: FetchedJob, flags: LlmFlags & { concurrency?: number; pools?: SharedEndpointPools }, stop: AbortSignal, tell: (event: WorkerEvent) => void): Promise<void> {
   const { runId, stream, takeover } = job.data;
   const sliceEnds = Date.now() + takeoverTimes(takeover).sliceMs;
   let sliced = false;
   let provider: Provider | null = null;
   try {
     const config = parseExperiment((await store.getRun(runId)).config, `run ${runId} config`);
-    provider = chooseProvider(config, { store, concurrency: flags.concurrency, llm: flags });
-    const warmupId = streamId(runId, WARMUP_STREAM);
+    provider = chooseProvider(config, { store, concurrency: flags.concurrency, llm: flags, pools: flags.pools });
+    const warmupId = warmupStreamOf(runId, config);
     const id = streamId(runId, stream);
-    tell({ kind: 'job', runId, stream, fromRound: await store.maxRoundOf(id, 'RoundCompleted') });
+    const fromRound = await store.maxRoundOf(id, 'RoundCompleted');
+    await queue.noteStart(job.id, fromRound);
+    tell({ kind: 'job', runId, stream, fromRound });
     const opts: EngineOptions = {
       store,
       provider,
@@ -189,6 +206,7 @@ export async function executeJob(store: EventStore, queue: JobQueue, job: Fetche
     };
     let next: StreamJob[] = [];
     if (stream === WARMUP_STREAM) {
+      if (config.from_warmup) throw new UsageError(`run ${runId} starts from ${config.from_warmup}: it has no warmup of its own to execute`);
       if ((await store.head(warmupId)).position === 0) opts.population = loadPopulation(config);
       await runWarmup(opts, warmupId);
       if (!config.warmup_only) {
@@ -239,6 +257,9 @@ export interface StreamStatus {
   since: string | null;
   /** The stream's last complete round (null: none yet). */
   round: number | null;
+  /** Running: the last complete round when the job started (null: none), and rounds completed per second since. */
+  fromRound: number | null;
+  roundsPerSecond: number | null;
   attempts: number;
   reason: string | null;
 }
@@ -249,6 +270,17 @@ export interface RunJobsStatus {
   streams: StreamStatus[];
 }
 
+/**
+ * Rounds completed per second by a running job: from `fromRound` (the last complete round when it
+ * started) to `round` (the last complete round now), over the time since `startedAt` (both times in
+ * the database server's clock). Null before a second has passed.
+ */
+export function roundsPerSecond(fromRound: number, round: number, startedAt: string, now: string): number | null {
+  const seconds = (Date.parse(now) - Date.parse(startedAt)) / 1000;
+  if (!(seconds >= 1)) return null;
+  return Math.max(0, round - fromRound) / seconds;
+}
+
 /** `sim status`: every run of the store with the state of its streams' jobs. */
 export async function queueStatus(flags: StoreFlags): Promise<RunJobsStatus[]> {
   postgresOnly(flags, 'sim status');
@@ -256,15 +288,18 @@ export async function queueStatus(flags: StoreFlags): Promise<RunJobsStatus[]> {
   try {
     const queue = await JobQueue.open(store.handoff().location);
     let jobs: JobRow[];
+    let now: string;
     try {
       jobs = await queue.jobs();
+      now = await queue.serverNow();
     } finally {
       await queue.close();
     }
     const out: RunJobsStatus[] = [];
     for (const run of await store.listRunRows()) {
       const config = parseExperiment(run.config, `run ${run.id} config`);
-      const names = [WARMUP_STREAM, ...(config.warmup_only ? [] : conditionRuns(config).map((c) => c.stream))];
+      // A run from another run's recorded warmup has no warmup stream of its own.
+      const names = [...(config.from_warmup ? [] : [WARMUP_STREAM]), ...(config.warmup_only ? [] : conditionRuns(config).map((c) => c.stream))];
       const streams: StreamStatus[] = [];
       for (const name of names) {
         const id = streamId(run.id, name);
@@ -274,14 +309,20 @@ export async function queueStatus(flags: StoreFlags): Promise<RunJobsStatus[]> {
         const finished = await streamFinished(store, id);
         const last = live.find((j) => j.state === 'active') ?? live[0] ?? failed.at(-1) ?? null;
         const state: StreamStatus['state'] = finished ? 'done' : live.some((j) => j.state === 'active') ? 'running' : live.length > 0 ? 'queued' : failed.length > 0 ? 'failed' : 'waiting';
+        const round = await store.maxRoundOf(id, 'RoundCompleted');
+        const started = state === 'running' && last?.startedOn && last.output && 'fromRound' in last.output ? { at: last.startedOn, round: last.output.fromRound ?? null } : null;
+        const firstRound = name === WARMUP_STREAM ? config.warmup.start_round : mainStartRound(config);
         streams.push({
           stream: name,
           state,
           worker: state === 'running' ? (last?.output?.worker ?? null) : null,
           since: state === 'running' ? last?.startedOn ?? null : state === 'queued' ? last?.createdOn ?? null : null,
-          round: await store.maxRoundOf(id, 'RoundCompleted'),
+          round,
+          fromRound: started ? started.round : null,
+          roundsPerSecond: started ? roundsPerSecond(started.round ?? firstRound - 1, round ?? firstRound - 1, started.at, now) : null,
           attempts: mine.length === 0 ? 0 : Math.max(...mine.map((j) => j.retryCount + 1)),
-          reason: state === 'failed' ? (last?.output?.message ?? last?.output?.value?.message ?? null) : null,
+          // A failed job's reason; for a job waiting to be retried, the reason of its last failure.
+          reason: state === 'failed' || (state === 'queued' && last?.state === 'retry') ? (last?.output?.message ?? last?.output?.value?.message ?? null) : null,
         });
       }
       out.push({ runId: run.id, status: run.status, streams });

@@ -3,7 +3,7 @@ import type { ExperimentConfig } from '../domain/config.js';
 import { LlmUnavailableError, UsageError } from '../errors.js';
 import { loadApiKey } from '../llm/api-key.js';
 import type { LlmCache } from '../llm/cache.js';
-import { displayUrl, type EndpointSpec } from '../llm/endpoint-pool.js';
+import { displayUrl, type EndpointSpec, type SharedEndpointPools } from '../llm/endpoint-pool.js';
 import { OpenAiProvider } from '../llm/openai-provider.js';
 import { DEFAULT_MAX_FALLBACK_RATE } from '../sim/fallback-budget.js';
 
@@ -63,12 +63,19 @@ export interface LlmProviderChoice {
   cacheOnly?: boolean;
   concurrency?: number;
   llm?: LlmFlags;
+  /** The process's endpoint pools, shared with other providers (`sim worker`'s jobs); default: a pool of its own. */
+  pools?: SharedEndpointPools;
 }
+
+const REQUEST_TIMEOUT_MS = 60_000;
 
 export function openAiProvider(config: ExperimentConfig, choice: LlmProviderChoice): OpenAiProvider {
   const apiKey = loadApiKey(process.env, process.cwd()) ?? (choice.cacheOnly ? 'cache-only-replay' : null);
+  const endpoints = endpointSpecs(config, choice.llm ?? {}, apiKey, choice.concurrency ?? 32);
   return new OpenAiProvider({
-    endpoints: endpointSpecs(config, choice.llm ?? {}, apiKey, choice.concurrency ?? 32),
+    endpoints,
+    timeoutMs: REQUEST_TIMEOUT_MS,
+    sharedPool: choice.pools && !choice.cacheOnly ? choice.pools.get(endpoints, REQUEST_TIMEOUT_MS) : undefined,
     cache: choice.cache,
     cacheOnly: choice.cacheOnly,
     prices: config.llm.prices,

@@ -5,6 +5,7 @@ import { UsageError } from '../errors.js';
 import type { EventStore } from '../sim/store.js';
 import { loadApiKey } from '../llm/api-key.js';
 import { LlmCache } from '../llm/cache.js';
+import type { SharedEndpointPools } from '../llm/endpoint-pool.js';
 import { openAiProvider, type LlmFlags } from './llm.js';
 
 export interface ProviderChoice {
@@ -15,6 +16,8 @@ export interface ProviderChoice {
   concurrency?: number;
   /** Endpoints, outage and fallback limits (not part of the run's identity). */
   llm?: LlmFlags;
+  /** Endpoint pools shared by the providers of this process (`sim worker --jobs N`). */
+  pools?: SharedEndpointPools;
 }
 
 /** An LLM run needs a key (except a cache-only replay, which makes no request). */
@@ -29,5 +32,5 @@ export function checkProviderReady(config: ExperimentConfig, cacheOnly?: boolean
 export function chooseProvider(config: ExperimentConfig, choice: ProviderChoice): Provider {
   if (config.provider === 'offline') return new OfflineProvider(offlineParameters(config.offline_params));
   checkProviderReady(config, choice.cacheOnly);
-  return openAiProvider(config, { cache: new LlmCache(choice.store), cacheOnly: choice.cacheOnly, concurrency: choice.concurrency, llm: choice.llm });
+  return openAiProvider(config, { cache: new LlmCache(choice.store), cacheOnly: choice.cacheOnly, concurrency: choice.concurrency, llm: choice.llm, pools: choice.pools });
 }

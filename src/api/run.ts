@@ -146,7 +146,7 @@ export async function recordRun(options: RecordRunOptions, hooks: RunHooks = {})
   }
 }
 
-async function findWarmup(store: EventStore, from: string | true): Promise<{ runId: number; stream: string }> {
+export async function findWarmup(store: EventStore, from: string | true): Promise<{ runId: number; stream: string }> {
   if (from === true) {
     const runs = await store.listRunRows();
     for (const run of runs.reverse()) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EndpointPool, displayUrl, type EndpointSpec } from './endpoint-pool.js';
+import { EndpointPool, SharedEndpointPools, displayUrl, type EndpointSpec } from './endpoint-pool.js';
 
 const spec = (url: string, maxConcurrency: number, extra: Partial<EndpointSpec> = {}): EndpointSpec => ({ url, apiKey: 'k', models: null, maxConcurrency, weight: 1, ...extra });
 
@@ -98,5 +98,51 @@ describe('EndpointPool circuit breaker', () => {
 describe('displayUrl', () => {
   it('drops credentials and the trailing slash', () => {
     expect(displayUrl('https://user:secret@example.org:8443/v1/')).toBe('https://example.org:8443/v1');
+  });
+});
+
+describe('SharedEndpointPools (one worker process, several jobs)', () => {
+  it('gives providers with the same endpoints one pool, so their requests share its limit; other endpoints get their own', async () => {
+    const pools = new SharedEndpointPools();
+    const first = pools.get([spec('http://a/v1', 2)], 1000);
+    expect(pools.get([spec('http://a/v1', 2)], 1000)).toBe(first);
+    expect(pools.get([spec('http://b/v1', 2)], 1000)).not.toBe(first);
+    expect(pools.get([spec('http://a/v1', 3)], 1000)).not.toBe(first);
+    expect(pools.size).toBe(3);
+    // Two jobs (owners) asking through the shared pool: the limit of 2 holds for both together.
+    const jobA = {};
+    const jobB = {};
+    await first.acquire('m', jobA);
+    await first.acquire('m', jobB);
+    let third: string | null = null;
+    const waiting = first.acquire('m', jobB).then((e) => (third = e.label));
+    await Promise.resolve();
+    expect(third).toBeNull();
+    expect(first.endpoints[0].inFlight).toBe(2);
+    first.release(first.endpoints[0]);
+    await waiting;
+    expect(third).toBe('http://a/v1');
+    expect(first.maxObserved).toBe(2);
+    pools.close();
+    expect(pools.size).toBe(0);
+  });
+
+  it('an owner that stops fails only its own waiting requests; the others still get served', async () => {
+    const pool = new EndpointPool([spec('http://a/v1', 1)], 1000);
+    const jobA = {};
+    const jobB = {};
+    const held = await pool.acquire('m', jobA);
+    const outcomes: string[] = [];
+    const a2 = pool.acquire('m', jobA).then(() => outcomes.push('A served'), (e: Error) => outcomes.push(`A: ${e.message}`));
+    const b1 = pool.acquire('m', jobB).then(() => outcomes.push('B served'), (e: Error) => outcomes.push(`B: ${e.message}`));
+    pool.fail(new Error('job A stopped'), jobA);
+    await a2;
+    expect(outcomes).toEqual(['A: job A stopped']);
+    pool.release(held);
+    await b1;
+    expect(outcomes).toEqual(['A: job A stopped', 'B served']);
+    // Later requests of other owners are not refused either.
+    pool.release(pool.endpoints[0]);
+    await expect(pool.acquire('m', jobB)).resolves.toBe(pool.endpoints[0]);
   });
 });

@@ -137,6 +137,8 @@ export class Endpoint {
 interface Waiter {
   resolve: (endpoint: Endpoint) => void;
   reject: (error: Error) => void;
+  /** Who asked (a provider sharing the pool), so that one stopping fails only its own waiters. */
+  owner?: object;
 }
 
 /** A FIFO that does not shift thousands of waiting requests one by one. */
@@ -164,6 +166,13 @@ class Queue<T> {
     this.head = 0;
     return rest;
   }
+  /** Takes out the items that match, keeping the others in order. */
+  remove(match: (item: T) => boolean): T[] {
+    const rest = this.drain();
+    const removed: T[] = [];
+    for (const item of rest) (match(item) ? removed : this.items).push(item);
+    return removed;
+  }
 }
 
 export class EndpointPool {
@@ -182,8 +191,11 @@ export class EndpointPool {
     return Math.max(...this.endpoints.map((e) => e.maxObserved));
   }
 
-  /** Waits for an endpoint serving `model` with room for one more request, and takes that room. */
-  acquire(model: string): Promise<Endpoint> {
+  /**
+   * Waits for an endpoint serving `model` with room for one more request, and takes that room.
+   * `owner`: the provider asking, when several share this pool (see SharedEndpointPools).
+   */
+  acquire(model: string, owner?: object): Promise<Endpoint> {
     if (this.failure) return Promise.reject(this.failure);
     let queue = this.queues.get(model);
     if (!queue) {
@@ -198,7 +210,7 @@ export class EndpointPool {
       if (endpoint) return Promise.resolve(endpoint);
     }
     return new Promise<Endpoint>((resolve, reject) => {
-      queue.push({ resolve, reject });
+      queue.push({ resolve, reject, owner });
       this.scheduleReopen();
     });
   }
@@ -209,8 +221,15 @@ export class EndpointPool {
     this.dispatch();
   }
 
-  /** Every waiting and later request fails with this error (an outage too long, or Ctrl-C). */
-  fail(error: Error): void {
+  /**
+   * Every waiting and later request fails with this error (an outage too long, or Ctrl-C). With an
+   * owner, only that owner's waiting requests fail (it stops; the others sharing the pool go on).
+   */
+  fail(error: Error, owner?: object): void {
+    if (owner !== undefined) {
+      for (const queue of this.queues.values()) for (const w of queue.remove((x) => x.owner === owner)) w.reject(error);
+      return;
+    }
     this.failure = error;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
@@ -273,6 +292,35 @@ export class EndpointPool {
       this.timer = null;
       this.dispatch();
     }, Math.max(0, at - this.clock()) + 1);
+  }
+}
+
+/**
+ * The endpoint pools of one process, shared by every provider with the same endpoints (`sim worker
+ * --jobs N`: the jobs' requests to a server share one limit, one adaptive rate limit and one circuit
+ * breaker per endpoint, instead of each job having its own). Closed by whoever made it.
+ */
+export class SharedEndpointPools {
+  private readonly pools = new Map<string, EndpointPool>();
+
+  /** The pool of these endpoints (same URLs, keys, models, limits and weights), made on first use. */
+  get(specs: EndpointSpec[], timeoutMs: number, breaker: BreakerOptions = {}): EndpointPool {
+    const key = JSON.stringify([timeoutMs, breaker, specs.map((s) => [s.url, s.apiKey, s.models, s.maxConcurrency, s.weight])]);
+    let pool = this.pools.get(key);
+    if (!pool) {
+      pool = new EndpointPool(specs, timeoutMs, breaker);
+      this.pools.set(key, pool);
+    }
+    return pool;
+  }
+
+  get size(): number {
+    return this.pools.size;
+  }
+
+  close(): void {
+    for (const pool of this.pools.values()) pool.close();
+    this.pools.clear();
   }
 }
 

@@ -27,6 +27,11 @@ export interface OpenAiProviderOptions {
   corrections?: number;
   breaker?: BreakerOptions;
   now?: () => string;
+  /**
+   * The endpoints' pool shared with other providers of this process (their requests share its limits);
+   * the provider neither fails it for the others nor closes it. Default: a pool of its own.
+   */
+  sharedPool?: EndpointPool;
 }
 
 interface Completion {
@@ -68,7 +73,7 @@ export class OpenAiProvider implements Provider {
   private readonly unansweredExamples: string[] = [];
 
   constructor(private readonly o: OpenAiProviderOptions) {
-    this.pool = new EndpointPool(o.endpoints, o.timeoutMs ?? 60_000, o.breaker);
+    this.pool = o.sharedPool ?? new EndpointPool(o.endpoints, o.timeoutMs ?? 60_000, o.breaker);
     const labels = this.pool.endpoints.map((e) => e.label);
     this.name = labels.length === 1 ? `OpenAI-compatible LLM at ${labels[0]}` : `OpenAI-compatible LLM at ${labels.length} endpoints (${labels.join(', ')})`;
   }
@@ -91,7 +96,7 @@ export class OpenAiProvider implements Provider {
     this.stop(new InterruptedError(0));
     if (this.outageTimer) clearTimeout(this.outageTimer);
     this.outageTimer = null;
-    this.pool.close();
+    if (!this.o.sharedPool) this.pool.close();
     await this.o.cache.flush();
   }
 
@@ -191,7 +196,7 @@ export class OpenAiProvider implements Provider {
     for (let attempt = 0; ; attempt++) {
       if (this.stopped) throw this.stoppedFor(request);
       if (attempt > 0) this.totals.retries += 1;
-      const endpoint = await this.pool.acquire(request.model).catch((error: Error) => {
+      const endpoint = await this.pool.acquire(request.model, this).catch((error: Error) => {
         throw error === this.stopped ? this.stoppedFor(request) : new LlmConfigurationError(error.message);
       });
       const controller = new AbortController();
@@ -296,7 +301,9 @@ export class OpenAiProvider implements Provider {
   private stop(error: Error): void {
     if (this.stopped) return;
     this.stopped = error;
-    this.pool.fail(error);
+    // A shared pool goes on serving the other providers: only this one's waiting requests fail.
+    if (this.o.sharedPool) this.pool.fail(error, this);
+    else this.pool.fail(error);
     for (const c of this.inFlight) c.abort();
     for (const wake of this.stopListeners) wake();
   }

@@ -68,8 +68,11 @@ export interface JobRow {
   startedOn: string | null;
   createdOn: string;
   completedOn: string | null;
-  /** What the worker wrote: its name while running; the reason of a failure. */
-  output: { worker?: string; message?: string; permanent?: boolean; value?: { message?: string } } | null;
+  /**
+   * What the worker wrote: its name and the stream's last complete round when it started (null: none)
+   * while running; the reason of a failure.
+   */
+  output: { worker?: string; fromRound?: number | null; message?: string; permanent?: boolean; value?: { message?: string } } | null;
 }
 
 /** Opens the queue in the store's database (creating pg-boss's schema and the queue the first time). */
@@ -147,6 +150,17 @@ export class JobQueue {
     if (!job) return null;
     await this.pool.query(`update ${QUEUE_SCHEMA}.job set output = $2::jsonb where name = $3 and id = $1 and state = 'active'`, [job.id, JSON.stringify({ worker }), QUEUE_NAME]);
     return { id: job.id, data: job.data };
+  }
+
+  /** Notes on a job this worker runs where its stream was when it started (for rounds/s in `sim status`). */
+  async noteStart(id: string, fromRound: number | null): Promise<void> {
+    await this.pool.query(`update ${QUEUE_SCHEMA}.job set output = coalesce(output, '{}'::jsonb) || $2::jsonb where name = $3 and id = $1 and state = 'active'`, [id, JSON.stringify({ fromRound }), QUEUE_NAME]);
+  }
+
+  /** The database server's clock (jobs' start times are in it, whichever machine asks). */
+  async serverNow(): Promise<string> {
+    const { rows } = await this.pool.query('select now() as now');
+    return new Date(rows[0].now).toISOString();
   }
 
   /**

@@ -8,7 +8,7 @@ import { printTable } from '../table.js';
 export function registerStatus(program: Command): void {
   program
     .command('status')
-    .description('runs of a PostgreSQL store and their jobs: queued, running (worker, since, round), done, failed (reason, attempts)')
+    .description('runs of a PostgreSQL store and their jobs: queued, running (worker, since, round, rounds/s), done, failed (reason, attempts)')
     .option('--out <dir>', 'output directory', DEFAULT_OUT)
     .option('--json', 'print JSON')
     .option('--watch [seconds]', 'refresh every few seconds (default 2) until Ctrl-C', integerFlag('--watch', 1))
@@ -31,8 +31,9 @@ function show(runs: RunJobsStatus[]): void {
   }
   const now = Date.now();
   const ago = (iso: string | null) => (iso ? `${Math.round((now - Date.parse(iso)) / 1000)}s ago` : '');
-  const rows = runs.flatMap((r) => r.streams.map((s) => [`${r.runId} ${r.status}`, s.stream, s.state, s.worker ?? '', ago(s.since), s.round ?? '', s.attempts, s.reason ?? '']));
+  const rate = (r: number | null) => (r === null ? '' : r.toFixed(r < 10 ? 2 : 1));
+  const rows = runs.flatMap((r) => r.streams.map((s) => [`${r.runId} ${r.status}`, s.stream, s.state, s.worker ?? '', ago(s.since), s.round ?? '', rate(s.roundsPerSecond), s.attempts, s.reason ?? '']));
   // The reason column only when a job failed, so the table fits a terminal.
-  const failed = rows.some((row) => row[7] !== '');
-  printTable(['run', 'stream', 'job', 'worker', 'since', 'round', 'tries', ...(failed ? ['reason'] : [])], failed ? rows : rows.map((row) => row.slice(0, 7)));
+  const failed = rows.some((row) => row[8] !== '');
+  printTable(['run', 'stream', 'job', 'worker', 'since', 'round', 'rounds/s', 'tries', ...(failed ? ['reason'] : [])], failed ? rows : rows.map((row) => row.slice(0, 8)));
 }
