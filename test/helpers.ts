@@ -1,5 +1,7 @@
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { Kysely, SqliteDialect } from 'kysely';
+import type { Database } from '../src/events/schema.js';
 
 export const SIM_BIN = fileURLToPath(new URL('../bin/sim.js', import.meta.url));
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -37,8 +39,9 @@ export async function readAll<E>(store: { readStream(stream: string): AsyncItera
 }
 
 /** The SQLite handles behind a store opened on a directory (tests read and tamper with rows directly). */
-export function sqliteOf(store: unknown): { db: import('kysely').Kysely<import('../src/events/schema.js').Database>; sqlite: import('better-sqlite3').Database } {
-  const s = store as { backend?: string; db?: unknown; sqlite?: unknown };
-  if (s.backend !== 'sqlite') throw new Error('sqliteOf: not a SQLite store');
-  return s as never;
+export function sqliteOf(store: unknown): { db: Kysely<Database>; sqlite: import('better-sqlite3').Database } {
+  const s = store as { backend?: string; sqlite?: import('better-sqlite3').Database };
+  if (s.backend !== 'sqlite' || !s.sqlite) throw new Error('sqliteOf: not a SQLite store');
+  // The store itself queries with plain SQL; kysely here is the tests' convenience over the same handle.
+  return { sqlite: s.sqlite, db: new Kysely<Database>({ dialect: new SqliteDialect({ database: s.sqlite }) }) };
 }

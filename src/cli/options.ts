@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { DEFAULT_OUT } from '../api/defaults.js';
-import { urlProblem } from '../domain/config.js';
+import { urlProblem } from '../domain/url.js';
 import { UsageError } from '../errors.js';
 
 /**

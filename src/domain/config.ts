@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { urlProblem } from './url.js';
 import { ConfigError } from '../errors.js';
 
 /**
@@ -305,17 +306,7 @@ export function conditionRuns(c: ExperimentConfig): ConditionRun[] {
   return out;
 }
 
-/** Why a server URL cannot be used, or null: it must parse and be http or https. */
-export function urlProblem(url: string): string | null {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return `"${url}" is not a URL (e.g. http://127.0.0.1:8000/v1)`;
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return `"${url}" is not an http(s) URL (start it with http:// or https://)`;
-  return null;
-}
+export { urlProblem };
 
 /** The stage (and stream name) every run starts with; conditions fork from its end. */
 export const WARMUP_STREAM = 'warmup';

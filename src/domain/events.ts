@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EVENT_SCHEMA_VERSION } from './event-version.js';
 import { personaSchema } from './persona.js';
 
 /**
@@ -6,7 +7,7 @@ import { personaSchema } from './persona.js';
  * read back from the database (or written by another version) is checked at the boundary.
  * Event names are past-tense facts.
  */
-export const EVENT_SCHEMA_VERSION = 1;
+export { EVENT_SCHEMA_VERSION };
 
 const id = z.number().int();
 const round = z.number().int();

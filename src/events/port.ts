@@ -31,6 +31,11 @@ export interface EventCodec<E extends NewEvent> {
   schemaVersion: number;
   /** Returns the validated payload or throws an Error naming `where`. */
   decode(type: string, data: unknown, where: string): E['data'];
+  /**
+   * Makes `decode` ready; a store awaits it before decoding, so a codec may load its schemas only
+   * when events are read (a command that lists runs never needs them).
+   */
+  load?(): Promise<void>;
 }
 
 /** A stored event row, unparsed (payload is the canonical JSON text that was hashed). */

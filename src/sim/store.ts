@@ -1,6 +1,24 @@
-import { eventCodec, type SimEvent } from '../domain/events.js';
+import { EVENT_SCHEMA_VERSION } from '../domain/event-version.js';
+import type { SimEvent } from '../domain/events.js';
 import { directoryStore, openStore, parseStoreLocation, type OpenOptions, type StoreLocation } from '../events/open-store.js';
-import type { Store } from '../events/port.js';
+import type { EventCodec, Store } from '../events/port.js';
+
+let validate: typeof import('../domain/events.js').validateEvent | null = null;
+
+/**
+ * The domain's event codec, its zod schemas loaded when the store first reads events: a command
+ * that only lists runs (`sim runs`) never parses zod (test/build.test.ts checks it).
+ */
+const eventCodec: EventCodec<SimEvent> = {
+  schemaVersion: EVENT_SCHEMA_VERSION,
+  async load() {
+    validate ??= (await import('../domain/events.js')).validateEvent;
+  },
+  decode(type, data, where) {
+    if (!validate) throw new Error(`${where}: the event schemas were not loaded (EventCodec.load was not awaited)`);
+    return validate(type, data, where);
+  },
+};
 
 /** The store of sim's events: the generic storage port bound to the domain's event codec. */
 export type EventStore = Store<SimEvent>;

@@ -221,6 +221,7 @@ export class PostgresStore<E extends NewEvent> implements Store<E> {
   }
 
   async *readStream(stream: string, range?: ReadRange): AsyncGenerator<Array<Recorded<E>>> {
+    await this.codec.load?.();
     for await (const rows of this.rowPages(this.db, stream, range)) yield rows.map((r) => this.decode(r));
   }
 
@@ -340,6 +341,7 @@ export class PostgresStore<E extends NewEvent> implements Store<E> {
   }
 
   async rebuildProjections(runId: number, streams: readonly string[], project: (stream: string, events: Array<Recorded<E>>) => ProjectionOp[]): Promise<number> {
+    await this.codec.load?.();
     let count = 0;
     await this.db.transaction().execute(async (trx) => {
       await clearProjections(trx, runId, streams);

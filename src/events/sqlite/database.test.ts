@@ -1,9 +1,11 @@
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sql } from 'kysely';
+import { Kysely, SqliteDialect } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { migrations } from '../../../migrations/index.js';
+import { MIGRATION_NAMES } from '../../../migrations/names.js';
+import type { Database } from '../schema.js';
 import { openDatabase } from './database.js';
 
 let dir: string;
@@ -13,32 +15,60 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 async function appliedMigrations(file: string): Promise<string[]> {
-  const { db } = await openDatabase(file);
-  const rows = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(db);
-  await db.destroy();
-  return rows.rows.map((r) => r.name);
+  const { sqlite } = await openDatabase(file);
+  const names = sqlite.prepare('select name from kysely_migration order by name').pluck().all() as string[];
+  sqlite.close();
+  return names;
 }
 
+/** kysely over an opened handle (destroying it closes the handle). */
+const kyselyOn = (sqlite: import('better-sqlite3').Database) => new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+
 describe('migrations', () => {
+  it('are listed by name in migrations/names.ts, which opening a store checks without loading them', () => {
+    expect(MIGRATION_NAMES).toEqual(Object.keys(migrations));
+    expect([...MIGRATION_NAMES].sort()).toEqual(MIGRATION_NAMES);
+  });
+
+  it('run only when one is missing: a file whose last migration record was taken away gets it back (0004 runs again)', async () => {
+    const file = join(dir, 'sim.db');
+    (await openDatabase(file)).sqlite.close();
+    const BetterSqlite3 = (await import('better-sqlite3')).default;
+    const recorded = () => {
+      const raw = new BetterSqlite3(file, { readonly: true });
+      const names = raw.prepare('select name from kysely_migration order by name').pluck().all();
+      raw.close();
+      return names;
+    };
+    expect(recorded()).toEqual([...MIGRATION_NAMES]);
+    // 0004 re-keys proj_agent_rounds by copying it, so running it twice is harmless.
+    const raw = new BetterSqlite3(file);
+    raw.exec("delete from kysely_migration where name = '0004_agent_rounds_by_round'");
+    raw.close();
+    expect(recorded()).toEqual(MIGRATION_NAMES.slice(0, -1));
+    (await openDatabase(file)).sqlite.close();
+    expect(recorded()).toEqual([...MIGRATION_NAMES]);
+  });
+
   it('create every table on an empty file, in WAL mode', async () => {
     const file = join(dir, 'sim.db');
-    const { db, sqlite } = await openDatabase(file);
-    const tables = (await db.introspection.getTables()).map((t) => t.name).sort();
+    const { sqlite } = await openDatabase(file);
+    const tables = (sqlite.prepare("select name from sqlite_master where type = 'table'").pluck().all() as string[]).sort();
     expect(tables).toEqual(expect.arrayContaining(['events', 'llm_cache', 'runs', 'streams']));
     expect(sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
-    await db.destroy();
+    sqlite.close();
     expect(await appliedMigrations(file)).toEqual(Object.keys(migrations).sort());
   });
 
   it('leave an up-to-date file as it is and keep its rows', async () => {
     const file = join(dir, 'sim.db');
-    const first = await openDatabase(file);
-    await first.db.insertInto('runs').values({ created_at: 'now', seed: 1, config: '{}', code_version: 't', status: 'finished' }).execute();
-    await first.db.destroy();
-    const second = await openDatabase(file);
-    const runs = await second.db.selectFrom('runs').selectAll().execute();
+    const first = kyselyOn((await openDatabase(file)).sqlite);
+    await first.insertInto('runs').values({ created_at: 'now', seed: 1, config: '{}', code_version: 't', status: 'finished' }).execute();
+    await first.destroy();
+    const second = kyselyOn((await openDatabase(file)).sqlite);
+    const runs = await second.selectFrom('runs').selectAll().execute();
     expect(runs).toHaveLength(1);
-    await second.db.destroy();
+    await second.destroy();
     expect(await appliedMigrations(file)).toEqual(Object.keys(migrations).sort());
   });
 
@@ -56,17 +86,17 @@ describe('migrations', () => {
     expect(keyOf(old)).toEqual(['stream_id', 'agent_id', 'round']);
     old.close();
     expect(before.length).toBeGreaterThan(100);
-    const { db, sqlite } = await openDatabase(file);
+    const { sqlite } = await openDatabase(file);
     expect(keyOf(sqlite)).toEqual(['stream_id', 'round', 'agent_id']);
     expect(rowsOf(sqlite)).toEqual(before);
-    await db.destroy();
+    sqlite.close();
   });
 
   it('refuse a database written by a newer schema with a clear message', async () => {
     const file = join(dir, 'sim.db');
-    const { db } = await openDatabase(file);
-    await sql`insert into kysely_migration (name, timestamp) values ('9999_from_the_future', 'x')`.execute(db);
-    await db.destroy();
+    const { sqlite } = await openDatabase(file);
+    sqlite.prepare("insert into kysely_migration (name, timestamp) values ('9999_from_the_future', 'x')").run();
+    sqlite.close();
     await expect(openDatabase(file)).rejects.toThrow(/written by a newer version of sim \(schema migration 9999_from_the_future is unknown here\)/);
   });
 

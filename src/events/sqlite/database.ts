@@ -1,37 +1,24 @@
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, SqliteAdapter, SqliteDialect, sql, type DialectAdapter } from 'kysely';
 import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { migrationProvider, migrations } from '../../../migrations/index.js';
+import { MIGRATION_NAMES } from '../../../migrations/names.js';
 import { DatabaseError } from '../../errors.js';
-import type { Database } from '../schema.js';
 
 export const DB_FILE_NAME = 'sim.db';
 const SQLITE_HEADER = 'SQLite format 3\u0000';
 
 export interface OpenDatabase {
   file: string;
-  /** Raw handle for the hot path (cached prepared statements, synchronous transactions). */
+  /**
+   * The handle every query goes through (cached prepared statements, synchronous transactions).
+   * kysely is loaded only to run pending migrations: a command reading an up-to-date store (`sim
+   * runs`) never parses it.
+   */
   sqlite: BetterSqlite3.Database;
-  /** The same handle through kysely, for migrations, reads and the CLI. */
-  db: Kysely<Database>;
 }
 
 export function databaseFile(outDir: string): string {
   return join(outDir, DB_FILE_NAME);
-}
-
-/** SQLite's DDL is transactional; saying so lets kysely's Migrator run the pending migrations in one transaction. */
-class TransactionalDdlAdapter extends SqliteAdapter {
-  override get supportsTransactionalDdl(): boolean {
-    return true;
-  }
-}
-
-class MigratingSqliteDialect extends SqliteDialect {
-  override createAdapter(): DialectAdapter {
-    return new TransactionalDdlAdapter();
-  }
 }
 
 /**
@@ -68,15 +55,14 @@ export async function openDatabase(file: string, options: { readonly?: boolean }
     throw describeSqliteError(file, error, 'cannot use');
   }
 
-  const db = new Kysely<Database>({ dialect: new MigratingSqliteDialect({ database: sqlite }) });
   try {
-    await refuseNewerSchema(db, file);
-    if (!options.readonly) await migrate(db, file);
+    const applied = appliedMigrations(sqlite, file);
+    if (!options.readonly && MIGRATION_NAMES.some((name) => !applied.has(name))) await migrate(sqlite, file);
   } catch (error) {
-    await db.destroy();
+    sqlite.close();
     throw error;
   }
-  return { file, sqlite, db };
+  return { file, sqlite };
 }
 
 function checkIsSqliteOrAbsent(file: string): void {
@@ -105,21 +91,42 @@ function ensureDirectory(dir: string, file: string): void {
   }
 }
 
-async function refuseNewerSchema(db: Kysely<Database>, file: string): Promise<void> {
-  const tables = await db.introspection.getTables({ withInternalKyselyTables: true });
-  if (!tables.some((t) => t.name === 'kysely_migration')) return;
-  const applied = await sql<{ name: string }>`select name from kysely_migration`.execute(db);
-  const unknown = applied.rows.map((r) => r.name).filter((name) => !(name in migrations));
-  if (unknown.length > 0) {
-    throw new DatabaseError(
-      `${file}: written by a newer version of sim (schema migration ${unknown.join(', ')} is unknown here); upgrade sim to open it`,
-    );
+/**
+ * The migrations applied to the file (kysely's Migrator records them in kysely_migration), read with
+ * two plain queries; refuses a file holding one this version does not know (a newer sim wrote it).
+ */
+function appliedMigrations(sqlite: BetterSqlite3.Database, file: string): Set<string> {
+  let names: string[];
+  try {
+    const recorded = sqlite.prepare("select 1 from sqlite_master where type = 'table' and name = 'kysely_migration'").get() !== undefined;
+    names = recorded ? (sqlite.prepare('select name from kysely_migration').pluck().all() as string[]) : [];
+  } catch (error) {
+    throw describeSqliteError(file, error, 'cannot read its schema version');
   }
+  const unknown = names.filter((name) => !MIGRATION_NAMES.includes(name));
+  if (unknown.length > 0) {
+    throw new DatabaseError(`${file}: written by a newer version of sim (schema migration ${unknown.join(', ')} is unknown here); upgrade sim to open it`);
+  }
+  return new Set(names);
 }
 
-async function migrate(db: Kysely<Database>, file: string): Promise<void> {
-  const migrator = new Migrator({ db, provider: migrationProvider });
-  const { error, results } = await migrator.migrateToLatest();
+/** Runs the pending migrations with kysely's Migrator, in one transaction (SQLite's DDL is transactional). */
+async function migrate(sqlite: BetterSqlite3.Database, file: string): Promise<void> {
+  const { Kysely, Migrator, SqliteAdapter, SqliteDialect } = await import('kysely');
+  const { migrationProvider } = await import('../../../migrations/index.js');
+  class TransactionalDdlAdapter extends SqliteAdapter {
+    override get supportsTransactionalDdl(): boolean {
+      return true;
+    }
+  }
+  class MigratingSqliteDialect extends SqliteDialect {
+    override createAdapter(): TransactionalDdlAdapter {
+      return new TransactionalDdlAdapter();
+    }
+  }
+  // Not destroyed after: that would close the handle, which the store goes on using.
+  const db = new Kysely<unknown>({ dialect: new MigratingSqliteDialect({ database: sqlite }) });
+  const { error, results } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw describeSqliteError(file, error, `migration ${failed} failed`);

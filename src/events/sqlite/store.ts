@@ -1,5 +1,4 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import { sql } from 'kysely';
 import { DatabaseError, RunNotFoundError, StreamConflictError } from '../../errors.js';
 import { canonicalJson } from '../canonical.js';
 import { ChainCheck, decodeRow, describeHeadMismatch, fingerprintOf, integrityError, sealBatch } from '../hash-chain.js';
@@ -48,7 +47,8 @@ const HASH_INPUT_SQL = `'{"agentId":' || coalesce(agent_id, 'null') || ',"data":
 /**
  * The SQLite backend: one database file (an output directory's sim.db). Appends are synchronous
  * better-sqlite3 transactions over cached prepared statements under the async surface (the
- * promise resolves after the commit); other queries use kysely on the same handle.
+ * promise resolves after the commit); other queries are plain SQL on the same handle (kysely is
+ * loaded only to migrate, so reading commands start without parsing it).
  */
 export class SqliteStore<E extends NewEvent> implements Store<E> {
   readonly backend = 'sqlite' as const;
@@ -80,12 +80,8 @@ export class SqliteStore<E extends NewEvent> implements Store<E> {
   get sqlite(): BetterSqlite3.Database {
     return this.handle.sqlite;
   }
-  get db() {
-    return this.handle.db;
-  }
-
   async close(): Promise<void> {
-    await this.handle.db.destroy();
+    this.handle.sqlite.close();
   }
 
   handoff(): StoreHandoff {
@@ -141,11 +137,9 @@ export class SqliteStore<E extends NewEvent> implements Store<E> {
   // ---- runs ---------------------------------------------------------------------------------
 
   async createRun(input: NewRun): Promise<number> {
-    const result = await this.db
-      .insertInto('runs')
-      .values({ ...(input.id === undefined ? {} : { id: input.id }), created_at: input.createdAt, seed: input.seed, config: canonicalJson(input.config), code_version: input.codeVersion, status: input.status ?? 'running' })
-      .returning('id')
-      .executeTakeFirstOrThrow();
+    const result = this.sqlite
+      .prepare<unknown[], { id: number }>('insert into runs (id, created_at, seed, config, code_version, status) values (?, ?, ?, ?, ?, ?) returning id')
+      .get(input.id ?? null, input.createdAt, input.seed, canonicalJson(input.config), input.codeVersion, input.status ?? 'running')!;
     return Number(result.id);
   }
 
@@ -165,33 +159,30 @@ export class SqliteStore<E extends NewEvent> implements Store<E> {
   }
 
   async setRunStatus(runId: number, status: RunStatus): Promise<void> {
-    await this.db.updateTable('runs').set({ status }).where('id', '=', runId).execute();
+    this.sqlite.prepare('update runs set status = ? where id = ?').run(status, runId);
   }
 
   async getRun(runId: number): Promise<RunRow> {
-    const row = await this.db.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirst();
+    const row = this.sqlite.prepare<[number], RunTableRow>(`select ${RUN_FIELDS} from runs where id = ?`).get(runId);
     if (!row) throw new RunNotFoundError(`${this.location}: no run with id ${runId} (see \`sim runs\`)`);
     return toRunRow(row);
   }
 
   async listRunRows(): Promise<RunRow[]> {
-    const rows = await this.db.selectFrom('runs').selectAll().orderBy('id').execute();
-    return rows.map(toRunRow);
+    return this.sqlite.prepare<[], RunTableRow>(`select ${RUN_FIELDS} from runs order by id`).all().map(toRunRow);
   }
 
   async latestRunId(): Promise<number | null> {
-    const row = await this.db.selectFrom('runs').select('id').orderBy('id', 'desc').limit(1).executeTakeFirst();
+    const row = this.sqlite.prepare<[], { id: number }>('select id from runs order by id desc limit 1').get();
     return row ? Number(row.id) : null;
   }
 
   async runEventStats(runId: number): Promise<{ events: number; byType: Map<string, TypeStats> }> {
-    const rows = await this.db
-      .selectFrom('events')
-      .innerJoin('streams', 'streams.stream_id', 'events.stream_id')
-      .where('streams.run_id', '=', runId)
-      .groupBy('events.type')
-      .select(['events.type', sql<number>`count(*)`.as('n'), sql<number | null>`max(events.round)`.as('max_round')])
-      .execute();
+    const rows = this.sqlite
+      .prepare<[number], { type: string; n: number; max_round: number | null }>(
+        'select events.type, count(*) as n, max(events.round) as max_round from events inner join streams on streams.stream_id = events.stream_id where streams.run_id = ? group by events.type',
+      )
+      .all(runId);
     const byType = new Map<string, TypeStats>(rows.map((r) => [r.type, { count: Number(r.n), maxRound: r.max_round === null ? null : Number(r.max_round) }]));
     return { events: rows.reduce((sum, r) => sum + Number(r.n), 0), byType };
   }
@@ -199,7 +190,9 @@ export class SqliteStore<E extends NewEvent> implements Store<E> {
   // ---- streams ------------------------------------------------------------------------------
 
   async runStreams(runId: number): Promise<StreamInfo[]> {
-    const rows = await this.db.selectFrom('streams').select(['stream_id', 'name', 'last_position', 'last_hash']).where('run_id', '=', runId).orderBy('name').execute();
+    const rows = this.sqlite
+      .prepare<[number], { stream_id: string; name: string; last_position: number; last_hash: string }>('select stream_id, name, last_position, last_hash from streams where run_id = ? order by name')
+      .all(runId);
     return rows.map((r) => ({ streamId: r.stream_id, name: r.name, position: Number(r.last_position), hash: r.last_hash }));
   }
 
@@ -297,6 +290,7 @@ export class SqliteStore<E extends NewEvent> implements Store<E> {
   }
 
   async *readStream(stream: string, range?: ReadRange): AsyncGenerator<Array<Recorded<E>>> {
+    await this.codec.load?.();
     for (const rows of this.rowPages(stream, range)) yield rows.map((r) => this.decode(r));
   }
 
@@ -323,19 +317,22 @@ export class SqliteStore<E extends NewEvent> implements Store<E> {
   }
 
   async maxRoundOf(stream: string, type: string): Promise<number | null> {
-    const row = await this.db.selectFrom('events').where('stream_id', '=', stream).where('type', '=', type).select(sql<number | null>`max(round)`.as('round')).executeTakeFirst();
+    const row = this.sqlite.prepare<[string, string], { round: number | null }>('select max(round) as round from events where stream_id = ? and type = ?').get(stream, type);
     return row?.round === null || row?.round === undefined ? null : Number(row.round);
   }
 
   async countRunEvents(runId: number, matches: ReadonlyArray<{ type: string; payload?: string }>): Promise<number> {
     if (matches.length === 0) return 0;
-    const row = await this.db
-      .selectFrom('events')
-      .innerJoin('streams', 'streams.stream_id', 'events.stream_id')
-      .where('streams.run_id', '=', runId)
-      .where((eb) => eb.or(matches.map((m) => (m.payload === undefined ? eb('events.type', '=', m.type) : eb.and([eb('events.type', '=', m.type), eb('events.payload', '=', m.payload)])))))
-      .select(sql<number>`count(*)`.as('n'))
-      .executeTakeFirstOrThrow();
+    const params: unknown[] = [runId];
+    const terms = matches.map((m) => {
+      params.push(m.type);
+      if (m.payload === undefined) return '(events.type = ?)';
+      params.push(m.payload);
+      return '(events.type = ? and events.payload = ?)';
+    });
+    const row = this.sqlite
+      .prepare<unknown[], { n: number }>(`select count(*) as n from events inner join streams on streams.stream_id = events.stream_id where streams.run_id = ? and (${terms.join(' or ')})`)
+      .get(...params)!;
     return Number(row.n);
   }
 
@@ -387,12 +384,16 @@ export class SqliteStore<E extends NewEvent> implements Store<E> {
   // ---- projections --------------------------------------------------------------------------
 
   async personas(runId: number): Promise<Array<{ agentId: number; persona: string }>> {
-    const rows = await this.db.selectFrom('proj_personas').select(['agent_id', 'persona']).where('run_id', '=', runId).orderBy('agent_id').execute();
+    const rows = this.sqlite.prepare<[number], { agent_id: number; persona: string }>('select agent_id, persona from proj_personas where run_id = ? order by agent_id').all(runId);
     return rows.map((r) => ({ agentId: Number(r.agent_id), persona: r.persona }));
   }
 
   async projectedAgents(stream: string): Promise<ProjAgentRow[]> {
-    const rows = await this.db.selectFrom('proj_agents').selectAll().where('stream_id', '=', stream).orderBy('agent_id').execute();
+    const rows = this.sqlite
+      .prepare<[string], Record<'agent_id' | 'eligible' | 'following' | 'followers' | 'liked' | 'replied' | 'posted' | 'seen' | 'treated', number> & { last_likelihood: number | null; voted: number | null }>(
+        'select agent_id, eligible, following, followers, liked, replied, posted, seen, last_likelihood, treated, voted from proj_agents where stream_id = ? order by agent_id',
+      )
+      .all(stream);
     return rows.map((a) => ({
       agentId: Number(a.agent_id),
       eligible: Number(a.eligible),
@@ -409,16 +410,21 @@ export class SqliteStore<E extends NewEvent> implements Store<E> {
   }
 
   async projectedTreatment(stream: string): Promise<Array<{ agentId: number; period: number }>> {
-    const rows = await this.db.selectFrom('proj_treatment').select(['agent_id', 'period']).where('stream_id', '=', stream).orderBy('agent_id').orderBy('period').execute();
+    const rows = this.sqlite.prepare<[string], { agent_id: number; period: number }>('select agent_id, period from proj_treatment where stream_id = ? order by agent_id, period').all(stream);
     return rows.map((t) => ({ agentId: Number(t.agent_id), period: Number(t.period) }));
   }
 
   async projectedRounds(stream: string): Promise<ProjRoundRow[]> {
-    const rows = await this.db.selectFrom('proj_agent_rounds').select(['agent_id', 'round', 'active', 'likelihood', 'engagement']).where('stream_id', '=', stream).orderBy('agent_id').orderBy('round').execute();
+    const rows = this.sqlite
+      .prepare<[string], { agent_id: number; round: number; active: number; likelihood: number | null; engagement: number }>(
+        'select agent_id, round, active, likelihood, engagement from proj_agent_rounds where stream_id = ? order by agent_id, round',
+      )
+      .all(stream);
     return rows.map((r) => ({ agentId: Number(r.agent_id), round: Number(r.round), active: Number(r.active), likelihood: r.likelihood === null ? null : Number(r.likelihood), engagement: Number(r.engagement) }));
   }
 
   async rebuildProjections(runId: number, streams: readonly string[], project: (stream: string, events: Array<Recorded<E>>) => ProjectionOp[]): Promise<number> {
+    await this.codec.load?.();
     let count = 0;
     this.sqlite
       .transaction(() => {
@@ -461,15 +467,19 @@ export class SqliteStore<E extends NewEvent> implements Store<E> {
   }
 
   async cacheCount(prefix?: string): Promise<number> {
-    let query = this.db.selectFrom('llm_cache').select(sql<number>`count(*)`.as('n'));
-    if (prefix !== undefined) query = query.where(sql`substr(response, 1, ${prefix.length})`, '=', prefix);
-    return Number((await query.executeTakeFirstOrThrow()).n);
+    const row =
+      prefix === undefined
+        ? this.sqlite.prepare<[], { n: number }>('select count(*) as n from llm_cache').get()!
+        : this.sqlite.prepare<[number, string], { n: number }>('select count(*) as n from llm_cache where substr(response, 1, ?) = ?').get(prefix.length, prefix)!;
+    return Number(row.n);
   }
 
   async *cacheRows(): AsyncGenerator<CacheRow[]> {
     let after = '';
     for (;;) {
-      const rows = await this.db.selectFrom('llm_cache').selectAll().where('key', '>', after).orderBy('key').limit(PAGE).execute();
+      const rows = this.sqlite
+        .prepare<[string, number], CacheTableRow>('select key, model, response, prompt_tokens, completion_tokens, cached_tokens, created_at from llm_cache where key > ? order by key limit ?')
+        .all(after, PAGE);
       if (rows.length === 0) return;
       yield rows.map(toCacheRow);
       if (rows.length < PAGE) return;
@@ -504,7 +514,9 @@ export class SqliteStore<E extends NewEvent> implements Store<E> {
   }
 }
 
-function toCacheRow(row: { key: string; model: string; response: string; prompt_tokens: number; completion_tokens: number; cached_tokens: number; created_at: string }): CacheRow {
+type CacheTableRow = { key: string; model: string; response: string; prompt_tokens: number; completion_tokens: number; cached_tokens: number; created_at: string };
+
+function toCacheRow(row: CacheTableRow): CacheRow {
   return {
     key: row.key,
     model: row.model,
@@ -520,7 +532,10 @@ function cacheParams(c: CacheRow): unknown[] {
   return [c.key, c.model, c.response, c.promptTokens, c.completionTokens, c.cachedTokens, c.createdAt];
 }
 
-function toRunRow(row: { id: number; created_at: string; seed: number; config: string; code_version: string; status: string }): RunRow {
+const RUN_FIELDS = 'id, created_at, seed, config, code_version, status';
+type RunTableRow = { id: number; created_at: string; seed: number; config: string; code_version: string; status: string };
+
+function toRunRow(row: RunTableRow): RunRow {
   return {
     id: Number(row.id),
     createdAt: row.created_at,
