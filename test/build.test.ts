@@ -3,6 +3,7 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symli
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildProgram, COMMANDS, invokedCommand } from '../src/cli/program.js';
 import { versionLine } from '../src/version.js';
@@ -131,7 +132,7 @@ describe('start-up loads only the command being run', () => {
         code.add(relative(PROJECT_ROOT, file)); // bin/sim.js and external packages (better-sqlite3)
         continue;
       }
-      for (const m of readFileSync(file, 'utf8').matchAll(/^\/\/ ((?:node_modules\/(?:@[^/]+\/)?[^/]+)|src\/\S+)/gm)) code.add(m[1]);
+      for (const m of readFileSync(file, 'utf8').matchAll(/^\/\/ ((?:node_modules\/(?:@[^/]+\/)?[^/]+)|(?:src|migrations)\/\S+)/gm)) code.add(m[1]);
     }
     return [...code].sort();
   }
@@ -153,6 +154,24 @@ describe('start-up loads only the command being run', () => {
     for (const heavy of ['node_modules/vega', 'node_modules/vega-lite', 'node_modules/openai', 'node_modules/playwright-core', 'node_modules/immer', 'node_modules/csv-parse']) expect(code).not.toContain(heavy);
     // The hash-chain check behind `sim runs --verify` is the one report module runs needs (it imports only the port's types).
     expect(code.filter((c) => (c.startsWith('src/report/') && c !== 'src/report/integrity.ts') || c.startsWith('src/llm/'))).toEqual([]);
+  });
+
+  it('`sim runs` on an up-to-date store with a run in it loads neither zod, kysely nor the domain: plain SQL, migrations checked by name, schemas left unloaded', () => {
+    const out = join(scratch, 'one-run');
+    expect(runSim(['run', '--n-users', '20', '--conditions', 'control', '--provider', 'offline', '--out', out]).status).toBe(0);
+    const code = codeLoadedBy(['runs', '--out', out]);
+    expect(code).toContain('src/events/sqlite/store.ts');
+    for (const heavy of ['node_modules/zod', 'node_modules/kysely', 'src/sim/engine.ts', 'src/domain/events.ts', 'src/domain/config.ts', 'migrations/index.ts']) expect(code, heavy).not.toContain(heavy);
+    // Of the domain, only the schema version the store records and the URL check of the CLI's options.
+    expect(code.filter((c) => c.startsWith('src/domain/'))).toEqual(['src/domain/event-version.ts', 'src/domain/url.ts']);
+    const listed = runSim(['runs', '--out', out, '--json']);
+    expect(listed.status, listed.stderr).toBe(0);
+    expect(JSON.parse(listed.stdout)).toMatchObject([{ id: 1, status: 'finished', chains: { ok: true, checked: 'heads' } }]);
+    // Reading events loads the schemas they are checked with (`sim show` validates what it prints).
+    const db = new BetterSqlite3(join(out, 'sim.db'), { readonly: true });
+    const someone = db.prepare('select min(agent_id) from proj_personas').pluck().get() as number;
+    db.close();
+    expect(codeLoadedBy(['show', 'user', String(someone), '--out', out])).toContain('node_modules/zod');
   });
 
   it('the built engine runs its conditions in the built worker, not in the tsx shim the tests use', () => {
