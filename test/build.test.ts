@@ -116,18 +116,18 @@ describe('start-up loads only the command being run', () => {
 
   /** The npm packages and source files whose code is in the built files a command loads (esbuild names each in a comment). */
   /** The files a start of `sim <args>` loads, in any thread. */
-  function filesLoadedBy(args: string[]): Set<string> {
+  function filesLoadedBy(args: string[], status = 0): Set<string> {
     const hooks = join(scratch, 'hooks.mjs');
     writeFileSync(hooks, `export async function resolve(s, c, next) { const r = await next(s, c); if (r.url.startsWith('file:')) process.stderr.write('LOADED ' + r.url + '\\n'); return r; }\n`);
     writeFileSync(join(scratch, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
     const result = spawnSync(process.execPath, ['--import', join(scratch, 'register.mjs'), SIM_BIN, ...args], { cwd: PROJECT_ROOT, encoding: 'utf8' });
-    expect(result.status, result.stderr).toBe(0);
+    expect(result.status, result.stderr).toBe(status);
     return new Set([...result.stderr.matchAll(/^LOADED (.*)$/gm)].map((m) => fileURLToPath(m[1])));
   }
 
-  function codeLoadedBy(args: string[]): string[] {
+  function codeLoadedBy(args: string[], status = 0): string[] {
     const code = new Set<string>();
-    for (const file of filesLoadedBy(args)) {
+    for (const file of filesLoadedBy(args, status)) {
       if (!file.startsWith(join(PROJECT_ROOT, 'dist'))) {
         code.add(relative(PROJECT_ROOT, file)); // bin/sim.js and external packages (better-sqlite3)
         continue;
@@ -172,6 +172,14 @@ describe('start-up loads only the command being run', () => {
     const someone = db.prepare('select min(agent_id) from proj_personas').pluck().get() as number;
     db.close();
     expect(codeLoadedBy(['show', 'user', String(someone), '--out', out])).toContain('node_modules/zod');
+  });
+
+  it('`sim status` on a SQLite store says it needs PostgreSQL before loading the job queue or the engine', () => {
+    const result = runSim(['status', '--out', join(scratch, 'no-store')]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/sim status: the store .*no-store\/sim\.db is SQLite; jobs are shared through PostgreSQL/);
+    const code = codeLoadedBy(['status', '--out', join(scratch, 'no-store')], 2);
+    for (const heavy of ['src/api/distributed.ts', 'src/sim/engine.ts', 'node_modules/pg-boss', 'node_modules/pg', 'node_modules/zod', 'node_modules/kysely']) expect(code, heavy).not.toContain(heavy);
   });
 
   it('the built engine runs its conditions in the built worker, not in the tsx shim the tests use', () => {

@@ -5,7 +5,6 @@ import { worldFold } from '../domain/evolve.js';
 import { emptyWorld } from '../domain/world.js';
 import { ConfigError, FallbackBudgetError, InputFileError, IntegrityError, InterruptedError, LlmConfigurationError, RunNotFoundError, StreamConflictError, UsageError } from '../errors.js';
 import { foldStream } from '../events/fold.js';
-import { describeLocation, type StoreLocation } from '../events/open-store.js';
 import { streamId } from '../events/stream-ids.js';
 import { DEFAULT_TAKEOVER_SECONDS, JobQueue, takeoverTimes, type FetchedJob, type JobRow, type StreamJob } from '../queue/queue.js';
 import type { EngineOptions, ProgressEvent } from '../sim/engine-types.js';
@@ -20,7 +19,7 @@ import { maxFallbackRate, type LlmFlags } from './llm.js';
 import { checkProviderReady, chooseProvider } from './provider.js';
 import { adoptWarmupConfig, checkFolderFlag, readConfigInput } from './run-checks.js';
 import { findWarmup } from './run.js';
-import { openStoreFor, openStoreWithRuns, storeLocation, type StoreFlags } from './store.js';
+import { openStoreFor, openStoreWithRuns, postgresOnly, storeLocation, type StoreFlags } from './store.js';
 
 /**
  * Runs spread over worker processes and machines that share one PostgreSQL store (docs/distributed.md).
@@ -30,14 +29,6 @@ import { openStoreFor, openStoreWithRuns, storeLocation, type StoreFlags } from 
  * was only slow) is harmless: the store's expected-position appends refuse the second appender, which
  * drops the job.
  */
-
-function postgresOnly(flags: StoreFlags, command: string): StoreLocation & { backend: 'postgres' } {
-  const location = storeLocation(flags);
-  if (location.backend !== 'postgres') {
-    throw new UsageError(`${command}: the store ${describeLocation(location)} is SQLite; jobs are shared through PostgreSQL: give --store postgres://user:pass@host:port/db (or SIM_STORE)`);
-  }
-  return location;
-}
 
 export interface SubmitOptions extends RunOptions {
   /** A dead worker's job is taken over within this many seconds (default 60, at least 20). */

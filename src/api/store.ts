@@ -1,4 +1,4 @@
-import { RunNotFoundError } from '../errors.js';
+import { RunNotFoundError, UsageError } from '../errors.js';
 import { describeLocation, directoryStore, parseStoreLocation, type StoreLocation } from '../events/open-store.js';
 import { EventStore } from '../sim/store.js';
 
@@ -19,6 +19,15 @@ export function storeLocation(flags: StoreFlags, env: NodeJS.ProcessEnv = proces
   const fromEnv = env.SIM_STORE;
   if (fromEnv !== undefined && fromEnv.trim() !== '') return parseStoreLocation(fromEnv, 'SIM_STORE');
   return directoryStore(flags.out);
+}
+
+/** The PostgreSQL store the distributed commands (submit, worker, status) need, or a UsageError naming the SQLite one given. */
+export function postgresOnly(flags: StoreFlags, command: string): StoreLocation & { backend: 'postgres' } {
+  const location = storeLocation(flags);
+  if (location.backend !== 'postgres') {
+    throw new UsageError(`${command}: the store ${describeLocation(location)} is SQLite; jobs are shared through PostgreSQL: give --store postgres://user:pass@host:port/db (or SIM_STORE)`);
+  }
+  return location;
 }
 
 /** How the store is named in messages (a URL's password masked). */

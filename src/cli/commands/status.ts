@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { queueStatus, type RunJobsStatus } from '../../api/distributed.js';
-import { type StoreFlags } from '../../api/store.js';
+import type { RunJobsStatus } from '../../api/distributed.js';
+import { postgresOnly, type StoreFlags } from '../../api/store.js';
 import { DEFAULT_OUT, integerFlag } from '../options.js';
 import { printTable } from '../table.js';
 
@@ -13,6 +13,9 @@ export function registerStatus(program: Command): void {
     .option('--json', 'print JSON')
     .option('--watch [seconds]', 'refresh every few seconds (default 2) until Ctrl-C', integerFlag('--watch', 1))
     .action(async (opts: StoreFlags & { json?: boolean; watch?: number | true }) => {
+      // Said before the job queue (and the engine code its module shares with submit and worker) is loaded.
+      postgresOnly(opts, 'sim status');
+      const { queueStatus } = await import('../../api/distributed.js');
       for (;;) {
         const runs = await queueStatus(opts);
         if (opts.watch) process.stdout.write('\x1b[2J\x1b[H');
