@@ -12,8 +12,8 @@
  * throwaway PostgreSQL cluster (bench/pg-server.ts), else are skipped with the reason printed.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchPostgres, freshDatabase } from './pg-server.js';
@@ -127,17 +127,33 @@ if (!only || only === 'population') {
   }
 }
 
-/** Wall time of `node bin/sim.js <args>`, as a user starts it: the median and the fastest of `times` starts. */
-function startupTimes(args: string[], times: number): { median: number; min: number } {
+/**
+ * CPU seconds (user + system) of this process's finished children, from /proc (Linux; null
+ * elsewhere): the CPU of the starts below, which a loaded machine distorts less than their wall time.
+ */
+function childrenCpuSeconds(): number | null {
+  try {
+    const fields = readFileSync('/proc/self/stat', 'utf8').replace(/^.*\) /s, '').split(' ');
+    // After the command name: state is field 3, cutime and cstime fields 16 and 17 (clock ticks, 100 a second).
+    return (Number(fields[13]) + Number(fields[14])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/** Wall time of `node bin/sim.js <args>`, as a user starts it: the median and the fastest of `times` starts, and their mean CPU. */
+function startupTimes(args: string[], times: number): { median: number; min: number; cpu: number | null } {
   const seconds: number[] = [];
+  const cpuBefore = childrenCpuSeconds();
   for (let i = 0; i < times; i += 1) {
     const t0 = performance.now();
     const r = spawnSync(process.execPath, args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
     seconds.push((performance.now() - t0) / 1000);
     if (r.status !== 0) throw new Error(`node ${args.join(' ')} failed: ${r.stderr}`);
   }
+  const cpuAfter = childrenCpuSeconds();
   seconds.sort((a, b) => a - b);
-  return { median: seconds[Math.floor(times / 2)], min: seconds[0] };
+  return { median: seconds[Math.floor(times / 2)], min: seconds[0], cpu: cpuBefore === null || cpuAfter === null ? null : (cpuAfter - cpuBefore) / times };
 }
 
 if (!only || only === 'startup') {
@@ -154,7 +170,7 @@ if (!only || only === 'startup') {
       ['`sim runs` on a store of one 100-user run', ['runs', '--out', dir]],
     ] as const) {
       const t = startupTimes([join(root, 'bin', 'sim.js'), ...args], times);
-      rows.push({ section: 'start-up', case: label, wallSeconds: t.median, minSeconds: t.min, starts: times, bareNodeSeconds: bare.median, bareNodeMinSeconds: bare.min });
+      rows.push({ section: 'start-up', case: label, wallSeconds: t.median, minSeconds: t.min, cpuSeconds: t.cpu, starts: times, bareNodeSeconds: bare.median, bareNodeMinSeconds: bare.min, bareNodeCpuSeconds: bare.cpu, loadAverage1m: loadavg()[0] });
       print(rows[rows.length - 1]);
     }
   } finally {
@@ -171,7 +187,10 @@ const figure = (r: Row): string => {
   if (r.section.startsWith('engine')) return `${r.turns} agent-turns, ${((r.wallSeconds * 1e6) / Number(r.turns)).toFixed(1)} µs/turn, ${r.events} events, peak RSS ${r.peakRssMb} MB, db ${r.dbMb} MB`;
   if (r.section.startsWith('LLM') && r.engineShare !== undefined) return `${r.calls} calls, ${Number(r.callsPerSecond).toFixed(0)} calls/s, engine ${(100 * Number(r.engineShare)).toFixed(1)}% of wall time`;
   if (r.section.startsWith('LLM')) return `${Number(r.callsPerSecond).toFixed(0)} calls/s of ideal ${r.ideal} (${(100 * Number(r.share)).toFixed(0)}%), client CPU ${Number(r.cpuUsPerCall).toFixed(0)} µs/call`;
-  if (r.section === 'start-up') return `median of ${r.starts} starts (fastest ${Number(r.minSeconds).toFixed(2)} s); Node itself (\`node -e 0\`): median ${Number(r.bareNodeSeconds).toFixed(2)} s, fastest ${Number(r.bareNodeMinSeconds).toFixed(2)} s`;
+  if (r.section === 'start-up') {
+    const cpu = (v: string | number | null) => (v === null ? '' : `, CPU ${Number(v).toFixed(2)} s a start`);
+    return `median of ${r.starts} starts (fastest ${Number(r.minSeconds).toFixed(2)} s${cpu(r.cpuSeconds)}); Node itself (\`node -e 0\`): median ${Number(r.bareNodeSeconds).toFixed(2)} s, fastest ${Number(r.bareNodeMinSeconds).toFixed(2)} s${cpu(r.bareNodeCpuSeconds)}; load average ${Number(r.loadAverage1m).toFixed(1)}`;
+  }
   if (r.section.startsWith('distributed') && r.speedup !== undefined) return `1 worker ${Number(r.oneWorkerCallsPerSecond).toFixed(0)} calls/s (${r.oneWorkerCalls} calls, at most ${r.oneWorkerMaxInFlight} in flight), 3 workers ${Number(r.threeWorkersCallsPerSecond).toFixed(0)} calls/s (${r.threeWorkersCalls} calls, at most ${r.threeWorkersMaxInFlight} in flight): ${Number(r.speedup).toFixed(2)}x; worker CPU ${Number(r.workerCpuMsPerCall).toFixed(1)} / ${Number(r.threeWorkersCpuMsPerCall).toFixed(1)} ms per call; load average ${Number(r.loadAverage1m).toFixed(1)}`;
   if (r.section.startsWith('distributed')) return `taken over ${Number(r.afterKill9Seconds).toFixed(1)} s after kill -9 (bound ${r.takeoverBoundSeconds} s), ${Number(r.afterSigtermSeconds).toFixed(1)} s after SIGTERM`;
   if (r.section.startsWith('cache')) {

@@ -16,11 +16,12 @@ export const INPUT_FILES = ['package.json', 'package-lock.json', 'tsconfig.json'
 /** Newest modification time among the inputs (directories included, so a deleted file counts). */
 export function newestInput() {
   let newest = 0;
+  // Paths joined by hand: path.join's normalising was a third of this walk, which runs at every start.
   const visit = (path) => {
     const stat = statSync(path, { throwIfNoEntry: false });
     if (!stat) return;
-    newest = Math.max(newest, stat.mtimeMs);
-    if (stat.isDirectory()) for (const name of readdirSync(path)) visit(join(path, name));
+    if (stat.mtimeMs > newest) newest = stat.mtimeMs;
+    if (stat.isDirectory()) for (const name of readdirSync(path)) visit(`${path}/${name}`);
   };
   for (const path of [...INPUT_DIRS, ...INPUT_FILES]) visit(join(ROOT, path));
   return newest;
