@@ -30,6 +30,8 @@ import { ProjectionStatements } from './projections.js';
 import { WriteLock } from './write-lock.js';
 
 const INSERT_CHUNK = 64;
+/** The memory map a whole-run scan reads through (SQLite maps at most the file's size). */
+const SCAN_MMAP_BYTES = 1 << 30;
 const EVENT_COLUMNS = 8;
 /** Rows read per page (keyset paging on the stream position, so no statement stays open between pages). */
 const PAGE = 4096;
@@ -178,11 +180,20 @@ export class SqliteStore<E extends NewEvent> implements Store<E> {
   }
 
   async runEventStats(runId: number): Promise<{ events: number; byType: Map<string, TypeStats> }> {
-    const rows = this.sqlite
-      .prepare<[number], { type: string; n: number; max_round: number | null }>(
-        'select events.type, count(*) as n, max(events.round) as max_round from events inner join streams on streams.stream_id = events.stream_id where streams.run_id = ? group by events.type',
-      )
-      .all(runId);
+    // This reads every row of the run, mostly from pages not yet in SQLite's cache: read through a
+    // memory map they cost about half the CPU of read() calls (`sim runs` on a 100-user run: 14 ms
+    // instead of 33). Only for this scan; the engine's reads and writes stay as they were.
+    this.sqlite.pragma(`mmap_size = ${SCAN_MMAP_BYTES}`);
+    let rows: Array<{ type: string; n: number; max_round: number | null }>;
+    try {
+      rows = this.sqlite
+        .prepare<[number], { type: string; n: number; max_round: number | null }>(
+          'select events.type, count(*) as n, max(events.round) as max_round from events inner join streams on streams.stream_id = events.stream_id where streams.run_id = ? group by events.type',
+        )
+        .all(runId);
+    } finally {
+      this.sqlite.pragma('mmap_size = 0');
+    }
     const byType = new Map<string, TypeStats>(rows.map((r) => [r.type, { count: Number(r.n), maxRound: r.max_round === null ? null : Number(r.max_round) }]));
     return { events: rows.reduce((sum, r) => sum + Number(r.n), 0), byType };
   }
