@@ -129,7 +129,7 @@ describe('start-up loads only the command being run', () => {
     const code = new Set<string>();
     for (const file of filesLoadedBy(args, status)) {
       if (!file.startsWith(join(PROJECT_ROOT, 'dist'))) {
-        code.add(relative(PROJECT_ROOT, file)); // bin/sim.js and external packages (better-sqlite3)
+        code.add(relative(PROJECT_ROOT, file)); // bin/sim.js and scripts/ (better-sqlite3 is required, which this ESM hook does not see)
         continue;
       }
       for (const m of readFileSync(file, 'utf8').matchAll(/^\/\/ ((?:node_modules\/(?:@[^/]+\/)?[^/]+)|(?:src|migrations)\/\S+)/gm)) code.add(m[1]);

@@ -1,8 +1,16 @@
-import BetterSqlite3 from 'better-sqlite3';
+import type BetterSqlite3Type from 'better-sqlite3';
+import { createRequire } from 'node:module';
 import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { MIGRATION_NAMES } from '../../../migrations/names.js';
 import { DatabaseError } from '../../errors.js';
+
+/**
+ * The native driver, a CommonJS package, loaded with require: imported as ESM, Node would first
+ * load its CommonJS export lexer and parse the package with it (about 10 ms of every start that
+ * opens a store).
+ */
+const BetterSqlite3 = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3Type;
 
 export const DB_FILE_NAME = 'sim.db';
 const SQLITE_HEADER = 'SQLite format 3\u0000';
@@ -14,7 +22,7 @@ export interface OpenDatabase {
    * kysely is loaded only to run pending migrations: a command reading an up-to-date store (`sim
    * runs`) never parses it.
    */
-  sqlite: BetterSqlite3.Database;
+  sqlite: BetterSqlite3Type.Database;
 }
 
 export function databaseFile(outDir: string): string {
@@ -29,7 +37,7 @@ export async function openDatabase(file: string, options: { readonly?: boolean }
   checkIsSqliteOrAbsent(file);
   if (!options.readonly) ensureDirectory(dirname(file), file);
 
-  let sqlite: BetterSqlite3.Database;
+  let sqlite: BetterSqlite3Type.Database;
   try {
     sqlite = new BetterSqlite3(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
   } catch (error) {
@@ -95,7 +103,7 @@ function ensureDirectory(dir: string, file: string): void {
  * The migrations applied to the file (kysely's Migrator records them in kysely_migration), read with
  * two plain queries; refuses a file holding one this version does not know (a newer sim wrote it).
  */
-function appliedMigrations(sqlite: BetterSqlite3.Database, file: string): Set<string> {
+function appliedMigrations(sqlite: BetterSqlite3Type.Database, file: string): Set<string> {
   let names: string[];
   try {
     const recorded = sqlite.prepare("select 1 from sqlite_master where type = 'table' and name = 'kysely_migration'").get() !== undefined;
@@ -111,7 +119,7 @@ function appliedMigrations(sqlite: BetterSqlite3.Database, file: string): Set<st
 }
 
 /** Runs the pending migrations with kysely's Migrator, in one transaction (SQLite's DDL is transactional). */
-async function migrate(sqlite: BetterSqlite3.Database, file: string): Promise<void> {
+async function migrate(sqlite: BetterSqlite3Type.Database, file: string): Promise<void> {
   const { Kysely, Migrator, SqliteAdapter, SqliteDialect } = await import('kysely');
   const { migrationProvider } = await import('../../../migrations/index.js');
   class TransactionalDdlAdapter extends SqliteAdapter {
