@@ -172,7 +172,7 @@ describe('start-up loads only the command being run', () => {
     const someone = db.prepare('select min(agent_id) from proj_personas').pluck().get() as number;
     db.close();
     expect(codeLoadedBy(['show', 'user', String(someone), '--out', out])).toContain('node_modules/zod');
-  });
+  }, 240_000); // five starts of sim, one of them a run: under a loaded machine's minutes, not the default minute
 
   it('`sim status` on a SQLite store says it needs PostgreSQL before loading the job queue or the engine', () => {
     const result = runSim(['status', '--out', join(scratch, 'no-store')]);
