@@ -45,6 +45,18 @@ describe('loading user files', () => {
     expect(files.follows).toEqual([[1, 2], [2, 1]]);
   });
 
+  it('reads network.csv the same through its fast path and through the CSV parser', () => {
+    const profiles = [HEADER, row(1), row(2), row(3)];
+    // Plain (fast path): blank lines, duplicates, columns swapped, no final line break.
+    const plain = usersDir(profiles);
+    writeFileSync(join(plain, 'network.csv'), 'target_user_id,source_user_id\n2,1\n\n3,1\n2,1\n1,2\n1,3');
+    // The same edges in forms only the CSV parser reads: CR line ends, quoted ids, spaces, an extra cell.
+    const quoted = usersDir(profiles, ['target_user_id,source_user_id\r', '"2","1"\r', '3, 1 \r', '2,1,x\r', '1,2\r', '1,3\r']);
+    const expected = [[1, 2], [1, 3], [2, 1], [3, 1]];
+    expect(loadUsersDir(plain).follows).toEqual(expected);
+    expect(loadUsersDir(quoted).follows).toEqual(expected);
+  });
+
   it('names the file and line of each bad row', () => {
     const dir = usersDir([HEADER, row(1), row(1), row('x'), row(3, 'old'), row(4, 150), row(5, 30, '""'), row(6, 30, '"Politics"', '"99"')]);
     const profiles = join(dir, 'profiles.csv');

@@ -227,7 +227,54 @@ function readProfiles(file: string, problems: Problems): Array<{ row: ProfileRow
   return out;
 }
 
+/**
+ * The edges of a network.csv in sim's own form (the two columns, then lines of two unsigned ids
+ * naming known users, no self-loops), read straight from the text; null for anything else, which
+ * readNetwork reads through the CSV parser and words the problems of.
+ */
+function plainNetwork(bytes: Buffer, ids: Set<number>): Array<[number, number]> | null {
+  let text = bytes.toString('latin1');
+  if (text.startsWith('\xef\xbb\xbf')) text = text.slice(3);
+  let at = text.indexOf('\n');
+  if (at === -1) return null;
+  const header = text.slice(0, at).split(',').map((h) => h.trim());
+  const swapped = header[0] === 'target_user_id';
+  if (header.length !== 2 || !((header[0] === 'source_user_id' && header[1] === 'target_user_id') || (swapped && header[1] === 'source_user_id'))) return null;
+  const edges: Array<[number, number]> = [];
+  const unique = new Map<number, Set<number>>();
+  at += 1;
+  while (at < text.length) {
+    let c = text.charCodeAt(at);
+    if (c === 10) {
+      at += 1;
+      continue;
+    }
+    let a = 0;
+    let digits = 0;
+    for (; c >= 48 && c <= 57; c = text.charCodeAt(++at), digits++) a = a * 10 + (c - 48);
+    if (digits === 0 || digits > 15 || c !== 44) return null;
+    c = text.charCodeAt(++at);
+    let b = 0;
+    digits = 0;
+    for (; c >= 48 && c <= 57; c = text.charCodeAt(++at), digits++) b = b * 10 + (c - 48);
+    if (digits === 0 || digits > 15 || !(c === 10 || at >= text.length)) return null;
+    at += 1;
+    const source = swapped ? b : a;
+    const target = swapped ? a : b;
+    if (source === target || !ids.has(source) || !ids.has(target)) return null;
+    let targets = unique.get(source);
+    if (!targets) unique.set(source, (targets = new Set()));
+    if (targets.has(target)) continue;
+    targets.add(target);
+    edges.push([source, target]);
+  }
+  return edges;
+}
+
 function readNetwork(file: string, ids: Set<number>, problems: Problems): Array<[number, number]> {
+  const bytes = readFileSync(file);
+  const plain = looksBinary(bytes) ? null : plainNetwork(bytes, ids);
+  if (plain) return plain;
   const csv = readCsv(file, problems);
   if (!csv) return [];
   const source = csv.header.indexOf('source_user_id');
