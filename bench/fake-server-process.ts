@@ -4,7 +4,7 @@
  */
 import { startFakeServer } from '../test/support/fake-openai-server.js';
 
-const server = await startFakeServer({ latencyMs: Number(process.argv[2] ?? 200) });
+const server = await startFakeServer({ latencyMs: Number(process.argv[2] ?? 200), neverFaults: true });
 process.stdout.write(`${server.url}\n`);
 process.on('SIGTERM', async () => {
   const stats = { requests: server.requests, maxInFlight: server.maxInFlight };

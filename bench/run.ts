@@ -183,6 +183,7 @@ mkdirSync(join(root, 'bench'), { recursive: true });
 writeFileSync(join(root, 'bench', 'results.json'), `${JSON.stringify({ date: new Date().toISOString(), machine, rows }, null, 2)}\n`);
 
 const headers = ['section', 'case', 'wall s', 'figure'];
+const ms = (v: unknown): string => (v === null || v === undefined ? 'n/a' : Number(v).toFixed(1));
 const figure = (r: Row): string => {
   if (r.section.startsWith('engine')) return `${r.turns} agent-turns, ${((r.wallSeconds * 1e6) / Number(r.turns)).toFixed(1)} µs/turn, ${r.events} events, peak RSS ${r.peakRssMb} MB, db ${r.dbMb} MB`;
   if (r.section.startsWith('LLM') && r.engineShare !== undefined) return `${r.calls} calls, ${Number(r.callsPerSecond).toFixed(0)} calls/s, engine ${(100 * Number(r.engineShare)).toFixed(1)}% of wall time`;
@@ -191,7 +192,7 @@ const figure = (r: Row): string => {
     const cpu = (v: string | number | null) => (v === null ? '' : `, CPU ${Number(v).toFixed(2)} s a start`);
     return `median of ${r.starts} starts (fastest ${Number(r.minSeconds).toFixed(2)} s${cpu(r.cpuSeconds)}); Node itself (\`node -e 0\`): median ${Number(r.bareNodeSeconds).toFixed(2)} s, fastest ${Number(r.bareNodeMinSeconds).toFixed(2)} s${cpu(r.bareNodeCpuSeconds)}; load average ${Number(r.loadAverage1m).toFixed(1)}`;
   }
-  if (r.section.startsWith('distributed') && r.speedup !== undefined) return `1 worker ${Number(r.oneWorkerCallsPerSecond).toFixed(0)} calls/s (${r.oneWorkerCalls} calls, at most ${r.oneWorkerMaxInFlight} in flight), 3 workers ${Number(r.threeWorkersCallsPerSecond).toFixed(0)} calls/s (${r.threeWorkersCalls} calls, at most ${r.threeWorkersMaxInFlight} in flight): ${Number(r.speedup).toFixed(2)}x; worker CPU ${Number(r.workerCpuMsPerCall).toFixed(1)} / ${Number(r.threeWorkersCpuMsPerCall).toFixed(1)} ms per call; load average ${Number(r.loadAverage1m).toFixed(1)}`;
+  if (r.section.startsWith('distributed') && r.speedup !== undefined) return `1 worker ${Number(r.oneWorkerCallsPerSecond).toFixed(0)} calls/s (${r.oneWorkerCalls} calls, at most ${r.oneWorkerMaxInFlight} in flight), 3 workers ${Number(r.threeWorkersCallsPerSecond).toFixed(0)} calls/s (${r.threeWorkersCalls} calls, at most ${r.threeWorkersMaxInFlight} in flight): ${Number(r.speedup).toFixed(2)}x; worker CPU ${Number(r.workerCpuMsPerCall).toFixed(1)} / ${Number(r.threeWorkersCpuMsPerCall).toFixed(1)} ms per call, test server ${ms(r.serverCpuMsPerCall)} / ${ms(r.threeWorkersServerCpuMsPerCall)}, PostgreSQL ${ms(r.postgresCpuMsPerCall)} / ${ms(r.threeWorkersPostgresCpuMsPerCall)}; load average ${Number(r.loadAverage1m).toFixed(1)}`;
   if (r.section.startsWith('distributed')) return `taken over ${Number(r.afterKill9Seconds).toFixed(1)} s after kill -9 (bound ${r.takeoverBoundSeconds} s), ${Number(r.afterSigtermSeconds).toFixed(1)} s after SIGTERM`;
   if (r.section.startsWith('cache')) {
     const one = Number(r.oneThreadSeconds) > 0 ? `; one thread ${Number(r.oneThreadSeconds).toFixed(1)} s, ${Number(r.oneThreadUsPerDecision).toFixed(0)} µs/decision` : '';

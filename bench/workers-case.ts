@@ -10,7 +10,7 @@
  * Prints one JSON line.
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -33,6 +33,10 @@ interface Phase {
   serverMaxInFlight: number;
   /** CPU time of the worker processes (user + system), seconds; null where /proc is missing. */
   workerCpuSeconds: number | null;
+  /** CPU time of the test server while the workers ran, seconds. */
+  serverCpuSeconds: number | null;
+  /** CPU time of PostgreSQL's processes meanwhile (a server on this host only), seconds. */
+  postgresCpuSeconds: number | null;
   load1: number;
 }
 
@@ -47,7 +51,52 @@ function cpuSeconds(pid: number | undefined): number | null {
   }
 }
 
-async function fakeServer(): Promise<{ url: string; stop: () => Promise<{ requests: number; maxInFlight: number }> }> {
+/**
+ * CPU time so far of a PostgreSQL server on this host: its postmaster (with the backends it has
+ * reaped) and its live children. Found through a connection's backend pid; null when that pid is
+ * not a local postgres process (a server on another host).
+ */
+async function postgresCpu(url: string): Promise<(() => number | null) | null> {
+  const pg = (await import('pg')).default;
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const backend = Number((await client.query('select pg_backend_pid() as pid')).rows[0].pid);
+    const stat = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const comm = (pid: number) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    let postmaster: number;
+    try {
+      if (!/^postgres/.test(comm(backend))) return null;
+      postmaster = Number(stat(backend).split(') ')[1].split(' ')[1]);
+      if (!/^postgres/.test(comm(postmaster))) return null;
+    } catch {
+      return null;
+    }
+    return () => {
+      try {
+        const f = stat(postmaster).split(') ')[1].split(' ');
+        // utime, stime, cutime, cstime: the postmaster's own and its reaped children's, in ticks.
+        let ticks = Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+        for (const entry of readdirSync('/proc')) {
+          if (!/^\d+$/.test(entry)) continue;
+          try {
+            const g = stat(Number(entry)).split(') ')[1].split(' ');
+            if (Number(g[1]) === postmaster) ticks += Number(g[11]) + Number(g[12]);
+          } catch {
+            // gone meanwhile: its time is in the postmaster's cutime once reaped
+          }
+        }
+        return ticks / 100;
+      } catch {
+        return null;
+      }
+    };
+  } finally {
+    await client.end();
+  }
+}
+
+async function fakeServer(): Promise<{ url: string; pid: number | undefined; stop: () => Promise<{ requests: number; maxInFlight: number }> }> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench', 'fake-server-process.ts'), String(LATENCY_MS)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout! });
   const next = () => new Promise<string>((resolve) => lines.once('line', resolve));
@@ -55,6 +104,7 @@ async function fakeServer(): Promise<{ url: string; stop: () => Promise<{ reques
   let stopped: Promise<{ requests: number; maxInFlight: number }> | null = null;
   return {
     url,
+    pid: child.pid,
     stop: () =>
       (stopped ??= (async () => {
         const stats = next();
@@ -116,6 +166,9 @@ async function phase(count: number): Promise<Phase> {
       );
     }
     await readyAll;
+    const pgCpu = await postgresCpu(db.url);
+    const pgBefore = pgCpu?.() ?? null;
+    const serverBefore = cpuSeconds(server.pid);
     for (let seed = 1; seed <= RUNS; seed += 1) {
       const submitted = spawnSync(process.execPath, [bin, 'submit', '--seed', String(seed), '--n-users', String(users), '--provider', 'openai', '--warmup-only', '--store', db.url], { cwd: root, env, encoding: 'utf8' });
       if (submitted.status !== 0) throw new Error(`sim submit failed: ${submitted.stderr}`);
@@ -125,19 +178,27 @@ async function phase(count: number): Promise<Phase> {
     const load1 = loadavg()[0];
     const cpus = workers.map((w) => cpuSeconds(w.child.pid));
     const workerCpuSeconds = cpus.every((c) => c !== null) ? cpus.reduce((a, b) => a! + b!, 0) : null;
+    const serverAfter = cpuSeconds(server.pid);
+    const serverCpuSeconds = serverBefore === null || serverAfter === null ? null : serverAfter - serverBefore;
     for (const w of workers) {
       w.stopping();
       w.child.kill('SIGTERM');
     }
     await Promise.all(workers.map((w) => w.closed));
+    // The workers' backends have ended (their time is now in the postmaster's reaped children's).
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const pgAfter = pgCpu?.() ?? null;
+    const postgresCpuSeconds = pgBefore === null || pgAfter === null ? null : pgAfter - pgBefore;
     const stats = await server.stop();
-    return { workers: count, seconds, calls: stats.requests, callsPerSecond: stats.requests / seconds, serverMaxInFlight: stats.maxInFlight, workerCpuSeconds, load1 };
+    return { workers: count, seconds, calls: stats.requests, callsPerSecond: stats.requests / seconds, serverMaxInFlight: stats.maxInFlight, workerCpuSeconds, serverCpuSeconds, postgresCpuSeconds, load1 };
   } finally {
     for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
     await db.drop().catch(() => undefined);
     await server.stop().catch(() => undefined);
   }
 }
+
+const perCall = (seconds: number | null, calls: number) => (seconds === null ? null : (1000 * seconds) / calls);
 
 const one = await phase(1);
 const three = await phase(3);
@@ -158,6 +219,12 @@ process.stdout.write(
     // What the workers' own CPU allows: with C cores, at most C / (CPU per call) calls/s in all.
     workerCpuMsPerCall: one.workerCpuSeconds === null ? null : (1000 * one.workerCpuSeconds) / one.calls,
     threeWorkersCpuMsPerCall: three.workerCpuSeconds === null ? null : (1000 * three.workerCpuSeconds) / three.calls,
+    // What the whole host spends per call besides the workers: the test server (a real provider's
+    // work is not on the host) and PostgreSQL (null when the server is on another host).
+    serverCpuMsPerCall: perCall(one.serverCpuSeconds, one.calls),
+    threeWorkersServerCpuMsPerCall: perCall(three.serverCpuSeconds, three.calls),
+    postgresCpuMsPerCall: perCall(one.postgresCpuSeconds, one.calls),
+    threeWorkersPostgresCpuMsPerCall: perCall(three.postgresCpuSeconds, three.calls),
     speedup: three.callsPerSecond / one.callsPerSecond,
     loadAverage1m: Math.max(one.load1, three.load1),
   })}\n`,

@@ -259,6 +259,8 @@ export interface Store<E extends NewEvent = NewEvent> {
 
   // ---- the LLM cache
   cacheGet(key: string): Promise<CacheRow | null>;
+  /** The rows of those keys that are cached, by key (one query for a round's requests). */
+  cacheGetMany(keys: readonly string[]): Promise<Map<string, CacheRow>>;
   /**
    * Writes rows in one transaction. An existing key is kept, unless its response starts with
    * `replaceable` (a row that may be overwritten, e.g. a request that never got an answer).

@@ -154,6 +154,11 @@ describe.each(backends)('the store contract on $name', (backend: Backend) => {
         expect(await store.projectedRounds(stream.id)).toEqual([{ agentId: 1, round: 1, active: 1, likelihood: 4, engagement: 3 }]);
         expect(await store.projectedTreatment(stream.id)).toEqual([{ agentId: 1, period: 1 }]);
         expect(await store.cacheGet('k2')).toEqual(row);
+        // Many keys in one read: the cached ones come back by key, the others are absent.
+        const other: CacheRow = { ...row, key: 'k3', response: '{"ok":false}' };
+        await store.cachePut([other]);
+        expect(await store.cacheGetMany(['k3', 'missing', 'k2'])).toEqual(new Map([['k3', other], ['k2', row]]));
+        expect(await store.cacheGetMany([])).toEqual(new Map());
       });
 
       it('rejects an event whose payload does not fit its schema when reading back', async () => {

@@ -1,5 +1,5 @@
 import type { Usage } from '../domain/decision.js';
-import type { Store } from '../events/port.js';
+import type { CacheRow, Store } from '../events/port.js';
 
 /**
  * Answers by request hash, in the run's store (shared by all runs in it). Written as answers
@@ -29,21 +29,49 @@ export interface CacheHit extends CachedAnswer {
 }
 
 /** The part of the store the cache uses. */
-export type CacheStore = Pick<Store, 'cacheGet' | 'cachePut' | 'cacheCount'>;
+export type CacheStore = Pick<Store, 'cacheGetMany' | 'cachePut' | 'cacheCount'>;
 
 export class LlmCache {
   private pending = new Map<string, { model: string; answer: CachedAnswer; now: string }>();
   private flushScheduled = false;
+  /** Keys asked for in this turn of the event loop, read together in one query when it ends. */
+  private asked: Map<string, Array<{ resolve: (row: CacheRow | null) => void; reject: (error: unknown) => void }>> | null = null;
 
   constructor(private readonly backend: CacheStore) {}
 
   async lookup(key: string): Promise<CacheHit | null> {
     const waiting = this.pending.get(key);
     if (waiting) return { ...waiting.answer, unanswered: isUnanswered(waiting.answer) };
-    const row = await this.backend.cacheGet(key);
+    const row = await this.read(key);
     if (!row) return null;
     const stored = JSON.parse(row.response) as { ok: boolean; raw: string | null; reason: string | null };
     return { ...stored, unanswered: row.response.startsWith(UNANSWERED_PREFIX), usage: { promptTokens: row.promptTokens, completionTokens: row.completionTokens, cachedTokens: row.cachedTokens } };
+  }
+
+  /**
+   * A key's row, read with the other keys asked for in the same turn of the event loop: a round's
+   * requests all start in one turn, so a round costs one query instead of one per request.
+   */
+  private read(key: string): Promise<CacheRow | null> {
+    return new Promise((resolve, reject) => {
+      if (!this.asked) {
+        const asked = (this.asked = new Map());
+        setImmediate(() => {
+          this.asked = null;
+          this.backend.cacheGetMany([...asked.keys()]).then(
+            (found) => {
+              for (const [k, waiting] of asked) for (const w of waiting) w.resolve(found.get(k) ?? null);
+            },
+            (error: unknown) => {
+              for (const waiting of asked.values()) for (const w of waiting) w.reject(error);
+            },
+          );
+        });
+      }
+      const waiting = this.asked.get(key);
+      if (waiting) waiting.push({ resolve, reject });
+      else this.asked.set(key, [{ resolve, reject }]);
+    });
   }
 
   /** Rows of requests that never got an answer, left by older versions (asked again by a new request). */

@@ -78,7 +78,7 @@ function readCsv(file: string, problems: Problems): { header: string[]; records:
     return null;
   }
   try {
-    parsed = parse(bytes, { info: true, relax_column_count: true, skip_empty_lines: true, bom: true }) as never;
+    parsed = simpleCsv(bytes) ?? (parse(bytes, { info: true, relax_column_count: true, skip_empty_lines: true, bom: true }) as never);
   } catch (error) {
     const e = error as Error & { lines?: number };
     // csv-parse quotes the whole offending field: show only its start, printable.
@@ -92,6 +92,76 @@ function readCsv(file: string, problems: Problems): { header: string[]; records:
   }
   const header = parsed[0].record.map((h) => h.trim());
   return { header, records: parsed.slice(1).map((p) => ({ cells: p.record, line: p.info.lines })) };
+}
+
+/**
+ * csv-parse's records (with the options readCsv gives it) for a file in the plain form sim and the
+ * reference write: lines ended by "\n", fields quoted whole or not at all, no line break inside a
+ * field. Parsing the 20,000-user population took a worker about a second per run through csv-parse;
+ * this takes a fraction of it. Anything else (CR line ends, a quote inside a field, a quoted field
+ * spanning lines, an unterminated quote) returns null and goes to csv-parse, which also words the errors.
+ */
+export function simpleCsv(bytes: Buffer): Array<{ record: string[]; info: { lines: number } }> | null {
+  let text = bytes.toString('utf8');
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  if (text.includes('\r')) return null;
+  const out: Array<{ record: string[]; info: { lines: number } }> = [];
+  let line = 0;
+  // The next quote at or after the line's start (searched again only once passed: no rescans to the end).
+  let quote = -1;
+  for (let start = 0; start < text.length; ) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    line += 1;
+    if (quote !== text.length && quote < start) {
+      quote = text.indexOf('"', start);
+      if (quote === -1) quote = text.length;
+    }
+    if (end > start) {
+      const record = quote >= end ? text.slice(start, end).split(',') : simpleLine(text, start, end);
+      if (!record) return null;
+      out.push({ record, info: { lines: line } });
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
+/** The fields of text[start, end), or null when the line is not in the plain form. */
+function simpleLine(text: string, start: number, end: number): string[] | null {
+  const fields: string[] = [];
+  let at = start;
+  for (;;) {
+    if (text.charCodeAt(at) === 34) {
+      // A quoted field: up to the quote that is not doubled, then a comma or the line's end.
+      let value = '';
+      let from = at + 1;
+      for (;;) {
+        const close = text.indexOf('"', from);
+        if (close === -1 || close >= end) return null;
+        value += text.slice(from, close);
+        if (text.charCodeAt(close + 1) === 34 && close + 1 < end) {
+          value += '"';
+          from = close + 2;
+          continue;
+        }
+        at = close + 1;
+        break;
+      }
+      fields.push(value);
+      if (at === end) return fields;
+      if (text.charCodeAt(at) !== 44) return null;
+      at += 1;
+    } else {
+      let comma = text.indexOf(',', at);
+      if (comma === -1 || comma > end) comma = end;
+      const value = text.slice(at, comma);
+      if (value.includes('"')) return null;
+      fields.push(value);
+      if (comma === end) return fields;
+      at = comma + 1;
+    }
+  }
 }
 
 function readProfiles(file: string, problems: Problems): Array<{ row: ProfileRow; line: number }> {
@@ -157,7 +227,54 @@ function readProfiles(file: string, problems: Problems): Array<{ row: ProfileRow
   return out;
 }
 
+/**
+ * The edges of a network.csv in sim's own form (the two columns, then lines of two unsigned ids
+ * naming known users, no self-loops), read straight from the text; null for anything else, which
+ * readNetwork reads through the CSV parser and words the problems of.
+ */
+function plainNetwork(bytes: Buffer, ids: Set<number>): Array<[number, number]> | null {
+  let text = bytes.toString('latin1');
+  if (text.startsWith('\xef\xbb\xbf')) text = text.slice(3);
+  let at = text.indexOf('\n');
+  if (at === -1) return null;
+  const header = text.slice(0, at).split(',').map((h) => h.trim());
+  const swapped = header[0] === 'target_user_id';
+  if (header.length !== 2 || !((header[0] === 'source_user_id' && header[1] === 'target_user_id') || (swapped && header[1] === 'source_user_id'))) return null;
+  const edges: Array<[number, number]> = [];
+  const unique = new Map<number, Set<number>>();
+  at += 1;
+  while (at < text.length) {
+    let c = text.charCodeAt(at);
+    if (c === 10) {
+      at += 1;
+      continue;
+    }
+    let a = 0;
+    let digits = 0;
+    for (; c >= 48 && c <= 57; c = text.charCodeAt(++at), digits++) a = a * 10 + (c - 48);
+    if (digits === 0 || digits > 15 || c !== 44) return null;
+    c = text.charCodeAt(++at);
+    let b = 0;
+    digits = 0;
+    for (; c >= 48 && c <= 57; c = text.charCodeAt(++at), digits++) b = b * 10 + (c - 48);
+    if (digits === 0 || digits > 15 || !(c === 10 || at >= text.length)) return null;
+    at += 1;
+    const source = swapped ? b : a;
+    const target = swapped ? a : b;
+    if (source === target || !ids.has(source) || !ids.has(target)) return null;
+    let targets = unique.get(source);
+    if (!targets) unique.set(source, (targets = new Set()));
+    if (targets.has(target)) continue;
+    targets.add(target);
+    edges.push([source, target]);
+  }
+  return edges;
+}
+
 function readNetwork(file: string, ids: Set<number>, problems: Problems): Array<[number, number]> {
+  const bytes = readFileSync(file);
+  const plain = looksBinary(bytes) ? null : plainNetwork(bytes, ids);
+  if (plain) return plain;
   const csv = readCsv(file, problems);
   if (!csv) return [];
   const source = csv.header.indexOf('source_user_id');
@@ -167,7 +284,8 @@ function readNetwork(file: string, ids: Set<number>, problems: Problems): Array<
     return [];
   }
   const edges: Array<[number, number]> = [];
-  const unique = new Set<string>();
+  // The targets each source already follows (a set per source: 400,000 pair keys cost more to make and collect).
+  const unique = new Map<number, Set<number>>();
   for (const { cells, line } of csv.records) {
     const s = parseInteger((cells[source] ?? '').trim());
     const t = parseInteger((cells[target] ?? '').trim());
@@ -178,9 +296,10 @@ function readNetwork(file: string, ids: Set<number>, problems: Problems): Array<
     if (!ids.has(s)) problems.add(file, line, `source_user_id ${s} is not a user in profiles.csv`);
     if (!ids.has(t)) problems.add(file, line, `target_user_id ${t} is not a user in profiles.csv`);
     if (s === t) problems.add(file, line, `self-loop: user ${s} follows itself`);
-    const key = `${s}>${t}`;
-    if (unique.has(key)) continue;
-    unique.add(key);
+    let targets = unique.get(s);
+    if (!targets) unique.set(s, (targets = new Set()));
+    if (targets.has(t)) continue;
+    targets.add(t);
     edges.push([s, t]);
   }
   return edges;

@@ -33,6 +33,11 @@ export interface FakeServerOptions {
   retryAfterSeconds?: number;
   /** Listen on this port (0: any free one); a test restarts a stopped server on its old port. */
   port?: number;
+  /**
+   * The server never gets faults: it neither keeps the bodies it saw nor hashes them for fault draws
+   * (the bench's server, at hundreds of requests a second). The answers are the same.
+   */
+  neverFaults?: boolean;
 }
 
 export interface FakeServer {
@@ -71,10 +76,14 @@ export async function startFakeServer(initial: FakeServerOptions = {}): Promise<
       if (options.models && !options.models.includes(body.model)) return json(res, 404, { error: { message: `The model ${body.model} does not exist` } });
       if (options.rejectResponseFormat && body.response_format) return json(res, 400, { error: { message: 'response_format is not supported by this server' } });
 
-      const seen = (seenBodies.get(text) ?? 0) + 1;
-      seenBodies.set(text, seen);
-      const u = unit(`${text}#${seen}`);
       const f = options.faults ?? {};
+      // Faults are drawn from the body and how often it was seen (a server that never has faults keeps no bodies).
+      let u = 1;
+      if (!options.neverFaults) {
+        const seen = (seenBodies.get(text) ?? 0) + 1;
+        seenBodies.set(text, seen);
+        u = unit(`${text}#${seen}`);
+      }
       let edge = 0;
       const hit = (share: number | undefined) => u < (edge += share ?? 0) && u >= edge - (share ?? 0);
       if (hit(f.rateLimit)) {
@@ -131,7 +140,8 @@ export async function startFakeServer(initial: FakeServerOptions = {}): Promise<
     },
     authorizations,
     setOptions(next) {
-      options = next;
+      if (options.neverFaults && next.faults) throw new Error('fake server: started with neverFaults, it cannot be given faults');
+      options = { ...next, neverFaults: options.neverFaults };
     },
     close: () =>
       new Promise<void>((resolve) => {
@@ -151,7 +161,12 @@ function answerFor(messages: Array<{ role: string; content: string }>, u: number
   if (all.includes('"voted"')) return { voted: u < 0.6 ? 1 : 0 };
   const posts = [...all.matchAll(/^Post (\d+) \(/gm)].map((m) => Number(m[1]));
   const numbers = [...new Set(posts)];
-  const pick = (i: number) => unit(`${u}:${i}`);
+  const picked = new Map<number, number>();
+  const pick = (i: number) => {
+    let p = picked.get(i);
+    if (p === undefined) picked.set(i, (p = unit(`${u}:${i}`)));
+    return p;
+  };
   const answer: Record<string, unknown> = {
     engagement: numbers.map((n, i) => ({
       post_number: n,

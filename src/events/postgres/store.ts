@@ -358,17 +358,21 @@ export class PostgresStore<E extends NewEvent> implements Store<E> {
   // ---- the LLM cache ------------------------------------------------------------------------
 
   async cacheGet(key: string): Promise<CacheRow | null> {
-    const row = await this.db.selectFrom('llm_cache').selectAll().where('key', '=', key).executeTakeFirst();
-    if (!row) return null;
-    return {
-      key: row.key,
-      model: row.model,
-      response: row.response,
-      promptTokens: Number(row.prompt_tokens),
-      completionTokens: Number(row.completion_tokens),
-      cachedTokens: Number(row.cached_tokens),
-      createdAt: row.created_at,
-    };
+    return (await this.cacheGetMany([key])).get(key) ?? null;
+  }
+
+  async cacheGetMany(keys: readonly string[]): Promise<Map<string, CacheRow>> {
+    const found = new Map<string, CacheRow>();
+    try {
+      for (let i = 0; i < keys.length; i += PAGE) {
+        const rows = await sql<{ key: string; model: string; response: string; prompt_tokens: number; completion_tokens: number; cached_tokens: number; created_at: string }>`
+          select key, model, response, prompt_tokens, completion_tokens, cached_tokens, created_at from llm_cache where key = any(${keys.slice(i, i + PAGE)}::text[])`.execute(this.db);
+        for (const row of rows.rows) found.set(row.key, toCacheRow(row));
+      }
+    } catch (error) {
+      throw this.fail(error, 'reading the LLM cache');
+    }
+    return found;
   }
 
   private async insertCache(db: Db, rows: readonly CacheRow[], replaceable: string | undefined): Promise<void> {
@@ -409,15 +413,7 @@ export class PostgresStore<E extends NewEvent> implements Store<E> {
       const rows = await sql<{ key: string; model: string; response: string; prompt_tokens: number; completion_tokens: number; cached_tokens: number; created_at: string }>`
         select * from llm_cache where key collate "C" > ${after} order by key collate "C" limit ${PAGE}`.execute(this.db);
       if (rows.rows.length === 0) return;
-      yield rows.rows.map((row) => ({
-        key: row.key,
-        model: row.model,
-        response: row.response,
-        promptTokens: Number(row.prompt_tokens),
-        completionTokens: Number(row.completion_tokens),
-        cachedTokens: Number(row.cached_tokens),
-        createdAt: row.created_at,
-      }));
+      yield rows.rows.map(toCacheRow);
       if (rows.rows.length < PAGE) return;
       after = rows.rows[rows.rows.length - 1].key;
     }
@@ -462,6 +458,18 @@ function numericRow(r: StoredRow): StoredRow {
     payload: r.payload,
     schema_version: Number(r.schema_version),
     hash: r.hash,
+  };
+}
+
+function toCacheRow(row: { key: string; model: string; response: string; prompt_tokens: number; completion_tokens: number; cached_tokens: number; created_at: string }): CacheRow {
+  return {
+    key: row.key,
+    model: row.model,
+    response: row.response,
+    promptTokens: Number(row.prompt_tokens),
+    completionTokens: Number(row.completion_tokens),
+    cachedTokens: Number(row.cached_tokens),
+    createdAt: row.created_at,
   };
 }
 

@@ -1,0 +1,84 @@
+/**
+ * Where one `sim worker`'s CPU per LLM call goes: one worker (dist/main.js run directly, so node
+ * flags apply) executes RUNS warmup-only LLM runs of USERS users against the test server with
+ * 200 ms latency in its own process, on a fresh database of SERVER_URL's PostgreSQL (on this host).
+ * Prints the calls/s and the CPU per call of the worker, of PostgreSQL's processes and of the test
+ * server (from /proc). Not part of `npm run bench`; for profiling (docs/distributed.md):
+ *
+ *   node --import tsx bench/worker-profile.ts SERVER_URL [USERS] [RUNS]
+ *   PROF_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR"    flags for the worker (a CPU profile)
+ *   PROF_SERVER_ARGS="--cpu-prof --cpu-prof-dir=DIR"  flags for the test server
+ *   PROF_VERBOSE=1                                    the worker's log on stderr
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { freshDatabase } from './pg-server.js';
+
+const serverUrl = process.argv[2];
+const users = Number(process.argv[3] ?? 1000);
+const runs = Number(process.argv[4] ?? 1);
+const nodeArgs = (process.env.PROF_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const root = fileURLToPath(new URL('..', import.meta.url));
+const bin = join(root, 'bin', 'sim.js');
+
+function cpu(pid: number, children = false): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12]) + (children ? Number(f[13]) + Number(f[14]) : 0)) / 100;
+}
+function pgCpu(postmaster: number): number {
+  let total = cpu(postmaster, true);
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const f = readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ');
+      if (Number(f[1]) === postmaster) total += (Number(f[11]) + Number(f[12])) / 100;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+}
+
+const srv = spawn(process.execPath, [...(process.env.PROF_SERVER_ARGS ?? '').split(' ').filter(Boolean), '--import', 'tsx', join(root, 'bench', 'fake-server-process.ts'), '200'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+const srvLines = createInterface({ input: srv.stdout! });
+const next = () => new Promise<string>((r) => srvLines.once('line', r));
+const url = await next();
+const db = await freshDatabase(serverUrl, 'prof');
+const c = new pg.Client({ connectionString: serverUrl });
+await c.connect();
+const bpid = (await c.query('select pg_backend_pid() as p')).rows[0].p;
+const postmaster = Number(readFileSync(`/proc/${bpid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+await c.end();
+const env = { ...process.env, OPENAI_API_KEY: 'sk-bench', OPENAI_BASE_URL: url };
+const w = spawn(process.execPath, [...nodeArgs, join(root, 'dist', 'main.js'), 'worker', '--store', db.url, '--name', 'prof', '--concurrency', '64'], { cwd: root, env });
+let finished = 0;
+let t0 = 0, t1 = 0, pg0 = 0, s0 = 0, w0 = 0;
+await new Promise<void>((resolve) => {
+  createInterface({ input: w.stderr }).on('line', (line) => {
+    if (process.env.PROF_VERBOSE) process.stderr.write(line + '\n');
+    if (/waiting for jobs/.test(line)) {
+      for (let seed = 1; seed <= runs; seed++) {
+        const r = spawnSync(process.execPath, [bin, 'submit', '--seed', String(seed), '--n-users', String(users), '--provider', 'openai', '--warmup-only', '--store', db.url], { cwd: root, env, encoding: 'utf8' });
+        if (r.status !== 0) throw new Error(r.stderr);
+      }
+    }
+    if (/^run \d+ warmup: started/.test(line) && !t0) { t0 = performance.now(); pg0 = pgCpu(postmaster); s0 = cpu(srv.pid!); w0 = cpu(w.pid!); }
+    if (/; run \d+ finished$/.test(line) && ++finished === runs) { t1 = performance.now(); resolve(); }
+  });
+});
+const wc = cpu(w.pid!) - w0;
+w.kill('SIGTERM');
+await new Promise((r) => w.on('close', r));
+await new Promise((r) => setTimeout(r, 500));
+const pc = pgCpu(postmaster) - pg0;
+const sc = cpu(srv.pid!) - s0;
+const stats = next();
+srv.kill('SIGTERM');
+const { requests } = JSON.parse(await stats);
+await db.drop();
+const s = (t1 - t0) / 1000;
+console.log(JSON.stringify({ requests, seconds: s, callsPerSecond: requests / s, workerMsPerCall: (1000 * wc) / requests, pgMsPerCall: (1000 * pc) / requests, serverMsPerCall: (1000 * sc) / requests }));
