@@ -34,7 +34,7 @@ function describe(e: WorkerEvent): string | null {
     case 'started':
       return `sim worker ${e.name}: waiting for jobs (${e.jobs} at a time)`;
     case 'job':
-      return `${at} ${e.stream}: started${e.fromRound !== null ? ` after round ${e.fromRound}` : ''}`;
+      return `${at} ${e.stream}: started${e.fromRound !== null ? ` after round ${e.fromRound}` : ''}${e.thread !== null ? ` in thread ${e.thread}` : ''}`;
     case 'progress':
       return null;
     case 'sliced':
