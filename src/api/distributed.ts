@@ -111,17 +111,18 @@ export interface WorkerHooks {
   onStopRequest?: (stop: () => void) => () => void;
 }
 
-const sleep = (ms: number, signal: AbortSignal) =>
+/** Waits `ms`, or less: until the signal aborts or `wake` (added to `sleepers` meanwhile) is called. */
+const sleep = (ms: number, signal: AbortSignal, sleepers: Set<() => void>) =>
   new Promise<void>((resolve) => {
-    const onAbort = () => {
+    const wake = () => {
       clearTimeout(timer);
+      signal.removeEventListener('abort', wake);
+      sleepers.delete(wake);
       resolve();
     };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
+    const timer = setTimeout(wake, ms);
+    signal.addEventListener('abort', wake, { once: true });
+    sleepers.add(wake);
   });
 
 /**
@@ -146,15 +147,19 @@ export async function runWorker(options: WorkerOptions, hooks: WorkerHooks = {})
   const tell = (event: WorkerEvent) => hooks.onEvent?.(event);
   tell({ kind: 'started', name, jobs: slots });
   try {
+    // Idle slots wait for the next poll; a job that ends may have enqueued others (a warmup its
+    // conditions), so it wakes them to look at once.
+    const sleepers = new Set<() => void>();
     await Promise.all(
       Array.from({ length: slots }, async () => {
         while (!stop.signal.aborted) {
           const job = await queue.fetch(name);
           if (!job) {
-            await sleep(times.pollMs, stop.signal);
+            await sleep(times.pollMs, stop.signal, sleepers);
             continue;
           }
           await executeJob(store, queue, job, { ...options, pools, threads: true }, stop.signal, tell);
+          for (const wake of [...sleepers]) wake();
         }
       }),
     );

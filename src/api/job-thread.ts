@@ -21,6 +21,18 @@ export type JobThreadMessage = { type: 'started'; fromRound: number | null; thre
 /** What the main thread tells a job thread: stop at the next round boundary (Ctrl-C, SIGTERM). */
 export type MainToJobThread = { type: 'stop' };
 
+/** How a job thread's connections name themselves to PostgreSQL (`application_name`, seen in pg_stat_activity). */
+export const JOB_THREAD_APPLICATION = 'sim job thread';
+
+/** The store handed to a job thread: a PostgreSQL URL gains the job threads' application_name (unless it names one). */
+export function jobThreadStore(store: StoreHandoff): StoreHandoff {
+  if (!/^postgres(ql)?:/i.test(store.location)) return store;
+  const url = new URL(store.location);
+  if (url.searchParams.has('application_name')) return store;
+  url.searchParams.set('application_name', JOB_THREAD_APPLICATION);
+  return { ...store, location: url.toString() };
+}
+
 /**
  * Runs an offline job's slice in a worker thread of its own (./job-worker.ts), which opens its own
  * connection to the store and closes it before it reports. Resolves with the slice's outcome, never
@@ -31,7 +43,7 @@ export type MainToJobThread = { type: 'stop' };
  */
 export async function runSliceInThread(store: StoreHandoff, config: ExperimentConfig, job: SliceJob, flags: LlmFlags, context: SliceContext): Promise<SliceOutcome> {
   const { Worker } = await import('node:worker_threads');
-  const data: JobThreadData = { store, config, job, flags: { maxFallbackRate: flags.maxFallbackRate }, sliceEnds: context.sliceEnds };
+  const data: JobThreadData = { store: jobThreadStore(store), config, job, flags: { maxFallbackRate: flags.maxFallbackRate }, sliceEnds: context.sliceEnds };
   // A condition's thread gets the old-generation cap of `sim run`'s condition threads; a warmup's
   // first slice parses the population files, so it keeps V8's default.
   const resourceLimits = job.stream === WARMUP_STREAM ? undefined : { maxOldGenerationSizeMb: workerHeapMb(config.n_users) };
