@@ -590,7 +590,7 @@ describe.skipIf(skip !== null)(`sim submit and sim worker on PostgreSQL${skip ? 
       // A thread that cannot reach its store: a transient failure (retried), as a lost connection is on the main thread.
       const broken = new URL(url);
       broken.password = 'wrong-password';
-      const lost = await runSliceInThread({ location: broken.toString() }, config, { runId, stream: 'control', takeover: 400 }, {}, { stop: never, sliceEnds: Date.now() + 60_000, started: () => undefined, onProgress: () => undefined });
+      const lost = await runSliceInThread({ location: broken.toString() }, config, { runId, stream: 'control', takeover: 400 }, {}, { stop: never, sliceMs: 60_000, started: () => undefined, onProgress: () => undefined });
       expect(lost).toMatchObject({ kind: 'failed', permanent: false });
       expect((lost as { message: string }).message).not.toContain('wrong-password');
     } finally {

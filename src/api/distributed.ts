@@ -181,7 +181,7 @@ export async function executeJob(store: EventStore, queue: JobQueue, job: Fetche
   const { runId, stream } = job.data;
   const context: SliceContext = {
     stop,
-    sliceEnds: Date.now() + takeoverTimes(job.data.takeover).sliceMs,
+    sliceMs: takeoverTimes(job.data.takeover).sliceMs,
     started: async (fromRound, thread) => {
       await queue.noteStart(job.id, fromRound);
       tell({ kind: 'job', runId, stream, fromRound, thread: thread ?? null });

@@ -65,8 +65,11 @@ export function classifyFailure(error: unknown, asked: boolean): SliceOutcome {
 export interface SliceContext {
   /** Stops the slice at the next round boundary (Ctrl-C, SIGTERM). */
   stop: AbortSignal;
-  /** When the slice's time is over (Date.now() milliseconds): checked before each round. */
-  sliceEnds: number;
+  /**
+   * How long the slice runs, from when it starts here (in a job thread: once the thread is up and
+   * connected, so a slow start does not eat the slice): checked before each round, except the first.
+   */
+  sliceMs: number;
   /**
    * Called once the stream's last complete round is known, before any round runs; `thread` is the
    * worker thread's id when the slice runs in one (./job-thread.ts), else absent.
@@ -79,6 +82,11 @@ export interface SliceContext {
 export async function runSlice(store: EventStore, config: ExperimentConfig, job: SliceJob, flags: LlmFlags & { concurrency?: number; pools?: SharedEndpointPools }, context: SliceContext): Promise<SliceOutcome> {
   const { runId, stream, takeover } = job;
   let sliced = false;
+  const sliceEnds = Date.now() + context.sliceMs;
+  // Every slice runs at least one round, however long its start took (folding the warmup, loading
+  // the population, a loaded machine): a slice over before its first round would re-enqueue the job
+  // without progress, again and again.
+  let rounds = 0;
   let provider: Provider | null = null;
   try {
     provider = chooseProvider(config, { store, concurrency: flags.concurrency, llm: flags, pools: flags.pools });
@@ -93,7 +101,7 @@ export async function runSlice(store: EventStore, config: ExperimentConfig, job:
       population: null,
       signal: context.stop,
       maxFallbackRate: maxFallbackRate(flags),
-      sliceOver: () => (sliced = Date.now() >= context.sliceEnds),
+      sliceOver: () => (sliced = rounds++ > 0 && Date.now() >= sliceEnds),
       onProgress: context.onProgress,
     };
     const next: SliceJob[] = [];

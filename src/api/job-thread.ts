@@ -6,13 +6,13 @@ import { workerHeapMb } from '../sim/workers.js';
 import { classifyFailure, type SliceContext, type SliceJob, type SliceOutcome } from './job-slice.js';
 import type { LlmFlags } from './llm.js';
 
-/** What a job thread is given (structured-cloned): its store, the run's config, the job and when the slice ends. */
+/** What a job thread is given (structured-cloned): its store, the run's config, the job and how long the slice runs. */
 export interface JobThreadData {
   store: StoreHandoff;
   config: ExperimentConfig;
   job: SliceJob;
   flags: LlmFlags;
-  sliceEnds: number;
+  sliceMs: number;
 }
 
 /** What a job thread tells the main thread; `outcome` is its last message, sent after its store is closed. */
@@ -43,7 +43,7 @@ export function jobThreadStore(store: StoreHandoff): StoreHandoff {
  */
 export async function runSliceInThread(store: StoreHandoff, config: ExperimentConfig, job: SliceJob, flags: LlmFlags, context: SliceContext): Promise<SliceOutcome> {
   const { Worker } = await import('node:worker_threads');
-  const data: JobThreadData = { store: jobThreadStore(store), config, job, flags: { maxFallbackRate: flags.maxFallbackRate }, sliceEnds: context.sliceEnds };
+  const data: JobThreadData = { store: jobThreadStore(store), config, job, flags: { maxFallbackRate: flags.maxFallbackRate }, sliceMs: context.sliceMs };
   // A condition's thread gets the old-generation cap of `sim run`'s condition threads; a warmup's
   // first slice parses the population files, so it keeps V8's default.
   const resourceLimits = job.stream === WARMUP_STREAM ? undefined : { maxOldGenerationSizeMb: workerHeapMb(config.n_users) };

@@ -21,7 +21,7 @@ try {
   store = await EventStore.at(data.store.location, { writeLock: data.store.writeLock });
   outcome = await runSlice(store, data.config, data.job, data.flags, {
     stop: stop.signal,
-    sliceEnds: data.sliceEnds,
+    sliceMs: data.sliceMs,
     started: (fromRound) => post({ type: 'started', fromRound, thread: threadId }),
     onProgress: (progress) => post({ type: 'progress', progress }),
   });
