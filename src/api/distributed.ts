@@ -188,10 +188,9 @@ export async function executeJob(store: EventStore, queue: JobQueue, job: Fetche
     },
     onProgress: (progress) => tell({ kind: 'progress', runId, progress }),
   };
-  let config: ExperimentConfig | null = null;
   let outcome: SliceOutcome;
   try {
-    config = parseExperiment((await store.getRun(runId)).config, `run ${runId} config`);
+    const config = parseExperiment((await store.getRun(runId)).config, `run ${runId} config`);
     outcome = flags.threads && config.provider === 'offline' ? await runSliceInThread(store.handoff(), config, job.data, flags, context) : await runSlice(store, config, job.data, flags, context);
     if (outcome.kind === 'done') {
       if (!(await queue.completeAndEnqueue(job.id, outcome.next))) {
