@@ -6,7 +6,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT, runSim, runSimAsync, SIM_BIN } from './helpers.js';
 import { startFakeServer } from './support/fake-openai-server.js';
 import { writeUsersDir } from './support/users-files.js';
+import pgDriver from 'pg';
 import { executeJob, resolveConfig, submitConfig, type WorkerEvent } from '../src/api/index.js';
+import { JOB_THREAD_APPLICATION, runSliceInThread } from '../src/api/job-thread.js';
 import { openStoreFor } from '../src/api/store.js';
 import { JobQueue } from '../src/queue/queue.js';
 import { freshPostgresDatabase, postgresForTests, postgresRequired } from './support/store-backends.js';
@@ -113,6 +115,42 @@ async function until(what: string, ok: () => boolean | Promise<boolean>, timeout
   while (!(await ok())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/** The experiment of the job-thread tests: two conditions, so a worker with --jobs 2 runs both at once. */
+const THREADED = ['--n-users', '300', '--seed', '5', '--conditions', 'control,experiment_soc_message'];
+let threadedExpected: string | null = null;
+/** The fingerprint of THREADED under `sim run` on SQLite (computed once, shared by the tests that need it). */
+function threadedFingerprint(): string {
+  if (threadedExpected) return threadedExpected;
+  const out = join(scratch, 'threaded-sqlite');
+  const alone = runSim(['run', ...THREADED, '--out', out], { timeoutMs: 600_000 });
+  if (alone.status !== 0) throw new Error(alone.stderr);
+  threadedExpected = (JSON.parse(runSim(['runs', '--json', '--out', out]).stdout) as Array<{ fingerprint: string }>)[0].fingerprint;
+  return threadedExpected;
+}
+
+/** The lines where a worker started each condition of run 1 (in order), with the thread it names, and where the first condition job ended. */
+function conditionJobs(output: string): { starts: Array<{ line: number; stream: string; thread: number | null }>; firstEnd: number } {
+  const lines = output.split('\n');
+  const starts = lines.flatMap((l, line) => {
+    const m = /^run 1 (control|experiment_soc_message): started(?: after round -?\d+)?(?: in thread (\d+))?$/.exec(l);
+    return m ? [{ line, stream: m[1], thread: m[2] ? Number(m[2]) : null }] : [];
+  });
+  const end = lines.findIndex((l) => /^run 1 (control|experiment_soc_message): (done|slice ended|released|job dropped|failed)/.test(l));
+  return { starts, firstEnd: end === -1 ? lines.length : end };
+}
+
+/** Connections to a database that name themselves as job threads (pg_stat_activity). */
+async function jobThreadConnections(url: string): Promise<number> {
+  const client = new pgDriver.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query('select count(*)::int as n from pg_stat_activity where datname = current_database() and application_name = $1', [JOB_THREAD_APPLICATION]);
+    return rows[0].n as number;
+  } finally {
+    await client.end();
   }
 }
 
@@ -316,8 +354,9 @@ describe.skipIf(skip !== null)(`sim submit and sim worker on PostgreSQL${skip ? 
       return /job\s+running/.test(text);
     }, 300_000);
     // Wider than the 80 columns of a pipe (the condition names), so each stream is a block of pairs.
-    // The rate is blank until the job has run a second and reported where it started (checked in JSON above).
-    expect(text).toMatch(/job\s+running\s*\n\s*worker\s+status-w\s+since\s+\d+s ago\s*\n\s*round\s+-?\d+\s+rounds\/s(\s+\d+\.\d+)?\s*\n\s*tries\s+1\s*$/m);
+    // The rate is blank until the job has run a second and reported where it started, and the round
+    // until the stream's first round is complete (a condition's job caught at its start; both checked in JSON above).
+    expect(text).toMatch(/job\s+running\s*\n\s*worker\s+status-w\s+since\s+\d+s ago\s*\n\s*round(\s+-?\d+)?\s+rounds\/s(\s+\d+\.\d+)?\s*\n\s*tries\s+1\s*$/m);
 
     // --watch 1: clears the screen and prints the table again every second until interrupted.
     const watch = spawn(process.execPath, [SIM_BIN, 'status', '--watch', '1', '--store', store], { cwd: PROJECT_ROOT });
@@ -437,6 +476,129 @@ describe.skipIf(skip !== null)(`sim submit and sim worker on PostgreSQL${skip ? 
     } finally {
       await queue.close();
       for (const s of stores) await s.close();
+    }
+  }, 300_000);
+  it('a worker with --jobs 2 runs two offline jobs at once, each in a worker thread of its own, and the run has the fingerprint of `sim run` on SQLite', async () => {
+    const expected = threadedFingerprint();
+    const store = await database();
+    const submitted = runSim(['submit', ...THREADED, '--store', store, '--takeover', '60']);
+    expect(submitted.status, submitted.stderr).toBe(0);
+    const worker = startWorker(store, 'threads', ['--jobs', '2']);
+    await until('the run to finish', () => status(store)[0].status === 'finished', 600_000);
+    worker.child.kill('SIGTERM');
+    expect((await worker.exited).code, worker.output()).toBe(0);
+    const output = worker.output();
+    // Every offline job ran in a worker thread (the main thread names none).
+    const started = output.split('\n').filter((l) => /: started/.test(l));
+    expect(started.length).toBeGreaterThanOrEqual(3);
+    for (const line of started) expect(line, output).toMatch(/ in thread \d+$/);
+    // The two conditions ran at the same time, in two threads: each started before either ended.
+    const { starts, firstEnd } = conditionJobs(output);
+    const before = starts.filter((s) => s.line < firstEnd);
+    expect(before.map((s) => s.stream).sort(), output).toEqual(['control', 'experiment_soc_message']);
+    expect(before[0].thread).not.toBe(before[1].thread);
+    const runs = JSON.parse(runSim(['runs', '--json', '--store', store]).stdout) as Array<{ fingerprint: string; status: string }>;
+    expect(runs[0].fingerprint).toBe(expected);
+  }, 900_000);
+
+  it('SIGTERM to a worker running offline jobs in threads: they stop at a round boundary and are released, the worker exits promptly, and another worker finishes them with the fingerprint of `sim run`', async () => {
+    const expected = threadedFingerprint();
+    const store = await database();
+    // A long takeover bound (jobs expire after 72 s): only a release lets the next worker start them at once.
+    const submitted = runSim(['submit', ...THREADED, '--store', store, '--takeover', '120']);
+    expect(submitted.status, submitted.stderr).toBe(0);
+    const first = startWorker(store, 'stopped', ['--jobs', '2']);
+    // Both conditions under way in threads (the warmup's end wakes the idle slot, so they start together).
+    await first.waitFor(/run 1 control: started.* in thread \d+/);
+    await first.waitFor(/run 1 experiment_soc_message: started.* in thread \d+/);
+    expect(conditionJobs(first.output()).firstEnd).toBe(first.output().split('\n').length);
+    first.child.kill('SIGTERM');
+    const signalled = Date.now();
+    const exit = await Promise.race([first.exited, new Promise<null>((r) => setTimeout(() => r(null), 60_000))]);
+    const exitMs = Date.now() - signalled;
+    expect(exit, `the worker did not exit within 60 s of SIGTERM:\n${first.output()}`).not.toBeNull();
+    expect(exit!.code, first.output()).toBe(0);
+    console.info(`sim worker --jobs 2 exited ${exitMs} ms after SIGTERM with two offline jobs in threads`);
+    // Both jobs were handed back at a round boundary, and wait in the queue for the next worker.
+    expect(first.output()).toMatch(/run 1 control: released before round \d+/);
+    expect(first.output()).toMatch(/run 1 experiment_soc_message: released before round \d+/);
+    const streams = status(store)[0].streams;
+    expect(streams.filter((s) => s.stream !== 'warmup').map((s) => s.state)).toEqual(['queued', 'queued']);
+    expect(await jobThreadConnections(store)).toBe(0);
+
+    const second = startWorker(store, 'finisher', ['--jobs', '2']);
+    const released = Date.now();
+    // (Released before or after their first round: "started" or "started after round N".)
+    await second.waitFor(/run 1 control: started/);
+    await second.waitFor(/run 1 experiment_soc_message: started/);
+    // Taken at once (polling every 2 s), not after the jobs' 72-s expiry.
+    expect(Date.now() - released).toBeLessThan(60_000);
+    await until('the run to finish', () => status(store)[0].status === 'finished', 600_000);
+    second.child.kill('SIGTERM');
+    expect((await second.exited).code, second.output()).toBe(0);
+    const runs = JSON.parse(runSim(['runs', '--json', '--store', store]).stdout) as Array<{ fingerprint: string }>;
+    expect(runs[0].fingerprint).toBe(expected);
+  }, 900_000);
+
+  it('a job thread has store connections of its own, closed before its job is settled; its failures are settled as on the main thread (permanent: failed at once; a lost store: retried)', async () => {
+    const url = await database();
+    const config = resolveConfig({ out: scratch, nUsers: 40, seed: 2, provider: 'offline', conditions: 'control' });
+    const store = await openStoreFor({ out: scratch, store: url });
+    const queue = await JobQueue.open(url);
+    let sampling = true;
+    let most = 0;
+    const sampler = (async () => {
+      while (sampling) {
+        most = Math.max(most, await jobThreadConnections(url));
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    try {
+      const runId = await submitConfig(store, config, 400);
+      await queue.enqueue([{ runId, stream: 'no_such_condition', takeover: 400 }]);
+      const never = new AbortController().signal;
+      const run = async (expectStream: string, signal = never) => {
+        const job = await queue.fetch('threaded');
+        expect(job?.data.stream).toBe(expectStream);
+        const events: WorkerEvent[] = [];
+        await executeJob(store, queue, job!, { threads: true }, signal, (e) => events.push(e));
+        // Settled: the thread's connections are gone (closed before it reported; the server may take a moment to drop a backend).
+        await until('the job thread\'s connections to close', async () => (await jobThreadConnections(url)) === 0, 5000);
+        return { job: job!, events };
+      };
+      const warmup = await run('warmup');
+      const startedIn = warmup.events.find((e) => e.kind === 'job') as Extract<WorkerEvent, { kind: 'job' }>;
+      expect(startedIn.thread).toBeGreaterThan(0);
+      expect(warmup.events.at(-1)).toMatchObject({ kind: 'done', next: ['control'] });
+      expect(most).toBeGreaterThanOrEqual(1);
+
+      // A stream the run does not have: a permanent failure, failed at once and never retried (as on the main thread).
+      const bad = await run('no_such_condition');
+      expect(bad.events.at(-1)).toMatchObject({ kind: 'failed', permanent: true });
+      expect((bad.events.at(-1) as Extract<WorkerEvent, { kind: 'failed' }>).reason).toMatch(/run 1 has no condition stream "no_such_condition"/);
+      expect((await queue.jobs()).find((j) => j.id === bad.job.id)).toMatchObject({ state: 'failed', retryCount: 0 });
+      await store.setRunStatus(runId, 'running');
+
+      // A stop already asked: the thread stops before its first round and the job is released.
+      const stopped = new AbortController();
+      stopped.abort();
+      const released = await run('control', stopped.signal);
+      expect(released.events.at(-1)).toMatchObject({ kind: 'released', stream: 'control' });
+      expect((await queue.jobs()).filter((j) => j.stream === 'control').map((j) => j.state)).toEqual(['completed', 'created']);
+      const control = await run('control');
+      expect(control.events.at(-1)).toMatchObject({ kind: 'done', runFinished: true });
+
+      // A thread that cannot reach its store: a transient failure (retried), as a lost connection is on the main thread.
+      const broken = new URL(url);
+      broken.password = 'wrong-password';
+      const lost = await runSliceInThread({ location: broken.toString() }, config, { runId, stream: 'control', takeover: 400 }, {}, { stop: never, sliceMs: 60_000, started: () => undefined, onProgress: () => undefined });
+      expect(lost).toMatchObject({ kind: 'failed', permanent: false });
+      expect((lost as { message: string }).message).not.toContain('wrong-password');
+    } finally {
+      sampling = false;
+      await sampler;
+      await queue.close();
+      await store.close();
     }
   }, 300_000);
 });

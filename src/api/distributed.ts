@@ -1,22 +1,19 @@
 import { hostname } from 'node:os';
 import { conditionRuns, mainStartRound, parseExperiment, WARMUP_STREAM, type ExperimentConfig } from '../domain/config.js';
-import type { Provider } from '../domain/decision.js';
-import { worldFold } from '../domain/evolve.js';
-import { emptyWorld } from '../domain/world.js';
-import { ConfigError, FallbackBudgetError, InputFileError, IntegrityError, InterruptedError, LlmConfigurationError, RunNotFoundError, StreamConflictError, UsageError } from '../errors.js';
-import { foldStream } from '../events/fold.js';
+import { UsageError } from '../errors.js';
 import { streamId } from '../events/stream-ids.js';
-import { DEFAULT_TAKEOVER_SECONDS, JobQueue, takeoverTimes, type FetchedJob, type JobRow, type StreamJob } from '../queue/queue.js';
-import type { EngineOptions, ProgressEvent } from '../sim/engine-types.js';
+import { DEFAULT_TAKEOVER_SECONDS, JobQueue, takeoverTimes, type FetchedJob, type JobRow } from '../queue/queue.js';
+import type { ProgressEvent } from '../sim/engine-types.js';
 import { SharedEndpointPools } from '../llm/endpoint-pool.js';
 import { loadPopulation } from '../sim/population.js';
-import { runComplete, streamFinished, warmupStreamOf } from '../sim/run-status.js';
-import { runCondition, runWarmup } from '../sim/stages.js';
+import { runComplete, streamFinished } from '../sim/run-status.js';
 import type { EventStore } from '../sim/store.js';
 import { CODE_VERSION } from '../version.js';
 import { resolveConfig, type Notice, type RunOptions } from './config.js';
-import { maxFallbackRate, type LlmFlags } from './llm.js';
-import { checkProviderReady, chooseProvider } from './provider.js';
+import { classifyFailure, runSlice, type SliceContext, type SliceOutcome } from './job-slice.js';
+import { runSliceInThread } from './job-thread.js';
+import type { LlmFlags } from './llm.js';
+import { checkProviderReady } from './provider.js';
 import { adoptWarmupConfig, checkFolderFlag, readConfigInput } from './run-checks.js';
 import { findWarmup } from './run.js';
 import { openStoreFor, openStoreWithRuns, postgresOnly, storeLocation, type StoreFlags } from './store.js';
@@ -89,7 +86,8 @@ export interface WorkerOptions extends StoreFlags, LlmFlags {
 /** What a worker tells as it goes (the CLI prints one line each). */
 export type WorkerEvent =
   | { kind: 'started'; name: string; jobs: number }
-  | { kind: 'job'; runId: number; stream: string; fromRound: number | null }
+  /** A job started; `thread`: the id of the worker thread it runs in (an offline job), null on the main thread. */
+  | { kind: 'job'; runId: number; stream: string; fromRound: number | null; thread: number | null }
   | { kind: 'progress'; runId: number; progress: ProgressEvent }
   /** The slice ended; the job was re-enqueued (or, `released`, the worker is stopping). */
   | { kind: 'sliced' | 'released'; runId: number; stream: string; round: number }
@@ -104,36 +102,26 @@ export interface WorkerHooks {
   onStopRequest?: (stop: () => void) => () => void;
 }
 
-/** A failure that will not go away by itself: the job is failed, never retried. */
-export function isPermanent(error: unknown): boolean {
-  return (
-    error instanceof LlmConfigurationError ||
-    error instanceof ConfigError ||
-    error instanceof UsageError ||
-    error instanceof InputFileError ||
-    error instanceof RunNotFoundError ||
-    error instanceof IntegrityError ||
-    error instanceof FallbackBudgetError
-  );
-}
-
-const sleep = (ms: number, signal: AbortSignal) =>
+/** Waits `ms`, or less: until the signal aborts or `wake` (added to `sleepers` meanwhile) is called. */
+const sleep = (ms: number, signal: AbortSignal, sleepers: Set<() => void>) =>
   new Promise<void>((resolve) => {
-    const onAbort = () => {
+    const wake = () => {
       clearTimeout(timer);
+      signal.removeEventListener('abort', wake);
+      sleepers.delete(wake);
       resolve();
     };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
+    const timer = setTimeout(wake, ms);
+    signal.addEventListener('abort', wake, { once: true });
+    sleepers.add(wake);
   });
 
 /**
- * `sim worker`: takes jobs and executes them, `jobs` at a time, until asked to stop. A stop ends each
- * job at the next round boundary (the round in progress is recorded whole or not at all) and
- * re-enqueues it, so another worker takes it at once.
+ * `sim worker`: takes jobs and executes them, `jobs` at a time, until asked to stop. An offline job
+ * runs in a worker thread of its own (one per job running, so `--jobs N` uses N cores); an LLM job
+ * runs on this thread, sharing the endpoint pools. A stop ends each job at the next round boundary
+ * (the round in progress is recorded whole or not at all) and re-enqueues it, so another worker
+ * takes it at once; every thread has ended and every connection is closed when this returns.
  */
 export async function runWorker(options: WorkerOptions, hooks: WorkerHooks = {}): Promise<void> {
   postgresOnly(options, 'sim worker');
@@ -150,15 +138,19 @@ export async function runWorker(options: WorkerOptions, hooks: WorkerHooks = {})
   const tell = (event: WorkerEvent) => hooks.onEvent?.(event);
   tell({ kind: 'started', name, jobs: slots });
   try {
+    // Idle slots wait for the next poll; a job that ends may have enqueued others (a warmup its
+    // conditions), so it wakes them to look at once.
+    const sleepers = new Set<() => void>();
     await Promise.all(
       Array.from({ length: slots }, async () => {
         while (!stop.signal.aborted) {
           const job = await queue.fetch(name);
           if (!job) {
-            await sleep(times.pollMs, stop.signal);
+            await sleep(times.pollMs, stop.signal, sleepers);
             continue;
           }
-          await executeJob(store, queue, job, { ...options, pools }, stop.signal, tell);
+          await executeJob(store, queue, job, { ...options, pools, threads: true }, stop.signal, tell);
+          for (const wake of [...sleepers]) wake();
         }
       }),
     );
@@ -170,73 +162,54 @@ export async function runWorker(options: WorkerOptions, hooks: WorkerHooks = {})
   }
 }
 
-/** Executes one job's slice and settles it with the queue. Never throws for the job's own failure. */
-export async function executeJob(store: EventStore, queue: JobQueue, job: FetchedJob, flags: LlmFlags & { concurrency?: number; pools?: SharedEndpointPools }, stop: AbortSignal, tell: (event: WorkerEvent) => void): Promise<void> {
-  const { runId, stream, takeover } = job.data;
-  const sliceEnds = Date.now() + takeoverTimes(takeover).sliceMs;
-  let sliced = false;
-  let provider: Provider | null = null;
+/**
+ * Executes one job's slice and settles it with the queue. Never throws for the job's own failure.
+ * With `threads`, an offline job runs in a worker thread of its own (./job-thread.ts), so a worker's
+ * offline jobs use as many cores as it runs jobs; LLM jobs run here, sharing the endpoint pools.
+ * Either way the outcome is settled here: only the main thread speaks to the queue.
+ */
+export async function executeJob(store: EventStore, queue: JobQueue, job: FetchedJob, flags: LlmFlags & { concurrency?: number; pools?: SharedEndpointPools; threads?: boolean }, stop: AbortSignal, tell: (event: WorkerEvent) => void): Promise<void> {
+  const { runId, stream } = job.data;
+  const context: SliceContext = {
+    stop,
+    sliceMs: takeoverTimes(job.data.takeover).sliceMs,
+    started: async (fromRound, thread) => {
+      await queue.noteStart(job.id, fromRound);
+      tell({ kind: 'job', runId, stream, fromRound, thread: thread ?? null });
+    },
+    onProgress: (progress) => tell({ kind: 'progress', runId, progress }),
+  };
+  let outcome: SliceOutcome;
   try {
     const config = parseExperiment((await store.getRun(runId)).config, `run ${runId} config`);
-    provider = chooseProvider(config, { store, concurrency: flags.concurrency, llm: flags, pools: flags.pools });
-    const warmupId = warmupStreamOf(runId, config);
-    const id = streamId(runId, stream);
-    const fromRound = await store.maxRoundOf(id, 'RoundCompleted');
-    await queue.noteStart(job.id, fromRound);
-    tell({ kind: 'job', runId, stream, fromRound });
-    const opts: EngineOptions = {
-      store,
-      provider,
-      config,
-      runId,
-      population: null,
-      signal: stop,
-      maxFallbackRate: maxFallbackRate(flags),
-      sliceOver: () => (sliced = Date.now() >= sliceEnds),
-      onProgress: (progress) => tell({ kind: 'progress', runId, progress }),
-    };
-    let next: StreamJob[] = [];
-    if (stream === WARMUP_STREAM) {
-      if (config.from_warmup) throw new UsageError(`run ${runId} starts from ${config.from_warmup}: it has no warmup of its own to execute`);
-      if ((await store.head(warmupId)).position === 0) opts.population = loadPopulation(config);
-      await runWarmup(opts, warmupId);
-      if (!config.warmup_only) {
-        for (const c of conditionRuns(config)) if (!(await streamFinished(store, streamId(runId, c.stream)))) next.push({ runId, stream: c.stream, takeover });
+    outcome = flags.threads && config.provider === 'offline' ? await runSliceInThread(store.handoff(), config, job.data, flags, context) : await runSlice(store, config, job.data, flags, context);
+    if (outcome.kind === 'done') {
+      if (!(await queue.completeAndEnqueue(job.id, outcome.next))) {
+        tell({ kind: 'dropped', runId, stream, reason: 'the job was taken over by another worker meanwhile' });
+        return;
       }
-    } else {
-      const condition = conditionRuns(config).find((c) => c.stream === stream);
-      if (!condition) throw new UsageError(`run ${runId} has no condition stream "${stream}"`);
-      if (!(await streamFinished(store, warmupId))) throw new IntegrityError(`run ${runId}: the warmup is not finished, so condition ${stream} cannot start`);
-      const warmupEnd = (await foldStream(store, emptyWorld(), warmupId, worldFold)).state;
-      await runCondition(opts, condition, warmupId, warmupEnd);
-      next = [];
-    }
-    if (!(await queue.completeAndEnqueue(job.id, next))) {
-      tell({ kind: 'dropped', runId, stream, reason: 'the job was taken over by another worker meanwhile' });
+      const runFinished = await runComplete(store, runId, config);
+      if (runFinished) await store.setRunStatus(runId, 'finished');
+      tell({ kind: 'done', runId, stream, runFinished, next: outcome.next.map((j) => j.stream) });
       return;
     }
-    const runFinished = await runComplete(store, runId, config);
-    if (runFinished) await store.setRunStatus(runId, 'finished');
-    tell({ kind: 'done', runId, stream, runFinished, next: next.map((j) => j.stream) });
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    if (error instanceof InterruptedError && (sliced || stop.aborted)) {
-      // A slice's end or a stop: continue in a new job (this worker's or another's).
-      if (await queue.completeAndEnqueue(job.id, [job.data])) tell({ kind: stop.aborted ? 'released' : 'sliced', runId, stream, round: error.round });
-      else tell({ kind: 'dropped', runId, stream, reason: 'the job was taken over by another worker meanwhile' });
-    } else if (error instanceof StreamConflictError) {
-      // Another worker executes this stream too (it took the job over from this one, believed dead).
-      tell({ kind: 'dropped', runId, stream, reason: message });
-    } else if (isPermanent(error)) {
-      await queue.failPermanent(job.id, message);
-      await store.setRunStatus(runId, 'failed').catch(() => undefined);
-      tell({ kind: 'failed', runId, stream, permanent: true, reason: message });
-    } else {
-      await queue.failTransient(job.id, message);
-      tell({ kind: 'failed', runId, stream, permanent: false, reason: message });
-    }
-  } finally {
-    await provider?.close?.();
+    outcome = classifyFailure(error, false);
+  }
+  if (outcome.kind === 'interrupted') {
+    // A slice's end or a stop: continue in a new job (this worker's or another's).
+    if (await queue.completeAndEnqueue(job.id, [job.data])) tell({ kind: stop.aborted ? 'released' : 'sliced', runId, stream, round: outcome.round });
+    else tell({ kind: 'dropped', runId, stream, reason: 'the job was taken over by another worker meanwhile' });
+  } else if (outcome.kind === 'conflict') {
+    // Another worker executes this stream too (it took the job over from this one, believed dead).
+    tell({ kind: 'dropped', runId, stream, reason: outcome.message });
+  } else if (outcome.kind === 'failed' && outcome.permanent) {
+    await queue.failPermanent(job.id, outcome.message);
+    await store.setRunStatus(runId, 'failed').catch(() => undefined);
+    tell({ kind: 'failed', runId, stream, permanent: true, reason: outcome.message });
+  } else if (outcome.kind === 'failed') {
+    await queue.failTransient(job.id, outcome.message);
+    tell({ kind: 'failed', runId, stream, permanent: false, reason: outcome.message });
   }
 }
 
@@ -325,3 +298,4 @@ export async function queueStatus(flags: StoreFlags): Promise<RunJobsStatus[]> {
 }
 
 export { DEFAULT_TAKEOVER_SECONDS };
+export { isPermanent } from './job-slice.js';

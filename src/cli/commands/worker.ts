@@ -9,7 +9,7 @@ export function registerWorker(program: Command): void {
     .command('worker')
     .description('take jobs (a run\'s warmup, its conditions) from a PostgreSQL store and execute them until stopped')
     .option('--out <dir>', 'output directory', DEFAULT_OUT)
-    .option('--jobs <n>', 'jobs executed at a time (default 1)', integerFlag('--jobs', 1))
+    .option('--jobs <n>', 'jobs executed at a time (default 1); offline jobs run in a worker thread each', integerFlag('--jobs', 1))
     .option('--name <name>', 'this worker\'s name in `sim status` (default host:pid)')
     .option('--concurrency <n>', 'LLM requests in flight per endpoint, shared by this worker\'s jobs (default 32)', integerFlag('--concurrency', 1))
     .option('--takeover <seconds>', 'the takeover bound this worker serves: it returns expired jobs of dead workers to the queue every 0.15 x this many seconds (default 60)', integerFlag('--takeover', 20));
@@ -34,7 +34,7 @@ function describe(e: WorkerEvent): string | null {
     case 'started':
       return `sim worker ${e.name}: waiting for jobs (${e.jobs} at a time)`;
     case 'job':
-      return `${at} ${e.stream}: started${e.fromRound !== null ? ` after round ${e.fromRound}` : ''}`;
+      return `${at} ${e.stream}: started${e.fromRound !== null ? ` after round ${e.fromRound}` : ''}${e.thread !== null ? ` in thread ${e.thread}` : ''}`;
     case 'progress':
       return null;
     case 'sliced':
