@@ -1,5 +1,6 @@
 import type { TurnSummary } from './decision.js';
 import type { Persona } from './persona.js';
+import type { PostIdSet, Seen } from './seen.js';
 
 /**
  * The simulated world at a moment: folded from events by `evolve` (copy-on-write: a folded world
@@ -24,15 +25,16 @@ export interface AgentState {
   /** The agent's previous active turn, shown to it in its next turn. */
   lastTurn: TurnSummary | null;
   /**
-   * Post id -> reply count when the agent last saw it. Maps and Sets, not objects: post ids are
-   * large sparse integers, and V8 backs such object keys with arrays as long as the largest id.
+   * Post id -> reply count when the agent last saw it, packed (./seen.ts: read it with seenReplies
+   * and forEachSeen). Compact arrays, not Maps and Sets: a million agents' Maps were most of the
+   * world's memory (docs/performance.md, "The million").
    */
-  seen: Map<number, number>;
-  /** Posts this agent liked / replied to (one like and one reply per post at most). */
-  liked: Set<number>;
-  replied: Set<number>;
+  seen: Seen;
+  /** Posts this agent liked / replied to, ascending (one like and one reply per post at most). */
+  liked: PostIdSet;
+  replied: PostIdSet;
   /** Users this agent follows, ascending. */
-  following: number[];
+  following: readonly number[];
   voted: boolean | null;
 }
 
