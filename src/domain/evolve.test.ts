@@ -3,6 +3,7 @@ import { persona, worldOf } from '../../test/support/world.js';
 import { evolve, evolveAll } from './evolve.js';
 import { makeEvent, type SimEvent } from './events.js';
 import { EMPTY, seenEntries, seenReplies } from './seen.js';
+import { turnSummary } from './world.js';
 
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object' && !Object.isFrozen(value)) {
@@ -38,7 +39,8 @@ describe('evolve', () => {
     expect(seenEntries(w.agents[0].seen)).toEqual([[0, 0], [1, 1]]);
     expect(w.agents[0].liked).toEqual([0]);
     expect(w.agents[0].replied).toEqual([1]);
-    expect(w.agents[0].lastTurn).toEqual({ round: 1, liked: [{ postId: 0, text: 'post 0' }], replied: [{ postId: 1, text: 'post 1', reply: 'hi' }], posted: 'new' });
+    expect(w.agents[0].lastTurn).toEqual({ round: 1, liked: [0], replied: [1], replies: ['hi'], posted: 2 });
+    expect(turnSummary(w, w.agents[0].lastTurn)).toEqual({ round: 1, liked: [{ postId: 0, text: 'post 0' }], replied: [{ postId: 1, text: 'post 1', reply: 'hi' }], posted: 'new' });
     expect(w.round).toBe(1);
   });
 

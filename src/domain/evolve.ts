@@ -92,6 +92,8 @@ class Batch {
   }
 }
 
+const NO_TEXTS: readonly string[] = Object.freeze([]) as readonly string[];
+
 function agentOf(b: Batch, id: number): AgentState {
   let agent = b.agents.get(id);
   if (!agent) {
@@ -177,18 +179,18 @@ function apply(b: Batch, event: SimEvent): void {
       b.indexListW('postsBySubtopic', d.subtopic).push(d.postId);
       b.indexListW('postsByAuthor', d.authorId).push(d.postId);
       const author = agentOf(b, d.authorId);
-      if (author.lastTurn && author.lastTurn.round === event.meta.round) author.lastTurn = { ...author.lastTurn, posted: d.text };
+      if (author.lastTurn && author.lastTurn.round === event.meta.round) author.lastTurn = { ...author.lastTurn, posted: d.postId };
       return;
     }
     case 'FeedServed':
-      agentOf(b, agentId).lastTurn = { round: event.meta.round, liked: [], replied: [], posted: null };
+      agentOf(b, agentId).lastTurn = { round: event.meta.round, liked: EMPTY, replied: EMPTY, replies: NO_TEXTS, posted: null };
       return;
     case 'PostLiked': {
       const post = postOf(b, event.data.postId);
       post.likes += 1;
       const agent = agentOf(b, agentId);
       agent.liked = withId(agent.liked, post.id);
-      if (agent.lastTurn) agent.lastTurn = { ...agent.lastTurn, liked: [...agent.lastTurn.liked, { postId: post.id, text: post.text }] };
+      if (agent.lastTurn) agent.lastTurn = { ...agent.lastTurn, liked: [...agent.lastTurn.liked, post.id] };
       return;
     }
     case 'PostReplied': {
@@ -196,7 +198,7 @@ function apply(b: Batch, event: SimEvent): void {
       post.replies.push({ agentId, text: event.data.text, round: event.meta.round });
       const agent = agentOf(b, agentId);
       agent.replied = withId(agent.replied, post.id);
-      if (agent.lastTurn) agent.lastTurn = { ...agent.lastTurn, replied: [...agent.lastTurn.replied, { postId: post.id, text: post.text, reply: event.data.text }] };
+      if (agent.lastTurn) agent.lastTurn = { ...agent.lastTurn, replied: [...agent.lastTurn.replied, post.id], replies: [...agent.lastTurn.replies, event.data.text] };
       return;
     }
     case 'UserFollowed': {

@@ -5,7 +5,7 @@ import { isEligible } from './persona.js';
 import { rng } from './rng.js';
 import { nextActivity } from './schedule.js';
 import { treatmentMessageFor } from './treatment.js';
-import { sortedIncludes, type World } from './world.js';
+import { sortedIncludes, turnSummary, type World } from './world.js';
 import { makeEvent, type SimEvent } from './events.js';
 
 /** What an active turn depends on besides the world: the run's seed, stage and round. */
@@ -58,7 +58,7 @@ export function buildTurnRequest(ctx: TurnContext, agentId: number): TurnRequest
     round,
     stage,
     topic: config.topic,
-    previousTurn: agent.lastTurn,
+    previousTurn: turnSummary(world, agent.lastTurn),
     previousLikelihood: eligible ? agent.likelihood : null,
     feed,
     election: eligible ? { daysLeft: left } : null,
