@@ -25,8 +25,8 @@ export function evolveAll(state: World, events: Iterable<SimEvent>): World {
   for (const event of events) apply(batch, event);
   if (!batch.changed) return state;
   // Frozen copies: any later attempt to change a folded state in place fails loudly. An agent's
-  // lists are typed readonly but not frozen: freezing an array of doubles (a packed `seen`) makes V8
-  // box each number, three times its memory.
+  // lists are typed readonly but not frozen: V8 stores a frozen array of doubles (a packed `seen`)
+  // less compactly (measured: 9.5 -> 16 bytes an entry).
   for (const agent of batch.agents.values()) Object.freeze(agent);
   for (const post of batch.posts.values()) Object.freeze(post);
   return batch.w;
