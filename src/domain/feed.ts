@@ -1,6 +1,7 @@
 import type { ExperimentConfig } from './config.js';
 import type { FeedItem } from './decision.js';
 import type { Rng } from './rng.js';
+import { forEachSeen, seenReplies } from './seen.js';
 import { engagementOf, sortedIncludes, type Post, type World } from './world.js';
 
 /**
@@ -32,16 +33,15 @@ function trendingOrder(posts: readonly Post[]): number[] {
 
 export function isCandidate(world: World, agentId: number, post: Post): boolean {
   if (post.authorId === agentId) return false;
-  const seenReplies = world.agents[agentId].seen.get(post.id);
-  return seenReplies === undefined || post.replies.length > seenReplies;
+  const replies = seenReplies(world.agents[agentId].seen, post.id);
+  return replies === undefined || post.replies.length > replies;
 }
 
 /** Number of candidate posts, from the user's own history rather than a scan of every post. */
 export function candidateCount(world: World, agentId: number): number {
   const own = world.postsByAuthor[agentId]?.length ?? 0;
   let stale = 0;
-  // forEach, not for-of: no entry array per post seen.
-  world.agents[agentId].seen.forEach((replies, postId) => {
+  forEachSeen(world.agents[agentId].seen, (postId, replies) => {
     const post = world.posts[postId];
     if (post.authorId !== agentId && post.replies.length <= replies) stale += 1;
   });
@@ -148,8 +148,8 @@ function followedEngagement(world: World, postId: number, following: readonly nu
   for (const f of following) {
     const other = world.agents[f];
     if (!other) continue;
-    if (other.liked.has(postId)) likes += 1;
-    if (other.replied.has(postId)) replies += 1;
+    if (sortedIncludes(other.liked, postId)) likes += 1;
+    if (sortedIncludes(other.replied, postId)) replies += 1;
   }
   return { likes, replies };
 }

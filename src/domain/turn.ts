@@ -5,7 +5,7 @@ import { isEligible } from './persona.js';
 import { rng } from './rng.js';
 import { nextActivity } from './schedule.js';
 import { treatmentMessageFor } from './treatment.js';
-import { sortedIncludes, type World } from './world.js';
+import { sortedIncludes, turnSummary, type World } from './world.js';
 import { makeEvent, type SimEvent } from './events.js';
 
 /** What an active turn depends on besides the world: the run's seed, stage and round. */
@@ -58,7 +58,7 @@ export function buildTurnRequest(ctx: TurnContext, agentId: number): TurnRequest
     round,
     stage,
     topic: config.topic,
-    previousTurn: agent.lastTurn,
+    previousTurn: turnSummary(world, agent.lastTurn),
     previousLikelihood: eligible ? agent.likelihood : null,
     feed,
     election: eligible ? { daysLeft: left } : null,
@@ -124,13 +124,13 @@ export function applyTurn(ctx: TurnContext, request: TurnRequest, answer: Provid
     if (answered.has(feedItem.postId)) continue;
     answered.add(feedItem.postId);
     const post = world.posts[feedItem.postId];
-    if (item.engage === 'like' && !world.agents[agentId].liked.has(post.id)) {
+    if (item.engage === 'like' && !sortedIncludes(world.agents[agentId].liked, post.id)) {
       acts.push(makeEvent('PostLiked', { postId: post.id }, round, agentId));
     } else if (item.engage === 'reply') {
       const text = (item.reply_text ?? '').trim().slice(0, config.content.max_chars);
       if (text.length === 0) {
         fellBack('engagement.reply_text', `reply to post ${item.post_number} had no text: treated as no engagement`);
-      } else if (!world.agents[agentId].replied.has(post.id)) {
+      } else if (!sortedIncludes(world.agents[agentId].replied, post.id)) {
         acts.push(makeEvent('PostReplied', { postId: post.id, text }, round, agentId));
         ledger.repliesAdded.set(post.id, (ledger.repliesAdded.get(post.id) ?? 0) + 1);
       }

@@ -1,5 +1,6 @@
 import type { TurnSummary } from './decision.js';
 import type { Persona } from './persona.js';
+import type { PostIdSet, Seen } from './seen.js';
 
 /**
  * The simulated world at a moment: folded from events by `evolve` (copy-on-write: a folded world
@@ -21,19 +22,47 @@ export interface AgentState {
   nextActivity: number;
   /** The last likelihood stated (0-4), or null if never asked or never answered. */
   likelihood: number | null;
-  /** The agent's previous active turn, shown to it in its next turn. */
-  lastTurn: TurnSummary | null;
+  /** The agent's previous active turn, shown to it in its next turn (as a TurnSummary: turnSummary). */
+  lastTurn: LastTurn | null;
   /**
-   * Post id -> reply count when the agent last saw it. Maps and Sets, not objects: post ids are
-   * large sparse integers, and V8 backs such object keys with arrays as long as the largest id.
+   * Post id -> reply count when the agent last saw it, packed (./seen.ts: read it with seenReplies
+   * and forEachSeen). Compact arrays, not Maps and Sets: a million agents' Maps were most of the
+   * world's memory (docs/performance.md, "The million").
    */
-  seen: Map<number, number>;
-  /** Posts this agent liked / replied to (one like and one reply per post at most). */
-  liked: Set<number>;
-  replied: Set<number>;
+  seen: Seen;
+  /** Posts this agent liked / replied to, ascending (one like and one reply per post at most). */
+  liked: PostIdSet;
+  replied: PostIdSet;
   /** Users this agent follows, ascending. */
-  following: number[];
+  following: readonly number[];
   voted: boolean | null;
+}
+
+/**
+ * An agent's last active turn, by post ids: the texts are the posts' own, looked up when the turn is
+ * shown (turnSummary), so the world holds one small record per agent, not a copy of each text's
+ * reference in an object of its own.
+ */
+export interface LastTurn {
+  round: number;
+  /** Posts liked, in the order liked. */
+  liked: readonly number[];
+  /** Posts replied to, in the order replied, and the replies (the same index in both). */
+  replied: readonly number[];
+  replies: readonly string[];
+  /** The post written, or null. */
+  posted: number | null;
+}
+
+/** The turn as the agent is shown it (the texts of the posts it liked, replied to and wrote). */
+export function turnSummary(world: World, turn: LastTurn | null): TurnSummary | null {
+  if (!turn) return null;
+  return {
+    round: turn.round,
+    liked: turn.liked.map((postId) => ({ postId, text: world.posts[postId].text })),
+    replied: turn.replied.map((postId, i) => ({ postId, text: world.posts[postId].text, reply: turn.replies[i] })),
+    posted: turn.posted === null ? null : world.posts[turn.posted].text,
+  };
 }
 
 export interface World {
