@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { DatabaseError, RunNotFoundError, StreamConflictError } from '../../errors.js';
+import { cacheRowOf } from '../cache-row.js';
 import { canonicalJson } from '../canonical.js';
 import { ChainCheck, decodeRow, describeHeadMismatch, fingerprintOf, integrityError, sealBatch } from '../hash-chain.js';
 import {
@@ -367,7 +368,7 @@ export class PostgresStore<E extends NewEvent> implements Store<E> {
       for (let i = 0; i < keys.length; i += PAGE) {
         const rows = await sql<{ key: string; model: string; response: string; prompt_tokens: number; completion_tokens: number; cached_tokens: number; created_at: string }>`
           select key, model, response, prompt_tokens, completion_tokens, cached_tokens, created_at from llm_cache where key = any(${keys.slice(i, i + PAGE)}::text[])`.execute(this.db);
-        for (const row of rows.rows) found.set(row.key, toCacheRow(row));
+        for (const row of rows.rows) found.set(row.key, cacheRowOf(row));
       }
     } catch (error) {
       throw this.fail(error, 'reading the LLM cache');
@@ -413,7 +414,7 @@ export class PostgresStore<E extends NewEvent> implements Store<E> {
       const rows = await sql<{ key: string; model: string; response: string; prompt_tokens: number; completion_tokens: number; cached_tokens: number; created_at: string }>`
         select * from llm_cache where key collate "C" > ${after} order by key collate "C" limit ${PAGE}`.execute(this.db);
       if (rows.rows.length === 0) return;
-      yield rows.rows.map(toCacheRow);
+      yield rows.rows.map(cacheRowOf);
       if (rows.rows.length < PAGE) return;
       after = rows.rows[rows.rows.length - 1].key;
     }
@@ -458,18 +459,6 @@ function numericRow(r: StoredRow): StoredRow {
     payload: r.payload,
     schema_version: Number(r.schema_version),
     hash: r.hash,
-  };
-}
-
-function toCacheRow(row: { key: string; model: string; response: string; prompt_tokens: number; completion_tokens: number; cached_tokens: number; created_at: string }): CacheRow {
-  return {
-    key: row.key,
-    model: row.model,
-    response: row.response,
-    promptTokens: Number(row.prompt_tokens),
-    completionTokens: Number(row.completion_tokens),
-    cachedTokens: Number(row.cached_tokens),
-    createdAt: row.created_at,
   };
 }
 

@@ -1,5 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { DatabaseError, RunNotFoundError, StreamConflictError } from '../../errors.js';
+import { cacheRowOf } from '../cache-row.js';
 import { canonicalJson } from '../canonical.js';
 import { ChainCheck, decodeRow, describeHeadMismatch, fingerprintOf, integrityError, sealBatch } from '../hash-chain.js';
 import {
@@ -464,16 +465,7 @@ export class SqliteStore<E extends NewEvent> implements Store<E> {
 
   async cacheGet(key: string): Promise<CacheRow | null> {
     const row = this.s.cacheGet.get(key);
-    if (!row) return null;
-    return {
-      key: row.key,
-      model: row.model,
-      response: row.response,
-      promptTokens: Number(row.prompt_tokens),
-      completionTokens: Number(row.completion_tokens),
-      cachedTokens: Number(row.cached_tokens),
-      createdAt: row.created_at,
-    };
+    return row ? cacheRowOf(row) : null;
   }
 
   async cacheGetMany(keys: readonly string[]): Promise<Map<string, CacheRow>> {
