@@ -268,6 +268,16 @@ export interface Store<E extends NewEvent = NewEvent> {
   cachePut(rows: readonly CacheRow[], replaceable?: string): Promise<void>;
   /** Rows in the cache (whose response starts with `prefix`, when given). */
   cacheCount(prefix?: string): Promise<number>;
+  /**
+   * Reserves keys about to be asked of an LLM, so that processes sharing the store pay for a request
+   * once: returns the keys this process now holds; a key another process holds is being asked
+   * there (wait for its answer in the cache, or reserve it again). A reservation ends with
+   * cacheRelease or when this process's store connection ends (a dead worker holds nothing). Absent
+   * where one process owns the store (SQLite): every key is this process's.
+   */
+  cacheReserve?(keys: readonly string[]): Promise<Set<string>>;
+  /** Ends reservations of cacheReserve (after the answers are written, or when no answer came). */
+  cacheRelease?(keys: readonly string[]): Promise<void>;
   /** Every cache row, by key, a page at a time (for copying a store). */
   cacheRows(): AsyncIterable<CacheRow[]>;
 

@@ -285,6 +285,27 @@ describe.each(backends)('the store contract on $name', (backend: Backend) => {
         expect(await store.cacheCount('NOANSWER:')).toBe(1);
         expect(await store.cacheGet('zzz')).toBeNull();
       });
+
+      it('reserves a request for one process at a time, until released or until that process closes the store (PostgreSQL; SQLite has one process)', async () => {
+        if (!store.cacheReserve) {
+          expect(backend.name).toMatch(/sqlite/i);
+          return;
+        }
+        const other = await t.reopen();
+        try {
+          expect([...(await store.cacheReserve(['k1', 'k2']))].sort()).toEqual(['k1', 'k2']);
+          // Held by this process: neither another process nor a second job of this one gets it.
+          expect([...(await other.cacheReserve!(['k1', 'k3']))]).toEqual(['k3']);
+          expect([...(await store.cacheReserve(['k2']))]).toEqual([]);
+          await store.cacheRelease!(['k1']);
+          expect([...(await other.cacheReserve!(['k1', 'k2']))]).toEqual(['k1']);
+          // A process that ends (a dead worker's session) holds nothing any more.
+          await other.close();
+          expect([...(await store.cacheReserve(['k1', 'k3']))].sort()).toEqual(['k1', 'k3']);
+        } finally {
+          await other.close().catch(() => undefined);
+        }
+      });
     });
 
     describe('run leases', () => {

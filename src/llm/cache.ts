@@ -29,7 +29,7 @@ export interface CacheHit extends CachedAnswer {
 }
 
 /** The part of the store the cache uses. */
-export type CacheStore = Pick<Store, 'cacheGetMany' | 'cachePut' | 'cacheCount'>;
+export type CacheStore = Pick<Store, 'cacheGetMany' | 'cachePut' | 'cacheCount' | 'cacheReserve' | 'cacheRelease'>;
 
 export class LlmCache {
   private pending = new Map<string, { model: string; answer: CachedAnswer; now: string }>();
@@ -37,7 +37,68 @@ export class LlmCache {
   /** Keys asked for in this turn of the event loop, read together in one query when it ends. */
   private asked: Map<string, Array<{ resolve: (row: CacheRow | null) => void; reject: (error: unknown) => void }>> | null = null;
 
+  /** Keys this cache reserved (see claim) and has not released yet. */
+  private readonly reserved = new Set<string>();
+  private reserving: Map<string, Array<{ resolve: (mine: boolean) => void; reject: (error: unknown) => void }>> | null = null;
+
   constructor(private readonly backend: CacheStore) {}
+
+  /**
+   * Before asking a request the cache does not hold: waits until no other process sharing the store
+   * is asking the same request (two workers whose conditions share their untreated users' early
+   * requests would otherwise both pay). Returns the other process's answer if one arrived meanwhile,
+   * or null: ask it; the reservation ends once its answer is written (flush) or with abandon().
+   * `stopped` is polled while waiting.
+   */
+  async claim(key: string, stopped: () => Error | null): Promise<CacheHit | null> {
+    if (!this.backend.cacheReserve) return null;
+    for (let waitMs = 25; ; waitMs = Math.min(500, waitMs * 2)) {
+      if (await this.reserve(key)) {
+        this.reserved.add(key);
+        // The holder before us may have written its answer and let go just now.
+        const hit = await this.lookup(key);
+        if (hit && !hit.unanswered) {
+          await this.abandon(key);
+          return hit;
+        }
+        return null;
+      }
+      const stop = stopped();
+      if (stop) throw stop;
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+      const hit = await this.lookup(key);
+      if (hit && !hit.unanswered) return hit;
+    }
+  }
+
+  /** Ends a reservation whose request got no answer to write (the run stopped, a configuration error). */
+  async abandon(key: string): Promise<void> {
+    if (this.reserved.delete(key)) await this.backend.cacheRelease?.([key]);
+  }
+
+  /** Reserves a key with the others reserved in the same turn of the event loop (one query a round). */
+  private reserve(key: string): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      if (!this.reserving) {
+        const asked = (this.reserving = new Map());
+        setImmediate(() => {
+          this.reserving = null;
+          this.backend.cacheReserve!([...asked.keys()]).then(
+            (mine) => {
+              for (const [k, waiting] of asked) for (const w of waiting) w.resolve(mine.has(k));
+            },
+            (error: unknown) => {
+              for (const waiting of asked.values()) for (const w of waiting) w.reject(error);
+            },
+          );
+        });
+      }
+      const waiting = this.reserving.get(key);
+      // The same key twice in one turn: the first holds it, the second waits for its answer.
+      if (waiting) waiting.push({ resolve: () => resolve(false), reject });
+      else this.reserving.set(key, [{ resolve, reject }]);
+    });
+  }
 
   async lookup(key: string): Promise<CacheHit | null> {
     const waiting = this.pending.get(key);
@@ -104,6 +165,9 @@ export class LlmCache {
     }));
     this.pending = new Map();
     await this.backend.cachePut(rows, UNANSWERED_PREFIX);
+    // Written: other processes waiting for these requests find the answers now.
+    const answered = rows.map((r) => r.key).filter((key) => this.reserved.delete(key));
+    if (answered.length > 0) await this.backend.cacheRelease?.(answered);
   }
 }
 

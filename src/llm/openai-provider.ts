@@ -136,7 +136,21 @@ export class OpenAiProvider implements Provider {
       throw new CacheMissError(`--cache-only: no cached answer for agent ${request.key.agentId}, round ${request.key.round} (${request.purpose}); the recorded run asked something else`, { agentId: request.key.agentId, round: request.key.round, purpose: request.purpose });
     }
     if (this.stopped) throw this.stoppedFor(request);
+    // Processes sharing the store ask a request once: another one may be asking it right now.
+    const answered = await this.o.cache.claim(key, () => (this.stopped ? this.stoppedFor(request) : null));
+    if (answered) {
+      this.totals.cacheHits += 1;
+      return this.toAnswer(request, answered.ok, answered.raw, answered.reason, answered.usage, true);
+    }
+    try {
+      return await this.ask(request, key, messages);
+    } catch (error) {
+      await this.o.cache.abandon(key);
+      throw error;
+    }
+  }
 
+  private async ask(request: DecisionRequest, key: string, messages: ChatMessage[]): Promise<ProviderAnswer> {
     const usage: Usage = { ...ZERO };
     let raw: string | null = null;
     let reason: string | null = null;

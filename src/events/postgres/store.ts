@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
+import pg from 'pg';
 import { DatabaseError, RunNotFoundError, StreamConflictError } from '../../errors.js';
 import { cacheRowOf } from '../cache-row.js';
 import { canonicalJson } from '../canonical.js';
@@ -63,7 +64,15 @@ export class PostgresStore<E extends NewEvent> implements Store<E> {
     return opened ? new PostgresStore(url, display, opened.db, codec) : null;
   }
 
+  /** A session of its own for the cache's reservations (session-level advisory locks), opened on first use. */
+  private reservations: Promise<pg.Client> | null = null;
+  /** Keys this process holds: advisory locks are re-entrant within a session, so jobs of one process are told apart here. */
+  private readonly held = new Set<string>();
+
   async close(): Promise<void> {
+    const reservations = this.reservations;
+    this.reservations = null;
+    if (reservations) await reservations.then((client) => client.end()).catch(() => undefined);
     await this.db.destroy();
   }
 
@@ -374,6 +383,44 @@ export class PostgresStore<E extends NewEvent> implements Store<E> {
       throw this.fail(error, 'reading the LLM cache');
     }
     return found;
+  }
+
+  async cacheReserve(keys: readonly string[]): Promise<Set<string>> {
+    const free = [...new Set(keys)].filter((key) => !this.held.has(key));
+    for (const key of free) this.held.add(key);
+    if (free.length === 0) return new Set();
+    try {
+      const client = await this.reservationClient();
+      const got = await client.query<{ key: string }>('select key from unnest($1::text[]) key where pg_try_advisory_lock(hashtextextended(key, 0))', [free]);
+      const mine = new Set(got.rows.map((r) => r.key));
+      for (const key of free) if (!mine.has(key)) this.held.delete(key);
+      return mine;
+    } catch (error) {
+      for (const key of free) this.held.delete(key);
+      throw this.fail(error, 'reserving LLM requests');
+    }
+  }
+
+  async cacheRelease(keys: readonly string[]): Promise<void> {
+    const mine = keys.filter((key) => this.held.delete(key));
+    if (mine.length === 0 || !this.reservations) return;
+    try {
+      const client = await this.reservations;
+      await client.query('select pg_advisory_unlock(hashtextextended(key, 0)) from unnest($1::text[]) key', [mine]);
+    } catch {
+      // A lost session has released its locks already.
+    }
+  }
+
+  private reservationClient(): Promise<pg.Client> {
+    if (!this.reservations) {
+      const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: 10_000, application_name: 'sim cache reservations' });
+      // A session lost later must not crash the process: its locks are gone, and the next query says so.
+      client.on('error', () => undefined);
+      this.reservations = client.connect().then(() => client);
+      this.reservations.catch(() => (this.reservations = null));
+    }
+    return this.reservations;
   }
 
   private async insertCache(db: Db, rows: readonly CacheRow[], replaceable: string | undefined): Promise<void> {
