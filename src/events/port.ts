@@ -230,6 +230,12 @@ export interface Store<E extends NewEvent = NewEvent> {
   readStream(stream: string, range?: ReadRange): AsyncIterable<Array<Recorded<E>>>;
   /** A stream's stored rows in order, unparsed, a page at a time. */
   rawEvents(stream: string, range?: ReadRange): AsyncIterable<StoredRow[]>;
+  /**
+   * The first stream position where this stream and a stream of another store of the same backend
+   * differ (a row on one side only, or any stored field but the global position), found without
+   * reading the rows out; null when equal. SQLite only (both files in one process).
+   */
+  firstDifference?(stream: string, other: { backend: string; location: string }, otherStream: string): Promise<number | null>;
   /** A stream's rows of the given types (before `beforeRound` when given), in order, a page at a time. */
   eventsOfTypes(stream: string, types: readonly string[], options?: { beforeRound?: number }): AsyncIterable<StoredRow[]>;
   /** The highest round among a stream's events of one type, or null. */

@@ -13,7 +13,8 @@ export interface Divergence {
 
 /**
  * Compares two runs stream by stream (matched by name, in name order), event by event. Fields are
- * compared as well as hashes, so an edited row whose stored hash was left alone is still caught.
+ * compared as well as hashes, so an edited row whose stored hash was left alone is still caught
+ * (SQLite compares them in place, see Store.firstDifference; other backends' rows are read and compared here).
  * `known` holds streams already compared (e.g. by the worker thread that replayed them): their
  * results are used as they are.
  */
@@ -30,10 +31,20 @@ export async function firstDivergence(a: EventStore, runA: number, b: EventStore
 
 /** The first event where two recordings of one stream differ (an absent stream has no events), or null. */
 export async function streamDivergence(a: EventStore, idA: string | null, b: EventStore, idB: string | null, name: string): Promise<Divergence | null> {
-  const left = new Cursor(idA !== null ? a.rawEvents(idA) : []);
-  const right = new Cursor(idB !== null ? b.rawEvents(idB) : []);
+  // Two SQLite files: the store finds where they first differ without reading the rows out (equal
+  // rows up to there, so positions 1..from-1 exist on both sides); the rows are read from there to
+  // name the divergence exactly as the full comparison below does.
+  let from = 1;
+  if (idA !== null && idB !== null && a.backend === 'sqlite' && b.backend === 'sqlite' && a.firstDifference) {
+    const first = await a.firstDifference(idA, b, idB);
+    if (first === null) return null;
+    if (first >= 1) from = first;
+  }
+  const range = { from };
+  const left = new Cursor(idA !== null ? a.rawEvents(idA, range) : []);
+  const right = new Cursor(idB !== null ? b.rawEvents(idB, range) : []);
   try {
-    for (let position = 1; ; position++) {
+    for (let position = from; ; position++) {
       // A page's rows are taken without awaiting (millions of rows in a large run).
       const ex = left.hasRow() ? left.take() : await left.nextPage();
       const ac = right.hasRow() ? right.take() : await right.nextPage();
