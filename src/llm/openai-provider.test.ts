@@ -4,11 +4,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeServer, type FakeServer } from '../../test/support/fake-openai-server.js';
 import { persona } from '../../test/support/world.js';
-import type { TurnRequest, VoteRequest } from '../domain/decision.js';
+import type { InitialPostRequest, TurnRequest, VoteRequest } from '../domain/decision.js';
 import { CacheMissError, LlmUnavailableError } from '../errors.js';
 import { EventStore } from '../sim/store.js';
 import { LlmCache } from './cache.js';
-import { buildMessages } from '../domain/prompts.js';
+import { buildMessages, maxTokensFor, responseFormat } from '../domain/prompts.js';
+import { canonicalJson, sha256 } from '../events/canonical.js';
 import { OpenAiProvider, parseJsonAnswer } from './openai-provider.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sim-provider-'));
@@ -58,6 +59,31 @@ describe('OpenAiProvider', () => {
     expect(p.cacheKey(request, edited)).not.toBe(p.cacheKey(request, messages));
     // the persona is in the prompt, so another persona is another request under the same sample key
     expect(p.cacheKey({ ...request, persona: persona(3, { age: 61 }) })).not.toBe(p.cacheKey(request));
+  });
+
+  it('keys the cache by the sha256 of the canonical JSON of what is sent and the sample key, for every shape of request', () => {
+    // cacheKey writes that JSON directly (a replay computes a key per decision); recorded caches hold
+    // keys of the canonical form, so the two must give the same bytes for every kind of request.
+    const p = provider();
+    const post: InitialPostRequest = { purpose: 'initial_post', key: { seed: 2, agentId: 8, round: 0, purpose: 'initial_post' }, model: 'm"odel', temperature: 1, persona: persona(8), topic: 'Sports', subtopic: 'Football "quoted"', maxChars: 140 };
+    const treated: TurnRequest = {
+      ...turn(5),
+      previousTurn: { round: 3, liked: [{ postId: 1, text: 'a "liked" post\nwith a newline' }], replied: [], posted: 'é ünïcode ✓' },
+      previousLikelihood: 2,
+      invitePost: { topic: 'Politics', subtopic: 'Elections', daysLeft: 3 },
+      treatment: { kind: 'social', stimulus: 'Vote!', likelyVoters: 12, friendIds: [4, 7] },
+    };
+    const requests = [vote(2), { ...vote(3), lastLikelihood: null }, post, turn(4), { ...turn(6), election: null }, treated, { ...treated, election: null }, { ...turn(7), feed: [] }, { ...turn(9), temperature: 0.25 }];
+    for (const request of requests) {
+      const messages = buildMessages(request);
+      const canonical = sha256(canonicalJson({ model: request.model, messages, temperature: request.temperature, max_tokens: maxTokensFor(request), response_format: responseFormat(request), sample: request.key }));
+      expect(p.cacheKey(request, messages)).toBe(canonical);
+      // and once more, when the response format's text comes from the provider's memory of it
+      expect(p.cacheKey(request)).toBe(canonical);
+    }
+    // with the corrections a provider appends after an unusable answer
+    const messages = [...buildMessages(treated), { role: 'assistant' as const, content: '{"engagement": [' }, { role: 'user' as const, content: 'That answer could not be used.' }];
+    expect(p.cacheKey(treated, messages)).toBe(sha256(canonicalJson({ model: treated.model, messages, temperature: 0.5, max_tokens: maxTokensFor(treated), response_format: responseFormat(treated), sample: treated.key })));
   });
 
   it('answers from the cache without a request, and separately per sample key', async () => {

@@ -71,6 +71,7 @@ export class OpenAiProvider implements Provider {
   private lastTransportError = '';
   private readonly totals = { calls: 0, cacheHits: 0, retries: 0, failures: 0, promptTokens: 0, completionTokens: 0, cachedTokens: 0, costUsd: 0, unanswered: 0 };
   private readonly unansweredExamples: string[] = [];
+  private readonly formats = new Map<string, string>();
 
   constructor(private readonly o: OpenAiProviderOptions) {
     this.pool = o.sharedPool ?? new EndpointPool(o.endpoints, o.timeoutMs ?? 60_000, o.breaker);
@@ -100,18 +101,30 @@ export class OpenAiProvider implements Provider {
     await this.o.cache.flush();
   }
 
-  /** The cache key of a request: what is sent, plus the sample key that tells draws apart. */
+  /**
+   * The cache key of a request: what is sent, plus the sample key that tells draws apart. It is the
+   * sha256 of canonicalJson({ model, messages, temperature, max_tokens, response_format, sample }),
+   * written here directly in that form's sorted key order (max_tokens, messages, model,
+   * response_format, sample, temperature): a replay computes one key per decision, and the generic
+   * walk over the response format's schema object, built afresh for every request, was most of it.
+   * The same bytes, so every recorded key still matches (src/llm/openai-provider.test.ts checks it).
+   */
   cacheKey(request: DecisionRequest, messages: ChatMessage[] = buildMessages(request)): string {
-    return sha256(
-      canonicalJson({
-        model: request.model,
-        messages,
-        temperature: request.temperature,
-        max_tokens: maxTokensFor(request),
-        response_format: responseFormat(request),
-        sample: request.key,
-      }),
-    );
+    let text = `{"max_tokens":${canonicalJson(maxTokensFor(request))},"messages":[`;
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i];
+      text += `${i > 0 ? ',' : ''}{"content":${JSON.stringify(m.content)},"role":${JSON.stringify(m.role)}}`;
+    }
+    text += `],"model":${JSON.stringify(request.model)},"response_format":${this.formatText(request)},"sample":${canonicalJson(request.key)},"temperature":${canonicalJson(request.temperature)}}`;
+    return sha256(text);
+  }
+
+  /** canonicalJson(responseFormat(request)), once per shape of request (it depends on nothing else). */
+  private formatText(request: DecisionRequest): string {
+    const shape = request.purpose === 'turn' ? `turn${request.invitePost ? '+post' : ''}${request.election ? '+election' : ''}` : request.purpose;
+    let text = this.formats.get(shape);
+    if (text === undefined) this.formats.set(shape, (text = canonicalJson(responseFormat(request))));
+    return text;
   }
 
   async decide(request: DecisionRequest): Promise<ProviderAnswer> {
