@@ -49,7 +49,7 @@ export async function openDatabase(file: string, options: { readonly?: boolean }
     if (!options.readonly) {
       // A new file gets 16 KB pages (SQLite's default is 4 KB): a round's batch (a few hundred KB of
       // event rows appended at the end of their B-trees) then splits a quarter as many pages and
-      // writes a quarter as many WAL frames; 5-7% less CPU per append (docs/performance.md). Only an
+      // writes a quarter as many WAL frames: about 5% less CPU per append (docs/performance.md). Only an
       // empty file takes it, before WAL mode is set: an existing store keeps its page size.
       sqlite.pragma(`page_size = ${NEW_FILE_PAGE_SIZE}`);
       sqlite.pragma('journal_mode = WAL');
