@@ -161,6 +161,42 @@ describe.each(backends)('the store contract on $name', (backend: Backend) => {
         expect(await store.cacheGetMany([])).toEqual(new Map());
       });
 
+      it('applies long runs of per-user rows in order: more than one statement of rows, a user twice in a run, a user absent from the stream', async () => {
+        const { runId, stream } = await newRun();
+        const add = (agentId: number, liked: number, lastLikelihood: number | null): ProjectionOp => ({
+          op: 'addToAgent',
+          stream: stream.id,
+          agentId,
+          following: 0,
+          followers: 1,
+          liked,
+          replied: 0,
+          posted: 0,
+          seen: 2,
+          lastLikelihood,
+          voted: null,
+        });
+        const ops: ProjectionOp[] = [];
+        for (let a = 1; a <= 150; a++) ops.push({ op: 'agent', stream: stream.id, agentId: a, eligible: a % 2 });
+        // Users 1..150 once each, then user 7 again (its two adds sum), then user 999, who has no row.
+        for (let a = 1; a <= 150; a++) ops.push(add(a, a, a === 7 ? 2 : null));
+        ops.push(add(7, 10, 5), add(999, 1, 1));
+        // Rounds: users 1..140 in round 3, then user 5's round 3 again (upserted: active kept, engagement summed).
+        for (let a = 1; a <= 140; a++) ops.push({ op: 'round', stream: stream.id, agentId: a, round: 3, active: 1, likelihood: a === 5 ? 4 : null, engagement: 1 });
+        ops.push({ op: 'round', stream: stream.id, agentId: 5, round: 3, active: 0, likelihood: null, engagement: 2 });
+        await store.append({ runId, stream, expectedPosition: 0, events: [like(1, 10)], projections: ops });
+        const agents = await store.projectedAgents(stream.id);
+        expect(agents).toHaveLength(150);
+        expect(agents[0]).toEqual({ agentId: 1, eligible: 1, following: 0, followers: 1, liked: 1, replied: 0, posted: 0, seen: 2, lastLikelihood: null, treated: 0, voted: null });
+        expect(agents[6]).toEqual({ agentId: 7, eligible: 1, following: 0, followers: 2, liked: 17, replied: 0, posted: 0, seen: 4, lastLikelihood: 5, treated: 0, voted: null });
+        expect(agents[149]).toEqual({ agentId: 150, eligible: 0, following: 0, followers: 1, liked: 150, replied: 0, posted: 0, seen: 2, lastLikelihood: null, treated: 0, voted: null });
+        expect(agents.reduce((sum, a) => sum + a.liked, 0)).toBe((150 * 151) / 2 + 10);
+        const rounds = await store.projectedRounds(stream.id);
+        expect(rounds).toHaveLength(140);
+        expect(rounds[4]).toEqual({ agentId: 5, round: 3, active: 1, likelihood: 4, engagement: 3 });
+        expect(rounds.filter((r) => r.engagement === 1)).toHaveLength(139);
+      });
+
       it('rejects an event whose payload does not fit its schema when reading back', async () => {
         const { runId, stream } = await newRun();
         await store.append({ runId, stream, expectedPosition: 0, events: [like(1, 10)] });

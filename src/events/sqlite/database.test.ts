@@ -60,6 +60,27 @@ describe('migrations', () => {
     expect(await appliedMigrations(file)).toEqual(Object.keys(migrations).sort());
   });
 
+  it('give a new file 16 KB pages, and leave an existing file at its own page size with its rows', async () => {
+    const fresh = join(dir, 'fresh.db');
+    const opened = await openDatabase(fresh);
+    expect(opened.sqlite.pragma('page_size', { simple: true })).toBe(16384);
+    opened.sqlite.close();
+    // A store written before (4 KB pages, SQLite's default, in WAL mode with a run in it).
+    const old = join(dir, 'old.db');
+    const BetterSqlite3 = (await import('better-sqlite3')).default;
+    const raw = new BetterSqlite3(old);
+    raw.pragma('page_size = 4096');
+    raw.pragma('journal_mode = WAL');
+    raw.close();
+    const before = kyselyOn((await openDatabase(old)).sqlite);
+    await before.insertInto('runs').values({ created_at: 'then', seed: 3, config: '{}', code_version: 't', status: 'finished' }).execute();
+    await before.destroy();
+    const reopened = await openDatabase(old);
+    expect(reopened.sqlite.pragma('page_size', { simple: true })).toBe(4096);
+    expect(reopened.sqlite.prepare('select seed from runs').pluck().all()).toEqual([3]);
+    reopened.sqlite.close();
+  });
+
   it('leave an up-to-date file as it is and keep its rows', async () => {
     const file = join(dir, 'sim.db');
     const first = kyselyOn((await openDatabase(file)).sqlite);

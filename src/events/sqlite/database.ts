@@ -14,6 +14,8 @@ const BetterSqlite3 = createRequire(import.meta.url)('better-sqlite3') as typeof
 
 export const DB_FILE_NAME = 'sim.db';
 const SQLITE_HEADER = 'SQLite format 3\u0000';
+/** The page size of a database file sim creates. */
+export const NEW_FILE_PAGE_SIZE = 16384;
 
 export interface OpenDatabase {
   file: string;
@@ -45,6 +47,11 @@ export async function openDatabase(file: string, options: { readonly?: boolean }
   }
   try {
     if (!options.readonly) {
+      // A new file gets 16 KB pages (SQLite's default is 4 KB): a round's batch (a few hundred KB of
+      // event rows appended at the end of their B-trees) then splits a quarter as many pages and
+      // writes a quarter as many WAL frames: about 5% less CPU per append (docs/performance.md). Only an
+      // empty file takes it, before WAL mode is set: an existing store keeps its page size.
+      sqlite.pragma(`page_size = ${NEW_FILE_PAGE_SIZE}`);
       sqlite.pragma('journal_mode = WAL');
       // NORMAL is durable across process crashes in WAL mode (only an OS crash can lose the last commit).
       sqlite.pragma('synchronous = NORMAL');
