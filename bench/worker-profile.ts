@@ -11,6 +11,7 @@
  *   PROF_SERVER_ARGS="--cpu-prof --cpu-prof-dir=DIR"  flags for the test server
  *   PROF_VERBOSE=1                                    the worker's log on stderr
  *   PROF_DIST=DIR                                     the workers' build (default dist/; A/B against another build)
+ *   PROF_CONCURRENCY=N                                requests in flight per worker (default 64, as row (a))
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -63,12 +64,13 @@ const bpid = (await c.query('select pg_backend_pid() as p')).rows[0].p;
 const postmaster = Number(readFileSync(`/proc/${bpid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
 await c.end();
 const env = { ...process.env, OPENAI_API_KEY: 'sk-bench', OPENAI_BASE_URL: url };
-const ws = Array.from({ length: workers }, (_, i) => spawn(process.execPath, [...nodeArgs, join(process.env.PROF_DIST ?? join(root, 'dist'), 'main.js'), 'worker', '--store', db.url, '--name', `prof-${i + 1}`, '--concurrency', '64'], { cwd: root, env }));
+const ws = Array.from({ length: workers }, (_, i) => spawn(process.execPath, [...nodeArgs, join(process.env.PROF_DIST ?? join(root, 'dist'), 'main.js'), 'worker', '--store', db.url, '--name', `prof-${i + 1}`, '--concurrency', process.env.PROF_CONCURRENCY ?? '64'], { cwd: root, env }));
 const workerCpu = () => ws.reduce((sum, w) => sum + cpu(w.pid!), 0);
 const workerSystem = () => ws.reduce((sum, w) => sum + cpuSplit(w.pid!).system, 0);
 let finished = 0;
 let ready = 0;
-let t0 = 0, t1 = 0, pg0 = 0, s0 = 0, w0 = 0, ws0 = 0;
+let t0 = 0, t1 = 0, pg0 = 0, s0 = 0, w0 = 0, ws0 = 0, lastCpu = 0;
+const perRun: number[] = [];
 await new Promise<void>((resolve) => {
   for (const w of ws) {
     createInterface({ input: w.stderr }).on('line', (line) => {
@@ -79,8 +81,14 @@ await new Promise<void>((resolve) => {
           if (r.status !== 0) throw new Error(r.stderr);
         }
       }
-      if (/^run \d+ warmup: started/.test(line) && !t0) { t0 = performance.now(); pg0 = pgCpu(postmaster); s0 = cpu(srv.pid!); w0 = workerCpu(); ws0 = workerSystem(); }
-      if (/; run \d+ finished$/.test(line) && ++finished === runs) { t1 = performance.now(); resolve(); }
+      if (/^run \d+ warmup: started/.test(line) && !t0) { t0 = performance.now(); pg0 = pgCpu(postmaster); s0 = cpu(srv.pid!); w0 = workerCpu(); ws0 = workerSystem(); lastCpu = w0; }
+      if (/; run \d+ finished$/.test(line)) {
+        // The CPU of each run (one worker: its first run pays the JIT's warm-up, the later ones not).
+        const now = workerCpu();
+        perRun.push(Number((now - lastCpu).toFixed(2)));
+        lastCpu = now;
+        if (++finished === runs) { t1 = performance.now(); resolve(); }
+      }
     });
   }
 });
@@ -97,4 +105,4 @@ srv.kill('SIGTERM');
 const { requests } = JSON.parse(await stats);
 await db.drop();
 const s = (t1 - t0) / 1000;
-console.log(JSON.stringify({ workers, requests, seconds: s, callsPerSecond: requests / s, workerMsPerCall: (1000 * wc) / requests, workerSystemMsPerCall: (1000 * wsys) / requests, pgMsPerCall: (1000 * pc) / requests, serverMsPerCall: (1000 * sc) / requests, load1 }));
+console.log(JSON.stringify({ workers, requests, seconds: s, callsPerSecond: requests / s, workerMsPerCall: (1000 * wc) / requests, workerSystemMsPerCall: (1000 * wsys) / requests, pgMsPerCall: (1000 * pc) / requests, serverMsPerCall: (1000 * sc) / requests, workerCpuSecondsPerRun: perRun, load1 }));
