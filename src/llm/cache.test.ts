@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { CacheRow } from '../events/port.js';
 import { LlmCache, type CacheStore } from './cache.js';
 
@@ -58,5 +58,57 @@ describe('LlmCache lookups', () => {
     const cache = new LlmCache(backend(true));
     const results = await Promise.allSettled([cache.lookup('a'), cache.lookup('b')]);
     expect(results.map((r) => (r.status === 'rejected' ? (r.reason as Error).message : 'ok'))).toEqual(['store gone', 'store gone']);
+  });
+});
+
+describe('LlmCache writes', () => {
+  afterEach(() => vi.useRealTimers());
+  const answer = (raw: string) => ({ ok: true, raw, reason: null, usage: { promptTokens: 1, completionTokens: 1, cachedTokens: 0 } });
+  /** A store that records the keys of each write. */
+  function writes(): CacheStore & { puts: string[][] } {
+    const puts: string[][] = [];
+    return {
+      puts,
+      async cacheGetMany() {
+        return new Map();
+      },
+      async cachePut(rows) {
+        puts.push(rows.map((r) => r.key));
+      },
+      async cacheCount() {
+        return 0;
+      },
+    };
+  }
+
+  it('writes the answers of 100 ms together, in one write, and what waits at once on flush', async () => {
+    vi.useFakeTimers();
+    const store = writes();
+    const cache = new LlmCache(store);
+    cache.store('a', 'm', answer('A'), 't');
+    await vi.advanceTimersByTimeAsync(60);
+    cache.store('b', 'm', answer('B'), 't');
+    await vi.advanceTimersByTimeAsync(39);
+    // 99 ms after the first answer: nothing written yet, and the answers are there to look up.
+    expect(store.puts).toEqual([]);
+    expect((await cache.lookup('b'))?.raw).toBe('B');
+    await vi.advanceTimersByTimeAsync(1);
+    expect(store.puts).toEqual([['a', 'b']]);
+    cache.store('c', 'm', answer('C'), 't');
+    await cache.flush();
+    expect(store.puts).toEqual([['a', 'b'], ['c']]);
+    // The timer of c's window finds nothing left to write.
+    await vi.advanceTimersByTimeAsync(200);
+    expect(store.puts).toEqual([['a', 'b'], ['c']]);
+  });
+
+  it('writes at once when 256 answers wait', async () => {
+    vi.useFakeTimers();
+    const store = writes();
+    const cache = new LlmCache(store);
+    for (let i = 0; i < 256; i++) cache.store(`k${i}`, 'm', answer(String(i)), 't');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(store.puts.map((keys) => keys.length)).toEqual([256]);
+    expect(store.puts[0].slice(0, 2)).toEqual(['k0', 'k1']);
   });
 });

@@ -4,9 +4,10 @@ import type { CacheRow, Store } from '../events/port.js';
 /**
  * Answers by request hash, in the run's store (shared by all runs in it). Written as answers
  * arrive, outside the rounds' transactions, so a crash loses almost no paid-for work: the answers
- * that arrive in one turn of the event loop are written together in one transaction at its end (a
- * crash can lose that turn's answers; one commit per answer cost a third of a millisecond of the
- * client's CPU each, docs/performance.md).
+ * that arrive within WRITE_DELAY_MS of the first one waiting are written together in one statement
+ * (a crash can lose those; one commit per answer cost a third of a millisecond of the client's CPU
+ * each, docs/performance.md, and one write per turn of the event loop still wrote every 6 answers
+ * at 64 requests in flight, docs/distributed.md).
  */
 export interface CachedAnswer {
   ok: boolean;
@@ -28,12 +29,16 @@ export interface CacheHit extends CachedAnswer {
   unanswered: boolean;
 }
 
+/** How long an answer may wait to be written with the ones after it, and how many may wait. */
+const WRITE_DELAY_MS = 100;
+const WRITE_BATCH = 256;
+
 /** The part of the store the cache uses. */
 export type CacheStore = Pick<Store, 'cacheGetMany' | 'cachePut' | 'cacheCount' | 'cacheReserve' | 'cacheRelease'>;
 
 export class LlmCache {
   private pending = new Map<string, { model: string; answer: CachedAnswer; now: string }>();
-  private flushScheduled = false;
+  private flushTimer: NodeJS.Timeout | null = null;
   /** Keys asked for in this turn of the event loop, read together in one query when it ends. */
   private asked: Map<string, Array<{ resolve: (row: CacheRow | null) => void; reject: (error: unknown) => void }>> | null = null;
 
@@ -144,15 +149,19 @@ export class LlmCache {
   store(key: string, model: string, answer: CachedAnswer, now: string): void {
     const waiting = this.pending.get(key);
     if (!waiting || isUnanswered(waiting.answer)) this.pending.set(key, { model, answer, now });
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => void this.flush().catch(() => undefined));
+    if (this.pending.size >= WRITE_BATCH) {
+      if (this.flushTimer) clearTimeout(this.flushTimer);
+      this.flushTimer = null;
+      void this.flush().catch(() => undefined);
+    } else if (!this.flushTimer) {
+      this.flushTimer = setTimeout(() => void this.flush().catch(() => undefined), WRITE_DELAY_MS);
     }
   }
 
   /** Writes what is waiting now (also called before the store is closed). */
   async flush(): Promise<void> {
-    this.flushScheduled = false;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
     if (this.pending.size === 0) return;
     const rows = [...this.pending].map(([key, { model, answer, now }]) => ({
       key,
