@@ -219,6 +219,11 @@ export interface Provider {
   stats?(): ProviderStats;
   /** Stop at once (Ctrl-C): cancel requests in flight; what was cached stays. */
   abort?(): void;
+  /**
+   * Makes the answers given so far durable (the LLM cache writes them in batches) before the events
+   * that use them are committed, so a recorded run never holds a decision its cache cannot replay.
+   */
+  persist?(): Promise<void>;
   close?(): Promise<void>;
 }
 

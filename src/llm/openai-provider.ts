@@ -92,6 +92,11 @@ export class OpenAiProvider implements Provider {
     this.stop(new InterruptedError(0));
   }
 
+  /** Writes the answers waiting for the cache's next batch now (before their round is appended). */
+  async persist(): Promise<void> {
+    await this.o.cache.flush();
+  }
+
   async close(): Promise<void> {
     // Requests still running (a run that failed) end here rather than open new connections.
     this.stop(new InterruptedError(0));

@@ -9,6 +9,8 @@ export async function decideAll(provider: Provider, requests: DecisionRequest[],
   let answers: ProviderAnswer[];
   try {
     answers = await Promise.all(requests.map((r) => provider.decide(r)));
+    // The answers reach the cache before the round that uses them is appended (docs/llm.md).
+    await provider.persist?.();
   } catch (error) {
     // A provider stopped mid-request knows the round, not the stream.
     if (error instanceof InterruptedError && error.stream === undefined) throw new InterruptedError(error.round, stream);
