@@ -2,9 +2,12 @@
  * LLM calls/s of 1 and of 3 `sim worker` processes against the fake OpenAI-compatible server with
  * 200 ms latency in a process of its own, 64 requests in flight per worker (`--concurrency 64`).
  * The work: 3 warmup-only LLM runs of U users (seeds 1-3, `sim submit`), submitted to a fresh database
- * each time (so nothing comes from the cache). One worker executes them one after another, three
+ * each time (so nothing comes from the cache), all of them before the workers start, as a study is
+ * swept and then worked (README "Many machines"). One worker executes them one after another, three
  * workers one each. Timed from the first job's start to the last run's end, as the workers print
- * them; calls are the server's count of requests.
+ * them; calls are the server's count of requests. (Submitting while the workers waited, as this case
+ * first did, started the three workers' jobs up to a submit and a 2 s poll apart: a stagger one worker
+ * never pays, since its next job is queued before it asks.)
  *
  *   workers-case.ts SERVER_URL [USERS]   (SERVER_URL: a PostgreSQL server the case may create databases on)
  * Prints one JSON line.
@@ -152,6 +155,13 @@ async function phase(count: number): Promise<Phase> {
       allReady = resolve;
       done.catch(reject);
     });
+    for (let seed = 1; seed <= RUNS; seed += 1) {
+      const submitted = spawnSync(process.execPath, [bin, 'submit', '--seed', String(seed), '--n-users', String(users), '--provider', 'openai', '--warmup-only', '--store', db.url], { cwd: root, env, encoding: 'utf8' });
+      if (submitted.status !== 0) throw new Error(`sim submit failed: ${submitted.stderr}`);
+    }
+    const pgCpu = await postgresCpu(db.url);
+    const pgBefore = pgCpu?.() ?? null;
+    const serverBefore = cpuSeconds(server.pid);
     for (let i = 0; i < count; i += 1) {
       workers.push(
         worker(db.url, `bench-${count}-${i + 1}`, env, (line, at) => {
@@ -166,13 +176,6 @@ async function phase(count: number): Promise<Phase> {
       );
     }
     await readyAll;
-    const pgCpu = await postgresCpu(db.url);
-    const pgBefore = pgCpu?.() ?? null;
-    const serverBefore = cpuSeconds(server.pid);
-    for (let seed = 1; seed <= RUNS; seed += 1) {
-      const submitted = spawnSync(process.execPath, [bin, 'submit', '--seed', String(seed), '--n-users', String(users), '--provider', 'openai', '--warmup-only', '--store', db.url], { cwd: root, env, encoding: 'utf8' });
-      if (submitted.status !== 0) throw new Error(`sim submit failed: ${submitted.stderr}`);
-    }
     await done;
     const seconds = (lastEnd - firstStart!) / 1000;
     const load1 = loadavg()[0];
