@@ -1,6 +1,6 @@
 import type { ExperimentConfig } from '../domain/config.js';
 import { toPersonas } from '../domain/personas.js';
-import { sampleUsers } from '../domain/population/sample.js';
+import { sampledIds, sampleUsers } from '../domain/population/sample.js';
 import { DEFAULT_USERS_DIR, loadUsersDir } from '../users/load.js';
 import type { Population } from './engine.js';
 
@@ -10,7 +10,8 @@ import type { Population } from './engine.js';
  */
 export function loadPopulation(config: ExperimentConfig): Population {
   const dir = config.users_dir ?? DEFAULT_USERS_DIR;
-  const files = loadUsersDir(dir);
+  // Only the sample's edges are kept (the whole network is still validated).
+  const files = loadUsersDir(dir, (profiles) => sampledIds(profiles, config.n_users, config.seed));
   const sample = sampleUsers(files, config.n_users, config.seed);
   return {
     personas: toPersonas(sample.profiles, config),

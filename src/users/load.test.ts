@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InputFileError } from '../errors.js';
-import { sampleUsers } from '../domain/population/sample.js';
+import { sampledIds, sampleUsers } from '../domain/population/sample.js';
 import { parse } from 'csv-parse/sync';
 import { DEFAULT_USERS_DIR, loadUsersDir, parseList, simpleCsv } from './load.js';
 
@@ -78,6 +78,35 @@ describe('loading user files', () => {
       `${network}:4: self-loop: user 2 follows itself`,
       `${network}:5: edge "a,b" does not name two user ids`,
     ]);
+  });
+
+  it('keeps only the edges among the users `keep` picks, in file order, and still checks every edge', () => {
+    const profiles = [HEADER, row(1), row(2), row(3), row(4)];
+    const edges = ['source_user_id,target_user_id', '3,1', '1,2', '4,1', '2,1', '1,3', '1,2', '2,4'];
+    const keep = () => new Set([1, 2, 3]);
+    // The fast path and the CSV parser's (CR line ends): the edges among 1-3, duplicates once.
+    const plain = usersDir(profiles, edges);
+    const crlf = usersDir(profiles, edges.map((e) => `${e}\r`));
+    const expected = [[3, 1], [1, 2], [2, 1], [1, 3]];
+    expect(loadUsersDir(plain, keep).follows).toEqual(expected);
+    expect(loadUsersDir(crlf, keep).follows).toEqual(expected);
+    expect(loadUsersDir(plain).follows).toEqual([...expected.slice(0, 2), [4, 1], ...expected.slice(2), [2, 4]]);
+    // An edge between users who were not picked is still validated.
+    const bad = usersDir(profiles, [...edges, '4,4']);
+    try {
+      loadUsersDir(bad, keep);
+      expect.unreachable();
+    } catch (error) {
+      expect((error as InputFileError).problems).toEqual([`${join(bad, 'network.csv')}:9: self-loop: user 4 follows itself`]);
+    }
+  });
+
+  it('gives a run the same sample whether the whole network is kept or only the sample\'s edges', () => {
+    const keep = (profiles: readonly { userId: number }[]) => sampledIds(profiles as never, 1000, 7);
+    const whole = sampleUsers(loadUsersDir(DEFAULT_USERS_DIR), 1000, 7);
+    const kept = sampleUsers(loadUsersDir(DEFAULT_USERS_DIR, keep), 1000, 7);
+    expect(kept.follows.length).toBeGreaterThan(0);
+    expect(JSON.stringify(kept) === JSON.stringify(whole)).toBe(true);
   });
 
   it('reports a missing column and a missing file', () => {
