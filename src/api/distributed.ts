@@ -8,6 +8,7 @@ import { SharedEndpointPools } from '../llm/endpoint-pool.js';
 import { loadPopulation } from '../sim/population.js';
 import { runComplete, streamFinished } from '../sim/run-status.js';
 import type { EventStore } from '../sim/store.js';
+import { StreamMemory } from '../sim/stream-memory.js';
 import { CODE_VERSION } from '../version.js';
 import { resolveConfig, type Notice, type RunOptions } from './config.js';
 import { classifyFailure, runSlice, type SliceContext, type SliceOutcome } from './job-slice.js';
@@ -143,13 +144,15 @@ export async function runWorker(options: WorkerOptions, hooks: WorkerHooks = {})
     const sleepers = new Set<() => void>();
     await Promise.all(
       Array.from({ length: slots }, async () => {
+        // What this slot's last slice left (a slot often takes its own re-enqueued job straight back).
+        const memory = new StreamMemory();
         while (!stop.signal.aborted) {
           const job = await queue.fetch(name);
           if (!job) {
             await sleep(times.pollMs, stop.signal, sleepers);
             continue;
           }
-          await executeJob(store, queue, job, { ...options, pools, threads: true }, stop.signal, tell);
+          await executeJob(store, queue, job, { ...options, pools, threads: true }, stop.signal, tell, memory);
           for (const wake of [...sleepers]) wake();
         }
       }),
@@ -168,10 +171,11 @@ export async function runWorker(options: WorkerOptions, hooks: WorkerHooks = {})
  * offline jobs use as many cores as it runs jobs; LLM jobs run here, sharing the endpoint pools.
  * Either way the outcome is settled here: only the main thread speaks to the queue.
  */
-export async function executeJob(store: EventStore, queue: JobQueue, job: FetchedJob, flags: LlmFlags & { concurrency?: number; pools?: SharedEndpointPools; threads?: boolean }, stop: AbortSignal, tell: (event: WorkerEvent) => void): Promise<void> {
+export async function executeJob(store: EventStore, queue: JobQueue, job: FetchedJob, flags: LlmFlags & { concurrency?: number; pools?: SharedEndpointPools; threads?: boolean }, stop: AbortSignal, tell: (event: WorkerEvent) => void, memory?: StreamMemory): Promise<void> {
   const { runId, stream } = job.data;
   const context: SliceContext = {
     stop,
+    memory,
     sliceMs: takeoverTimes(job.data.takeover).sliceMs,
     started: async (fromRound, thread) => {
       await queue.noteStart(job.id, fromRound);
@@ -182,7 +186,10 @@ export async function executeJob(store: EventStore, queue: JobQueue, job: Fetche
   let outcome: SliceOutcome;
   try {
     const config = parseExperiment((await store.getRun(runId)).config, `run ${runId} config`);
-    outcome = flags.threads && config.provider === 'offline' ? await runSliceInThread(store.handoff(), config, job.data, flags, context) : await runSlice(store, config, job.data, flags, context);
+    const inThread = flags.threads && config.provider === 'offline';
+    // A job thread folds its stream itself: what the slot remembers is of no use to it.
+    if (inThread) memory?.forgetAllBut([]);
+    outcome = inThread ? await runSliceInThread(store.handoff(), config, job.data, flags, context) : await runSlice(store, config, job.data, flags, context);
     if (outcome.kind === 'done') {
       if (!(await queue.completeAndEnqueue(job.id, outcome.next))) {
         tell({ kind: 'dropped', runId, stream, reason: 'the job was taken over by another worker meanwhile' });

@@ -11,6 +11,7 @@ import { loadPopulation } from '../sim/population.js';
 import { streamFinished, warmupStreamOf } from '../sim/run-status.js';
 import { runCondition, runWarmup } from '../sim/stages.js';
 import type { EventStore } from '../sim/store.js';
+import type { StreamMemory } from '../sim/stream-memory.js';
 import { maxFallbackRate, type LlmFlags } from './llm.js';
 import { chooseProvider } from './provider.js';
 
@@ -76,6 +77,11 @@ export interface SliceContext {
    */
   started: (fromRound: number | null, thread?: number) => void | Promise<void>;
   onProgress: (progress: ProgressEvent) => void;
+  /**
+   * The job slot's memory of the streams its last slice ran (src/sim/stream-memory.ts), so that a
+   * slot taking its own job back continues without folding; absent (a job thread): always folded.
+   */
+  memory?: StreamMemory;
 }
 
 /** Runs one slice of a job on a store; never throws (a failure is an outcome). */
@@ -92,6 +98,9 @@ export async function runSlice(store: EventStore, config: ExperimentConfig, job:
     provider = chooseProvider(config, { store, concurrency: flags.concurrency, llm: flags, pools: flags.pools });
     const warmupId = warmupStreamOf(runId, config);
     const id = streamId(runId, stream);
+    const memory = context.memory;
+    // What this job may use: its stream's state and its run's warmup end. Nothing else stays held.
+    memory?.forgetAllBut([id, warmupId]);
     await context.started(await store.maxRoundOf(id, 'RoundCompleted'));
     const opts: EngineOptions = {
       store,
@@ -103,12 +112,15 @@ export async function runSlice(store: EventStore, config: ExperimentConfig, job:
       maxFallbackRate: maxFallbackRate(flags),
       sliceOver: () => (sliced = rounds++ > 0 && Date.now() >= sliceEnds),
       onProgress: context.onProgress,
+      memory,
     };
     const next: SliceJob[] = [];
     if (stream === WARMUP_STREAM) {
       if (config.from_warmup) throw new UsageError(`run ${runId} starts from ${config.from_warmup}: it has no warmup of its own to execute`);
       if ((await store.head(warmupId)).position === 0) opts.population = loadPopulation(config);
-      await runWarmup(opts, warmupId);
+      const warmupEnd = await runWarmup(opts, warmupId);
+      // The conditions this warmup enqueues fork from its end: a condition job in this slot starts from it.
+      memory?.keep(warmupId, await store.head(warmupId), warmupEnd, true);
       if (!config.warmup_only) {
         for (const c of conditionRuns(config)) if (!(await streamFinished(store, streamId(runId, c.stream)))) next.push({ runId, stream: c.stream, takeover });
       }
@@ -116,7 +128,12 @@ export async function runSlice(store: EventStore, config: ExperimentConfig, job:
       const condition = conditionRuns(config).find((c) => c.stream === stream);
       if (!condition) throw new UsageError(`run ${runId} has no condition stream "${stream}"`);
       if (!(await streamFinished(store, warmupId))) throw new IntegrityError(`run ${runId}: the warmup is not finished, so condition ${stream} cannot start`);
-      const warmupEnd = (await foldStream(store, emptyWorld(), warmupId, worldFold)).state;
+      const head = await store.head(warmupId);
+      let warmupEnd = memory?.recall(warmupId, head)?.state;
+      if (!warmupEnd) {
+        warmupEnd = (await foldStream(store, emptyWorld(), warmupId, worldFold)).state;
+        memory?.keep(warmupId, head, warmupEnd, true);
+      }
       await runCondition(opts, condition, warmupId, warmupEnd);
     }
     return { kind: 'done', next };

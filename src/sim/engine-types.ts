@@ -4,6 +4,7 @@ import type { Persona } from '../domain/persona.js';
 import type { World } from '../domain/world.js';
 import type { Divergence } from './compare.js';
 import type { EventStore } from './store.js';
+import type { StreamMemory } from './stream-memory.js';
 import type { StoreHandoff } from '../events/port.js';
 
 /** The users of a new run and who follows whom. */
@@ -64,6 +65,11 @@ export interface EngineOptions {
    * InterruptedError, before anything of the round is decided (a distributed job's time slice).
    */
   sliceOver?: () => boolean;
+  /**
+   * A worker's job slot's memory of the streams it ran (./stream-memory.ts): each round's state is
+   * kept there, and a stream whose head has not moved since is continued from it instead of folded.
+   */
+  memory?: StreamMemory;
   /** Stop when a stream's share of fallen-back decisions passes this (0.02 = 2%); absent: no budget. */
   maxFallbackRate?: number;
 }

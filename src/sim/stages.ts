@@ -26,7 +26,7 @@ import type { EventStore } from './store.js';
 export async function runWarmup(opts: EngineOptions, id: string): Promise<World> {
   const { store, config } = opts;
   const stream = { id, name: WARMUP_STREAM };
-  let { state, position, finished } = await foldStream(store, emptyWorld(), id, worldFold);
+  let { state, position, finished } = await foldOrRecall(opts, emptyWorld(), id);
   if (finished) return state;
   if (position === 0) {
     if (!opts.population) throw new Error('a new run needs a population');
@@ -51,7 +51,7 @@ export async function runCondition(opts: EngineOptions, condition: ConditionRun,
   const { store, config } = opts;
   const id = streamId(opts.runId, condition.stream);
   const stream = { id, name: condition.stream };
-  let { state, position, finished } = await foldStream(store, warmupEnd, id, worldFold);
+  let { state, position, finished } = await foldOrRecall(opts, warmupEnd, id);
   if (finished) return;
   const writer: StreamWriter = { store, runId: opts.runId, stream, position };
   if (position === 0) {
@@ -70,16 +70,33 @@ export async function runCondition(opts: EngineOptions, condition: ConditionRun,
   opts.onStreamEnd?.(condition.stream, state);
 }
 
+/**
+ * A stream's state at its head: folded from the store onto `initial`, or, in a worker's job slot
+ * that ran the stream's last slice, the state that slice left (./stream-memory.ts) when the
+ * stream's head is still where it left it.
+ */
+async function foldOrRecall(opts: EngineOptions, initial: World, id: string): Promise<{ state: World; position: number; finished: boolean }> {
+  if (opts.memory) {
+    const head = await opts.store.head(id);
+    const recalled = opts.memory.recall(id, head);
+    if (recalled) return { ...recalled, position: head.position };
+  }
+  return foldStream(opts.store, initial, id, worldFold);
+}
+
 interface StreamWriter {
   store: EventStore;
   runId: number;
   stream: { id: string; name: string };
   position: number;
+  /** The hash of the event at `position`, once this writer has appended (for ./stream-memory.ts). */
+  hash?: string;
 }
 
 /** Appends a batch with its projection rows in one transaction; returns the new stream position. */
 async function appendBatch(w: StreamWriter, events: SimEvent[]): Promise<number> {
-  await w.store.append({ runId: w.runId, stream: w.stream, expectedPosition: w.position, events, projections: projectEvents(w.runId, w.stream.id, events) });
+  const recorded = await w.store.append({ runId: w.runId, stream: w.stream, expectedPosition: w.position, events, projections: projectEvents(w.runId, w.stream.id, events) });
+  w.hash = recorded.length > 0 ? recorded[recorded.length - 1].hash : w.hash;
   return w.position + events.length;
 }
 
@@ -143,6 +160,7 @@ async function runRounds(
 
     writer.position = await appendBatch(writer, batch);
     state = evolveAll(state, batch);
+    opts.memory?.keep(writer.stream.id, { position: writer.position, hash: writer.hash! }, state, false);
     opts.onProgress?.({
       stream: writer.stream.name,
       stage,
