@@ -91,6 +91,10 @@ describe('loading user files', () => {
     expect(loadUsersDir(plain, keep).follows).toEqual(expected);
     expect(loadUsersDir(crlf, keep).follows).toEqual(expected);
     expect(loadUsersDir(plain).follows).toEqual([...expected.slice(0, 2), [4, 1], ...expected.slice(2), [2, 4]]);
+    // Ids too large for a table by id are looked up in sets, with the same result.
+    const big = (id: number) => (id === 4 ? 4 : id * 10_000_000);
+    const large = usersDir([HEADER, ...[1, 2, 3, 4].map((id) => row(big(id)))], edges.map((e, i) => (i === 0 ? e : e.split(',').map((id) => big(Number(id))).join(','))));
+    expect(loadUsersDir(large, () => new Set([1, 2, 3].map(big))).follows).toEqual(expected.map(([a, b]) => [big(a), big(b)]));
     // An edge between users who were not picked is still validated.
     const bad = usersDir(profiles, [...edges, '4,4']);
     try {
