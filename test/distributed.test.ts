@@ -60,7 +60,8 @@ interface Worker {
 }
 
 function startWorker(store: string, name: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}): Worker {
-  const child = spawn(process.execPath, [SIM_BIN, 'worker', '--store', store, '--name', name, '--takeover', '20', ...extra], { cwd: PROJECT_ROOT, env: { ...process.env, OPENAI_API_KEY: '', ...env } });
+  // Each worker's log goes to the scratch folder (<out>/logs/worker-NAME.log), not the project's.
+  const child = spawn(process.execPath, [SIM_BIN, 'worker', '--store', store, '--name', name, '--takeover', '20', '--out', join(scratch, 'workers'), ...extra], { cwd: PROJECT_ROOT, env: { ...process.env, OPENAI_API_KEY: '', ...env } });
   children.push(child);
   let text = '';
   const waiters: Array<{ pattern: RegExp; resolve: (m: RegExpExecArray) => void }> = [];
@@ -267,6 +268,25 @@ describe.skipIf(skip !== null)(`sim submit and sim worker on PostgreSQL${skip ? 
       console.info(`distributed LLM run: ${distributed} requests vs ${single} in one process (${extra} extra, ${((100 * extra) / single).toFixed(2)}%)`);
       expect(extra).toBe(0);
       expect((JSON.parse(runSim(['runs', '--json', '--store', store]).stdout) as Array<{ fingerprint: string }>)[0].fingerprint).toBe(expected);
+
+      // The workers' logs hold every round of the run once between them, as the single process's run
+      // log has them, with the calls of their jobs; never the key.
+      const logs = ['llm-a', 'llm-b'].map((name) => readFileSync(join(scratch, 'workers', 'logs', `worker-${name}.log`), 'utf8'));
+      const rounds = (text: string, prefix = '') =>
+        text
+          .split('\n')
+          .map((line) => new RegExp(`^\\S+ ${prefix}(stream=\\S+ stage=(?:warmup|main|election) round=-?\\d+ agents=\\d+) `).exec(line)?.[1])
+          .filter((r): r is string => r !== undefined)
+          .sort();
+      const aloneRounds = rounds(readFileSync(join(scratch, 'llm-alone', 'logs', 'run-1.log'), 'utf8'));
+      expect(aloneRounds.length).toBeGreaterThan(40);
+      expect(logs.flatMap((text) => rounds(text, 'run=1 ')).sort()).toEqual(aloneRounds);
+      for (const [i, text] of logs.entries()) {
+        expect(text.split('\n')[0]).toMatch(new RegExp(`^\\S+ worker=llm-${'ab'[i]} started jobs_at_a_time=1$`));
+        expect(text).toMatch(/ calls=\d+ cache_hits=\d+ /);
+        expect(text).not.toContain(KEY);
+      }
+      expect(logs.join('')).toMatch(/run=1 stream=warmup job=done enqueued=control,treatment_soc_message,experiment_soc_message/);
 
       // A model the server does not know: failed, not retried.
       server.setOptions({ apiKey: KEY, models: ['no-such-model'] });

@@ -3,13 +3,15 @@ import { conditionRuns, mainStartRound, parseExperiment, WARMUP_STREAM, type Exp
 import { UsageError } from '../errors.js';
 import { streamId } from '../events/stream-ids.js';
 import { DEFAULT_TAKEOVER_SECONDS, JobQueue, takeoverTimes, type FetchedJob, type JobRow } from '../queue/queue.js';
-import type { ProgressEvent } from '../sim/engine-types.js';
 import { SharedEndpointPools } from '../llm/endpoint-pool.js';
 import { loadPopulation } from '../sim/population.js';
 import { runComplete, streamFinished } from '../sim/run-status.js';
 import type { EventStore } from '../sim/store.js';
 import { StreamMemory } from '../sim/stream-memory.js';
 import { CODE_VERSION } from '../version.js';
+import { DEFAULT_OUT } from './defaults.js';
+import type { WorkerEvent } from './worker-events.js';
+import { WorkerLog } from './worker-log.js';
 import { resolveConfig, type Notice, type RunOptions } from './config.js';
 import { classifyFailure, runSlice, type SliceContext, type SliceOutcome } from './job-slice.js';
 import { runSliceInThread } from './job-thread.js';
@@ -84,18 +86,7 @@ export interface WorkerOptions extends StoreFlags, LlmFlags {
   takeover?: number;
 }
 
-/** What a worker tells as it goes (the CLI prints one line each). */
-export type WorkerEvent =
-  | { kind: 'started'; name: string; jobs: number }
-  /** A job started; `thread`: the id of the worker thread it runs in (an offline job), null on the main thread. */
-  | { kind: 'job'; runId: number; stream: string; fromRound: number | null; thread: number | null }
-  | { kind: 'progress'; runId: number; progress: ProgressEvent }
-  /** The slice ended; the job was re-enqueued (or, `released`, the worker is stopping). */
-  | { kind: 'sliced' | 'released'; runId: number; stream: string; round: number }
-  | { kind: 'done'; runId: number; stream: string; runFinished: boolean; next: string[] }
-  /** Another worker appended to the stream first: this one drops the job. */
-  | { kind: 'dropped'; runId: number; stream: string; reason: string }
-  | { kind: 'failed'; runId: number; stream: string; permanent: boolean; reason: string };
+export type { WorkerEvent } from './worker-events.js';
 
 export interface WorkerHooks {
   onEvent?: (event: WorkerEvent) => void;
@@ -136,7 +127,11 @@ export async function runWorker(options: WorkerOptions, hooks: WorkerHooks = {})
   // LLM jobs of this process share one limit (--concurrency), rate limiter and breaker per endpoint.
   const pools = new SharedEndpointPools();
   const unsubscribe = hooks.onStopRequest?.(() => stop.abort()) ?? (() => undefined);
-  const tell = (event: WorkerEvent) => hooks.onEvent?.(event);
+  const log = new WorkerLog(options.out ?? DEFAULT_OUT, name);
+  const tell = (event: WorkerEvent) => {
+    log.event(event);
+    hooks.onEvent?.(event);
+  };
   tell({ kind: 'started', name, jobs: slots });
   try {
     // Idle slots wait for the next poll; a job that ends may have enqueued others (a warmup its
@@ -181,7 +176,7 @@ export async function executeJob(store: EventStore, queue: JobQueue, job: Fetche
       await queue.noteStart(job.id, fromRound);
       tell({ kind: 'job', runId, stream, fromRound, thread: thread ?? null });
     },
-    onProgress: (progress) => tell({ kind: 'progress', runId, progress }),
+    onProgress: (progress, stats) => tell({ kind: 'progress', runId, progress, stats }),
   };
   let outcome: SliceOutcome;
   try {

@@ -1,5 +1,5 @@
 import { conditionRuns, WARMUP_STREAM, type ExperimentConfig } from '../domain/config.js';
-import type { Provider } from '../domain/decision.js';
+import type { Provider, ProviderStats } from '../domain/decision.js';
 import { worldFold } from '../domain/evolve.js';
 import { emptyWorld } from '../domain/world.js';
 import { ConfigError, FallbackBudgetError, InputFileError, IntegrityError, InterruptedError, LlmConfigurationError, RunNotFoundError, StreamConflictError, UsageError } from '../errors.js';
@@ -76,7 +76,8 @@ export interface SliceContext {
    * worker thread's id when the slice runs in one (./job-thread.ts), else absent.
    */
   started: (fromRound: number | null, thread?: number) => void | Promise<void>;
-  onProgress: (progress: ProgressEvent) => void;
+  /** A round appended; `stats`, the slice's provider's totals (absent in a job thread). */
+  onProgress: (progress: ProgressEvent, stats?: ProviderStats) => void;
   /**
    * The job slot's memory of the streams its last slice ran (src/sim/stream-memory.ts), so that a
    * slot taking its own job back continues without folding; absent (a job thread): always folded.
@@ -111,7 +112,7 @@ export async function runSlice(store: EventStore, config: ExperimentConfig, job:
       signal: context.stop,
       maxFallbackRate: maxFallbackRate(flags),
       sliceOver: () => (sliced = rounds++ > 0 && Date.now() >= sliceEnds),
-      onProgress: context.onProgress,
+      onProgress: (progress) => context.onProgress(progress, provider?.stats?.()),
       memory,
     };
     const next: SliceJob[] = [];

@@ -21,15 +21,18 @@ export class RunLog {
   }
 
   round(p: ProgressEvent, stats: ProviderStats | undefined): void {
-    const mem = process.memoryUsage();
-    const llm = stats ? ` calls=${stats.calls} cache_hits=${stats.cacheHits} retries=${stats.retries} failures=${stats.failures} cost_usd=${stats.costUsd.toFixed(6)}` : '';
-    this.line(
-      `stream=${p.stream} stage=${p.stage} round=${p.round} agents=${p.activeAgents} fell_back=${p.fellBack} ms=${p.roundMs.toFixed(1)} rss_mb=${(mem.rss / 2 ** 20).toFixed(0)} heap_mb=${(mem.heapUsed / 2 ** 20).toFixed(0)}${llm}`,
-    );
-    for (const e of stats?.endpoints ?? []) {
-      this.line(
-        `endpoint=${e.url} state=${e.state} in_flight=${e.inFlight} limit=${e.limit} calls=${e.calls} answered=${e.answered} errors=${e.errors} calls_per_s=${e.callsPerSecond.toFixed(1)} p50_ms=${e.p50Ms?.toFixed(0) ?? '-'} p95_ms=${e.p95Ms?.toFixed(0) ?? '-'}`,
-      );
-    }
+    for (const text of roundLines(p, stats)) this.line(text);
   }
+}
+
+/** A round's log lines (its timing, memory, calls and fallbacks, then each endpoint's state): shared with the worker's log. */
+export function roundLines(p: ProgressEvent, stats: ProviderStats | undefined, prefix = ''): string[] {
+  const mem = process.memoryUsage();
+  const llm = stats ? ` calls=${stats.calls} cache_hits=${stats.cacheHits} retries=${stats.retries} failures=${stats.failures} cost_usd=${stats.costUsd.toFixed(6)}` : '';
+  return [
+    `${prefix}stream=${p.stream} stage=${p.stage} round=${p.round} agents=${p.activeAgents} fell_back=${p.fellBack} ms=${p.roundMs.toFixed(1)} rss_mb=${(mem.rss / 2 ** 20).toFixed(0)} heap_mb=${(mem.heapUsed / 2 ** 20).toFixed(0)}${llm}`,
+    ...(stats?.endpoints ?? []).map(
+      (e) => `${prefix}endpoint=${e.url} state=${e.state} in_flight=${e.inFlight} limit=${e.limit} calls=${e.calls} answered=${e.answered} errors=${e.errors} calls_per_s=${e.callsPerSecond.toFixed(1)} p50_ms=${e.p50Ms?.toFixed(0) ?? '-'} p95_ms=${e.p95Ms?.toFixed(0) ?? '-'}`,
+    ),
+  ];
 }

@@ -8,7 +8,7 @@ export function registerWorker(program: Command): void {
   const command = program
     .command('worker')
     .description('take jobs (a run\'s warmup, its conditions) from a PostgreSQL store and execute them until stopped')
-    .option('--out <dir>', 'output directory', DEFAULT_OUT)
+    .option('--out <dir>', 'output directory (holds logs/worker-NAME.log)', DEFAULT_OUT)
     .option('--jobs <n>', 'jobs executed at a time (default 1); offline jobs run in a worker thread each', integerFlag('--jobs', 1))
     .option('--name <name>', 'this worker\'s name in `sim status` (default host:pid)')
     .option('--concurrency <n>', 'LLM requests in flight per endpoint, shared by this worker\'s jobs (default 32)', integerFlag('--concurrency', 1))
