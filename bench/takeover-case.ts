@@ -5,16 +5,22 @@
  * a PostgreSQL database (argv[2], an empty database); prints one JSON line.
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { loadavg } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const url = process.argv[2];
 const takeover = process.argv[3] ?? '60';
 const bin = fileURLToPath(new URL('../bin/sim.js', import.meta.url));
 const env = { ...process.env, OPENAI_API_KEY: '' };
+// The workers' logs (<out>/logs/worker-NAME.log) go to a folder of the case's own, removed at exit.
+const logsOut = mkdtempSync(join(tmpdir(), 'sim-bench-workers-'));
+process.on('exit', () => rmSync(logsOut, { recursive: true, force: true }));
+
 
 function worker(name: string): { child: ChildProcessWithoutNullStreams; closed: Promise<unknown>; next: (pattern: RegExp) => Promise<{ match: RegExpExecArray; at: number }> } {
-  const child = spawn(process.execPath, [bin, 'worker', '--store', url, '--name', name, '--takeover', takeover], { env });
+  const child = spawn(process.execPath, [bin, 'worker', '--store', url, '--name', name, '--takeover', takeover, '--out', logsOut], { env });
   const closed = new Promise((resolve) => child.on('close', resolve));
   let text = '';
   const waiters: Array<{ pattern: RegExp; resolve: (v: { match: RegExpExecArray; at: number }) => void }> = [];

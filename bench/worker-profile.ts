@@ -14,8 +14,8 @@
  *   PROF_CONCURRENCY=N                                requests in flight per worker (default 64, as row (a))
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +29,10 @@ const workers = Number(process.argv[5] ?? 1);
 const nodeArgs = (process.env.PROF_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = join(root, 'bin', 'sim.js');
+// The workers' logs (<out>/logs/worker-NAME.log) go to a folder of the case's own, removed at exit.
+const logsOut = mkdtempSync(join(tmpdir(), 'sim-bench-workers-'));
+process.on('exit', () => rmSync(logsOut, { recursive: true, force: true }));
+
 
 /** User and system CPU time of a process so far, seconds. */
 function cpuSplit(pid: number): { user: number; system: number } {
@@ -64,7 +68,7 @@ const bpid = (await c.query('select pg_backend_pid() as p')).rows[0].p;
 const postmaster = Number(readFileSync(`/proc/${bpid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
 await c.end();
 const env = { ...process.env, OPENAI_API_KEY: 'sk-bench', OPENAI_BASE_URL: url };
-const ws = Array.from({ length: workers }, (_, i) => spawn(process.execPath, [...nodeArgs, join(process.env.PROF_DIST ?? join(root, 'dist'), 'main.js'), 'worker', '--store', db.url, '--name', `prof-${i + 1}`, '--concurrency', process.env.PROF_CONCURRENCY ?? '64'], { cwd: root, env }));
+const ws = Array.from({ length: workers }, (_, i) => spawn(process.execPath, [...nodeArgs, join(process.env.PROF_DIST ?? join(root, 'dist'), 'main.js'), 'worker', '--store', db.url, '--name', `prof-${i + 1}`, '--concurrency', process.env.PROF_CONCURRENCY ?? '64', '--out', logsOut], { cwd: root, env }));
 const workerCpu = () => ws.reduce((sum, w) => sum + cpu(w.pid!), 0);
 const workerSystem = () => ws.reduce((sum, w) => sum + cpuSplit(w.pid!).system, 0);
 let finished = 0;

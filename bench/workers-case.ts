@@ -13,8 +13,8 @@
  * Prints one JSON line.
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +27,10 @@ const IN_FLIGHT = 64;
 const LATENCY_MS = 200;
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = join(root, 'bin', 'sim.js');
+// The workers' logs (<out>/logs/worker-NAME.log) go to a folder of the case's own, removed at exit.
+const logsOut = mkdtempSync(join(tmpdir(), 'sim-bench-workers-'));
+process.on('exit', () => rmSync(logsOut, { recursive: true, force: true }));
+
 
 interface Phase {
   workers: number;
@@ -118,7 +122,7 @@ async function fakeServer(): Promise<{ url: string; pid: number | undefined; sto
 }
 
 function worker(store: string, name: string, env: NodeJS.ProcessEnv, onLine: (line: string, at: number) => void, onEarlyExit: (error: Error) => void): { child: ChildProcessWithoutNullStreams; closed: Promise<unknown>; stopping: () => void } {
-  const child = spawn(process.execPath, [bin, 'worker', '--store', store, '--name', name, '--concurrency', String(IN_FLIGHT)], { cwd: root, env });
+  const child = spawn(process.execPath, [bin, 'worker', '--store', store, '--name', name, '--concurrency', String(IN_FLIGHT), '--out', logsOut], { cwd: root, env });
   const lines: string[] = [];
   createInterface({ input: child.stderr }).on('line', (line) => {
     lines.push(line);
