@@ -62,12 +62,21 @@ async function bySlices(store: EventStore, runId: number, slotFor: (slice: numbe
   return slices;
 }
 
-describe('a job slot continuing its own stream from memory', { timeout: 120_000 }, () => {
-  it('folds each stream once, and ends with the fingerprint of an uninterrupted run', async () => {
+/** The fingerprint of the run executed in one go, without slices (computed once). */
+let uninterrupted: Promise<string> | null = null;
+function uninterruptedFingerprint(): Promise<string> {
+  return (uninterrupted ??= (async () => {
     const whole = await fresh();
     await runExperiment({ store: whole.store, provider: new OfflineProvider(), config, runId: whole.runId, population: loadPopulation(config), workers: 1 });
-    const expected = await whole.store.fingerprint(whole.runId);
+    const fingerprint = await whole.store.fingerprint(whole.runId);
     await whole.store.close();
+    return fingerprint;
+  })());
+}
+
+describe('a job slot continuing its own stream from memory', { timeout: 120_000 }, () => {
+  it('folds each stream once, and ends with the fingerprint of an uninterrupted run', async () => {
+    const expected = await uninterruptedFingerprint();
 
     const sliced = await fresh();
     const slot = new StreamMemory();
@@ -89,10 +98,7 @@ describe('a job slot continuing its own stream from memory', { timeout: 120_000 
   });
 
   it('folds again once another slot has continued the stream meanwhile', async () => {
-    const whole = await fresh();
-    await runExperiment({ store: whole.store, provider: new OfflineProvider(), config, runId: whole.runId, population: loadPopulation(config), workers: 1 });
-    const expected = await whole.store.fingerprint(whole.runId);
-    await whole.store.close();
+    const expected = await uninterruptedFingerprint();
 
     const sliced = await fresh();
     const mine = new StreamMemory();
