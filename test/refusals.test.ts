@@ -105,7 +105,8 @@ describe('a database with an altered event', () => {
 
   it('`sim runs --verify` marks the run and names the event, as a line and as data', () => {
     const result = runSim(['runs', '--verify', '--json', '--out', dir]);
-    expect(result.status).toBe(0);
+    // A damaged database is exit 1 (README), so a script checking the store sees it.
+    expect(result.status).toBe(1);
     const [run] = JSON.parse(result.stdout) as Array<{ chains: { checked: string; ok: boolean; problem: string } }>;
     expect(run.chains).toEqual({
       checked: 'events',
@@ -123,14 +124,15 @@ describe('a database whose stored head does not match its events', () => {
     const [last] = sql<{ position: number; stream_position: number }>(dir, "select position, stream_position from events where stream_id = 'run/1/treatment_soc_message' order by stream_position desc limit 1");
     sql(dir, 'delete from events where position = ?', last.position);
     const table = runSim(['runs', '--out', dir]);
-    expect(table.status).toBe(0);
+    expect(table.status).toBe(1);
     const [, , row] = table.stdout.trimEnd().split('\n');
     expect(row).toMatch(/^ *1 +3 +finished .* BROKEN$/);
     expect(table.stderr.trim()).toBe(
-      `sim: run 1: stream run/1/treatment_soc_message: head says ${last.stream_position} events, the table holds ${last.stream_position - 1} (last position ${last.stream_position - 1}) (its fingerprint is not trustworthy; \`sim project 1 --out ${dir}\` names the first bad event)`,
+      `sim: run 1: stream run/1/treatment_soc_message: head says ${last.stream_position} events, its last event is at position ${last.stream_position - 1} (its fingerprint is not trustworthy; \`sim project 1 --out ${dir}\` names the first bad event)`,
     );
     // the intact original: ok, nothing on stderr
     const intact = runSim(['runs', '--out', out]);
+    expect(intact.status).toBe(0);
     expect(intact.stdout.trimEnd().split('\n')[2]).toMatch(/ ok$/);
     expect(intact.stderr).toBe('');
   }, SPAWNS);

@@ -1,6 +1,8 @@
 import { IntegrityError, RunNotFoundError, UsageError, type ChainBreakAt } from '../errors.js';
 import { verifyChains } from '../report/integrity.js';
-import { listRuns as runSummaries, type RunSummary } from '../sim/run-catalogue.js';
+import { describeHeadMismatch } from '../events/hash-chain.js';
+import type { StreamProgress } from '../events/port.js';
+import { listRunsWithStreams, type RunSummary } from '../sim/run-catalogue.js';
 import type { EventStore } from '../sim/store.js';
 import { openExistingStoreFor, type StoreFlags } from './store.js';
 
@@ -38,7 +40,7 @@ export async function listRuns(where: StoreFlags, options: { verify?: boolean } 
   const runs: RunListing[] = [];
   try {
     if (store) {
-      for (const run of await runSummaries(store)) runs.push({ ...run, chains: await chainStatus(store, run.id, options.verify ?? false) });
+      for (const { summary, streams } of await listRunsWithStreams(store)) runs.push({ ...summary, chains: await chainStatus(store, streams, options.verify ?? false) });
     }
   } finally {
     await store?.close();
@@ -46,16 +48,16 @@ export async function listRuns(where: StoreFlags, options: { verify?: boolean } 
   return runs;
 }
 
-async function chainStatus(store: EventStore, runId: number, verify: boolean): Promise<ChainStatus> {
-  const streams = (await store.runStreams(runId)).map((s) => s.streamId);
+async function chainStatus(store: EventStore, progress: readonly StreamProgress[], verify: boolean): Promise<ChainStatus> {
   if (!verify) {
-    for (const stream of streams) {
-      const problem = await store.headMismatch(stream);
+    // The head check from what the listing read already: each stream's last event against its head.
+    for (const s of progress) {
+      const problem = describeHeadMismatch(s.streamId, { position: s.position, hash: s.hash }, s.lastEvent);
       if (problem) return { checked: 'heads', ok: false, broken: null, problem };
     }
     return { checked: 'heads', ok: true, broken: null, problem: null };
   }
-  const check = await verifyChains(store, streams);
+  const check = await verifyChains(store, progress.map((s) => s.streamId));
   if (check.verified) return { checked: 'events', ok: true, broken: null, problem: null };
   return { checked: 'events', ok: false, broken: check.broken, problem: new IntegrityError(check.broken).message };
 }

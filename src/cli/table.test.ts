@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { printTable } from './table.js';
+import { cut, fittedLines, printTable } from './table.js';
 
 /** The summary `sim run` prints: nine columns, stream names up to ~25 characters. */
 const headers = ['condition', 'eligible', 'turnout', 'treated', 'turnout treated', 'turnout untreated', 'mean final likelihood', 'effect vs control', 'turnout effect'];
@@ -45,5 +45,47 @@ describe('printTable', () => {
     const lines = printed(40);
     for (const line of lines) expect(line.length, line).toBeLessThanOrEqual(40);
     expect(lines).toHaveLength(2 * (1 + 8));
+  });
+});
+
+describe('fittedLines', () => {
+  const head = ['id', 'status', 'last round', 'events', 'fingerprint'];
+  const body: Array<Array<string | number>> = [
+    [1, 'finished', '30', 744030, '5c645594ba8b1004'],
+    [12, 'interrupted', '12 (treatment_soc_message)', 474932, '5b518d0502af5e88'],
+  ];
+
+  it('prints one aligned line per row when the table fits', () => {
+    expect(fittedLines(head, body, [2, 4], 80)).toEqual([
+      'id  status       last round                  events  fingerprint',
+      '--  -----------  --------------------------  ------  ----------------',
+      ' 1  finished     30                          744030  5c645594ba8b1004',
+      '12  interrupted  12 (treatment_soc_message)  474932  5b518d0502af5e88',
+    ]);
+  });
+
+  it('narrows the columns named, first named first, cutting their cells with "…", never wrapping a row', () => {
+    // 68 columns wide; at 60 the last round loses 8 characters (it can give 20).
+    const lines = fittedLines(head, body, [2, 4], 60);
+    expect(lines).toHaveLength(4);
+    for (const line of lines) expect(line.length, line).toBeLessThanOrEqual(60);
+    expect(lines[3]).toBe('12  interrupted  12 (treatment_so…  474932  5b518d0502af5e88');
+    expect(lines[2]).toBe(' 1  finished     30                 744030  5c645594ba8b1004');
+    // At 44, the last round is down to its least (6) and the fingerprint gives the rest (6 more).
+    const narrow = fittedLines(head, body, [2, 4], 44);
+    expect(narrow[3]).toBe('12  interrupted  12 (t…  474932  5b518d0502…');
+    for (const line of narrow) expect(line.length).toBeLessThanOrEqual(44);
+  });
+
+  it('cuts a line that is still too wide at the width', () => {
+    const lines = fittedLines(head, body, [], 30);
+    expect(lines.map((l) => l.length)).toEqual([30, 30, 30, 30]);
+    expect(lines[3]).toBe('12  interrupted  12 (treatmen…');
+  });
+
+  it('cut leaves short text alone and ends a cut one with "…"', () => {
+    expect(cut('control', 7)).toBe('control');
+    expect(cut('control', 6)).toBe('contr…');
+    expect(cut('control', 0)).toBe('');
   });
 });

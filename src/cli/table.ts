@@ -15,8 +15,42 @@ export function printTable(headers: string[], rows: Array<Array<string | number>
   for (const line of blockLines(headers, rows, width)) write(`${line}\n`);
 }
 
+/**
+ * Prints rows as one aligned line each, always within `width`: when the table is wider, the columns
+ * named in `shrink` (first named, first cut) are narrowed, their longer cells cut with "…", down to
+ * `minWidth` characters each; a line still too wide is cut at the width. For listings (one line per
+ * run) that must stay one line per row however narrow the terminal.
+ */
+export function printFittedTable(headers: string[], rows: Array<Array<string | number>>, shrink: readonly number[], write: Write = stdoutWrite, width = outputWidth()): void {
+  for (const line of fittedLines(headers, rows, shrink, width)) write(`${line}\n`);
+}
+
+const ELLIPSIS = '…';
+
+/** `text` in at most `width` characters, its end replaced by "…" when cut. */
+export function cut(text: string, width: number): string {
+  if (text.length <= width) return text;
+  return width <= 0 ? '' : `${text.slice(0, width - 1)}${ELLIPSIS}`;
+}
+
+/** The lines of printFittedTable: a header, a rule, one line per row, none longer than `width`. */
+export function fittedLines(headers: string[], rows: Array<Array<string | number>>, shrink: readonly number[], width: number, minWidth = 6): string[] {
+  const cells = [headers, ...rows.map((r) => r.map((c) => String(c)))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  const numeric = headers.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number'));
+  let excess = widths.reduce((a, b) => a + b, 0) + 2 * (widths.length - 1) - width;
+  for (const i of shrink) {
+    if (excess <= 0) break;
+    const take = Math.min(excess, Math.max(0, widths[i] - minWidth));
+    widths[i] -= take;
+    excess -= take;
+  }
+  const line = (row: string[]) => cut(row.map((c, i) => (numeric[i] ? cut(c, widths[i]).padStart(widths[i]) : cut(c, widths[i]).padEnd(widths[i]))).join('  ').trimEnd(), width);
+  return [line(headers), cut(widths.map((w) => '-'.repeat(w)).join('  '), width), ...cells.slice(1).map(line)];
+}
+
 /** Standard output's width on a terminal; 80 otherwise, so logs and pipes read well anywhere. */
-function outputWidth(stream: NodeJS.WriteStream = process.stdout): number {
+export function outputWidth(stream: NodeJS.WriteStream = process.stdout): number {
   return stream.isTTY && stream.columns && stream.columns > 0 ? stream.columns : 80;
 }
 

@@ -109,12 +109,11 @@ export function integrityError(location: string, stream: string, broken: ChainBr
   return new IntegrityError({ file: location, stream, streamPosition: broken.streamPosition, position: broken.position, reason: broken.reason });
 }
 
-/** The cheap head check (see Store.headMismatch), from the facts a backend reads. */
-export function describeHeadMismatch(stream: string, head: StreamHead, facts: { events: number; last: number | null; hash: string | null }): string | null {
-  const count = facts.events;
-  const last = facts.last ?? 0;
-  if (count !== head.position || last !== head.position) return `stream ${stream}: head says ${head.position} events, the table holds ${count} (last position ${last})`;
-  if ((facts.hash ?? '') !== head.hash) return `stream ${stream}: head hash does not match its last event (position ${last})`;
+/** The cheap head check (see Store.headMismatch), from the stream's last stored event (null: none). */
+export function describeHeadMismatch(stream: string, head: StreamHead, last: { position: number; hash: string } | null): string | null {
+  const position = last?.position ?? 0;
+  if (position !== head.position) return `stream ${stream}: head says ${head.position} events, its last event is at position ${position}`;
+  if ((last?.hash ?? '') !== head.hash) return `stream ${stream}: head hash does not match its last event (position ${position})`;
   return null;
 }
 

@@ -93,10 +93,19 @@ export interface ChainBreak {
   reason: string;
 }
 
-/** Per event type over a run's streams: how many, and the highest round among them. */
-export interface TypeStats {
-  count: number;
-  maxRound: number | null;
+/**
+ * What `sim runs` and `sim status` show of a stream: its head and what a few index lookups give
+ * (never a scan of its events, so listing a store of millions of events takes milliseconds).
+ */
+export interface StreamProgress extends StreamInfo {
+  /** The round of its last RoundCompleted (null: none yet). */
+  lastRound: number | null;
+  /** The type of its last event (StageCompleted: the stream is finished); null when it has none. */
+  lastType: string | null;
+  /** Its DecisionFellBack events. */
+  fellBack: number;
+  /** Its last stored event's stream position and hash (null: none), for the head check. */
+  lastEvent: { position: number; hash: string } | null;
 }
 
 /**
@@ -211,8 +220,8 @@ export interface Store<E extends NewEvent = NewEvent> {
   getRun(runId: number): Promise<RunRow>;
   listRunRows(): Promise<RunRow[]>;
   latestRunId(): Promise<number | null>;
-  /** Event counts per type over the run's streams, and the total. */
-  runEventStats(runId: number): Promise<{ events: number; byType: Map<string, TypeStats> }>;
+  /** The run's streams (ordered by name) with their progress, from heads and indexes. */
+  runProgress(runId: number): Promise<StreamProgress[]>;
 
   // ---- streams
   /** The streams of a run with their heads, ordered by name. */
@@ -238,7 +247,7 @@ export interface Store<E extends NewEvent = NewEvent> {
   firstDifference?(stream: string, other: { backend: string; location: string }, otherStream: string): Promise<number | null>;
   /** A stream's rows of the given types (before `beforeRound` when given), in order, a page at a time. */
   eventsOfTypes(stream: string, types: readonly string[], options?: { beforeRound?: number }): AsyncIterable<StoredRow[]>;
-  /** The highest round among a stream's events of one type, or null. */
+  /** The highest round among a stream's events of one type, or null: the round of the last one (rounds never decrease along a stream). */
   maxRoundOf(stream: string, type: string): Promise<number | null>;
   /** How many of a run's events match one of `matches` (type, and payload text when given). */
   countRunEvents(runId: number, matches: ReadonlyArray<{ type: string; payload?: string }>): Promise<number>;
@@ -248,7 +257,11 @@ export interface Store<E extends NewEvent = NewEvent> {
   verifyStream(stream: string): Promise<ChainBreak | null>;
   /** Verifies streams in order; throws IntegrityError naming the first bad event. */
   verifyStreams(ids: readonly string[]): Promise<{ streams: number; events: number }>;
-  /** The cheap check: does the stored head still describe the stream's rows? The problem, or null. */
+  /**
+   * The cheap check: is the stream's last stored event the one its head names (position and hash)?
+   * The problem, or null. A truncated stream, an event added or a replaced last hash show here; an
+   * event changed or taken out further back only in a full verification (verifyStream).
+   */
   headMismatch(stream: string): Promise<string | null>;
   fingerprint(runId: number): Promise<string>;
 

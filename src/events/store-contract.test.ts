@@ -218,9 +218,20 @@ describe.each(backends)('the store contract on $name', (backend: Backend) => {
         expect(await store.maxRoundOf(stream.id, 'RoundCompleted')).toBe(2);
         expect(await store.maxRoundOf(stream.id, 'VoteCast')).toBeNull();
         expect(await store.countRunEvents(runId, [{ type: 'RoundCompleted' }, { type: 'StageCompleted', payload: '{"stage":"election"}' }])).toBe(3);
-        const stats = await store.runEventStats(runId);
-        expect(stats.events).toBe(5);
-        expect(stats.byType.get('PostLiked')).toEqual({ count: 2, maxRound: 2 });
+      });
+
+      it('gives each stream of a run its head, last round, last event type and fallbacks, without reading its events', async () => {
+        const { runId, stream } = await newRun();
+        const fellBack = (agent: number, round: number) => makeEvent('DecisionFellBack', { purpose: 'turn', field: 'answer', reason: 'not JSON', raw: 'x' }, round, agent);
+        const control = { id: streamId(runId, 'control'), name: 'control' };
+        const done = makeEvent('RoundCompleted', { activeAgents: 2, fellBack: 1 }, 1);
+        await store.append({ runId, stream, expectedPosition: 0, events: [like(1, 10, 1), fellBack(2, 1), done, like(1, 11, 2), fellBack(1, 2), fellBack(2, 2), makeEvent('RoundCompleted', { activeAgents: 2, fellBack: 2 }, 2), like(2, 12, 3)] });
+        await store.append({ runId, stream: control, expectedPosition: 0, events: [like(1, 10, 1), done, makeEvent('StageCompleted', { stage: 'election' }, 2)] });
+        const [c, w] = await store.runProgress(runId);
+        expect(c).toEqual({ streamId: control.id, name: 'control', position: 3, hash: (await store.head(control.id)).hash, lastRound: 1, lastType: 'StageCompleted', fellBack: 0, lastEvent: { position: 3, hash: (await store.head(control.id)).hash } });
+        // The stream in progress: round 3 begun, not complete.
+        expect(w).toEqual({ streamId: stream.id, name: stream.name, position: 8, hash: (await store.head(stream.id)).hash, lastRound: 2, lastType: 'PostLiked', fellBack: 3, lastEvent: { position: 8, hash: (await store.head(stream.id)).hash } });
+        expect(await store.runProgress(runId + 1000)).toEqual([]);
       });
     });
 
@@ -260,7 +271,13 @@ describe.each(backends)('the store contract on $name', (backend: Backend) => {
         await store.append({ runId, stream, expectedPosition: 0, events: [like(1, 10), like(2, 11), like(3, 12)] });
         await t.exec('delete from events where stream_position = 2');
         expect(await store.verifyStream(stream.id)).toMatchObject({ streamPosition: 2, reason: expect.stringMatching(/missing/) });
-        expect(await store.headMismatch(stream.id)).toMatch(/head says 3 events, the table holds 2/);
+        // The cheap check reads only the last event: an event taken out further back is for verifyStream.
+        expect(await store.headMismatch(stream.id)).toBeNull();
+        await t.exec('delete from events where stream_position = 3');
+        expect(await store.headMismatch(stream.id)).toBe(`stream ${stream.id}: head says 3 events, its last event is at position 1`);
+        await t.exec(`update events set hash = '${'0'.repeat(64)}' where stream_position = 1`);
+        await t.exec(`update streams set last_position = 1 where stream_id = '${stream.id}'`);
+        expect(await store.headMismatch(stream.id)).toBe(`stream ${stream.id}: head hash does not match its last event (position 1)`);
       });
     });
 

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { listRuns } from '../../api/runs.js';
 import { storeName } from '../../api/store.js';
 import { DEFAULT_OUT } from '../options.js';
-import { printTable } from '../table.js';
+import { EXIT_CODES } from '../../errors.js';
+import { printFittedTable } from '../table.js';
 
 export function registerRuns(program: Command): void {
   program
@@ -18,12 +19,16 @@ export function registerRuns(program: Command): void {
       } else if (runs.length === 0) {
         process.stdout.write(`no runs in ${opts.store !== undefined || process.env.SIM_STORE ? storeName(opts) : opts.out}\n`);
       } else {
-        printTable(
+        // One line per run within the terminal's width: the run in progress's stream is cut first, then the fingerprint.
+        printFittedTable(
           ['id', 'seed', 'status', 'last round', 'events', 'fell back', 'fingerprint', 'chains'],
-          runs.map((r) => [r.id, r.seed, r.status, r.lastRound ?? '-', r.events, r.fellBack, r.fingerprint.slice(0, 16), r.chains.ok ? (r.chains.checked === 'events' ? 'verified' : 'ok') : 'BROKEN']),
+          runs.map((r) => [r.id, r.seed, r.status, `${r.lastRound ?? '-'}${r.inProgress ? ` (${r.inProgress})` : ''}`, r.events, r.fellBack, r.fingerprint.slice(0, 16), r.chains.ok ? (r.chains.checked === 'events' ? 'verified' : 'ok') : 'BROKEN']),
+          [3, 6],
         );
       }
       // Said on stderr too, so a script reading the JSON or a glance at the table cannot miss it.
       for (const r of runs) if (!r.chains.ok) process.stderr.write(`sim: run ${r.id}: ${r.chains.problem} (its fingerprint is not trustworthy; \`sim project ${r.id} --out ${opts.out}\` names the first bad event)\n`);
+      // A damaged store is an error (README's exit codes), so a script checking the store sees it.
+      if (runs.some((r) => !r.chains.ok)) process.exitCode = EXIT_CODES.integrity;
     });
 }

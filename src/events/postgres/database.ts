@@ -36,11 +36,15 @@ export async function openPostgres(url: string, display: string, options: { must
       await db.destroy();
       return null;
     }
-    await refuseNewerSchema(db, display);
-    const { error, results } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
-    if (error) {
-      const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
-      throw describePostgresError(display, error, `migration ${failed} failed`);
+    const applied = await refuseNewerSchema(db, display);
+    // An up-to-date store is opened without the Migrator (its lock and reads are a few round trips
+    // that `sim runs` and `sim status` would pay at every start).
+    if (!Object.keys(migrations).every((name) => applied.has(name))) {
+      const { error, results } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
+      if (error) {
+        const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+        throw describePostgresError(display, error, `migration ${failed} failed`);
+      }
     }
   } catch (error) {
     await db.destroy().catch(() => undefined);
@@ -54,13 +58,15 @@ async function schemaPresent(db: Kysely<Database>): Promise<boolean> {
   return row.rows[0]?.present === true;
 }
 
-async function refuseNewerSchema(db: Kysely<Database>, display: string): Promise<void> {
-  if (!(await schemaPresent(db))) return;
+/** The migrations the store has applied (none for a new database); refuses one applied by a newer sim. */
+async function refuseNewerSchema(db: Kysely<Database>, display: string): Promise<Set<string>> {
+  if (!(await schemaPresent(db))) return new Set();
   const applied = await sql<{ name: string }>`select name from kysely_migration`.execute(db);
   const unknown = applied.rows.map((r) => r.name).filter((name) => !(name in migrations));
   if (unknown.length > 0) {
     throw new DatabaseError(`${display}: written by a newer version of sim (schema migration ${unknown.join(', ')} is unknown here); upgrade sim to open it`);
   }
+  return new Set(applied.rows.map((r) => r.name));
 }
 
 /** Turns a PostgreSQL or connection failure into a one-line error naming the store (password masked). */

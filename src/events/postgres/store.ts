@@ -25,7 +25,7 @@ import {
   type StoredRow,
   type StreamHead,
   type StreamInfo,
-  type TypeStats,
+  type StreamProgress,
 } from '../port.js';
 import type { Database } from '../schema.js';
 import { describePostgresError, openPostgres } from './database.js';
@@ -128,12 +128,26 @@ export class PostgresStore<E extends NewEvent> implements Store<E> {
     return row ? Number(row.id) : null;
   }
 
-  async runEventStats(runId: number): Promise<{ events: number; byType: Map<string, TypeStats> }> {
-    const rows = await sql<{ type: string; n: number; max_round: number | null }>`
-      select e.type, count(*) as n, max(e.round) as max_round from events e join streams s on s.stream_id = e.stream_id
-      where s.run_id = ${runId} group by e.type`.execute(this.db);
-    const byType = new Map<string, TypeStats>(rows.rows.map((r) => [r.type, { count: Number(r.n), maxRound: r.max_round === null ? null : Number(r.max_round) }]));
-    return { events: rows.rows.reduce((sum, r) => sum + Number(r.n), 0), byType };
+  async runProgress(runId: number): Promise<StreamProgress[]> {
+    // Per stream: its head; its last event and its last RoundCompleted, each found walking the
+    // (stream_id, stream_position) index backwards from the end; its fallbacks from their partial index.
+    const rows = await sql<{ stream_id: string; name: string; last_position: number; last_hash: string; last_round: number | null; last_type: string | null; last_stream_position: number | null; last_event_hash: string | null; fell_back: number }>`
+      select s.stream_id, s.name, s.last_position, s.last_hash,
+        (select e.round from events e where e.stream_id = s.stream_id and e.type = 'RoundCompleted' order by e.stream_position desc limit 1) as last_round,
+        l.type as last_type, l.stream_position as last_stream_position, l.hash as last_event_hash,
+        (select count(*) from events e where e.stream_id = s.stream_id and e.type = 'DecisionFellBack') as fell_back
+      from streams s left join lateral (select e.type, e.stream_position, e.hash from events e where e.stream_id = s.stream_id order by e.stream_position desc limit 1) l on true
+      where s.run_id = ${runId} order by s.name collate "C"`.execute(this.db);
+    return rows.rows.map((r) => ({
+      streamId: r.stream_id,
+      name: r.name,
+      position: Number(r.last_position),
+      hash: r.last_hash,
+      lastRound: r.last_round === null ? null : Number(r.last_round),
+      lastType: r.last_type,
+      fellBack: Number(r.fell_back),
+      lastEvent: r.last_stream_position === null ? null : { position: Number(r.last_stream_position), hash: r.last_event_hash ?? '' },
+    }));
   }
 
   // ---- streams ------------------------------------------------------------------------------
@@ -250,7 +264,8 @@ export class PostgresStore<E extends NewEvent> implements Store<E> {
   }
 
   async maxRoundOf(stream: string, type: string): Promise<number | null> {
-    const rows = await sql<{ round: number | null }>`select max(round) as round from events where stream_id = ${stream} and type = ${type}`.execute(this.db);
+    // The last one by position, found from the end of the stream's index (a max would read them all).
+    const rows = await sql<{ round: number | null }>`select round from events where stream_id = ${stream} and type = ${type} order by stream_position desc limit 1`.execute(this.db);
     const round = rows.rows[0]?.round;
     return round === null || round === undefined ? null : Number(round);
   }
@@ -298,12 +313,9 @@ export class PostgresStore<E extends NewEvent> implements Store<E> {
   }
 
   async headMismatch(stream: string): Promise<string | null> {
-    const rows = await sql<{ events: number; last: number | null; hash: string | null }>`
-      select count(*) as events, max(stream_position) as last,
-        (select hash from events where stream_id = ${stream} order by stream_position desc limit 1) as hash
-      from events where stream_id = ${stream}`.execute(this.db);
-    const row = rows.rows[0];
-    return describeHeadMismatch(stream, await this.head(stream), { events: Number(row?.events ?? 0), last: row?.last === null || row?.last === undefined ? null : Number(row.last), hash: row?.hash ?? null });
+    const rows = await sql<{ stream_position: number; hash: string }>`select stream_position, hash from events where stream_id = ${stream} order by stream_position desc limit 1`.execute(this.db);
+    const last = rows.rows[0];
+    return describeHeadMismatch(stream, await this.head(stream), last ? { position: Number(last.stream_position), hash: last.hash } : null);
   }
 
   async fingerprint(runId: number): Promise<string> {

@@ -30,7 +30,7 @@ describe('migrations', () => {
     expect([...MIGRATION_NAMES].sort()).toEqual(MIGRATION_NAMES);
   });
 
-  it('run only when one is missing: a file whose last migration record was taken away gets it back (0004 runs again)', async () => {
+  it('run only when one is missing: a file whose last migration record was taken away gets it back (0005 runs again)', async () => {
     const file = join(dir, 'sim.db');
     (await openDatabase(file)).sqlite.close();
     const BetterSqlite3 = (await import('better-sqlite3')).default;
@@ -41,9 +41,9 @@ describe('migrations', () => {
       return names;
     };
     expect(recorded()).toEqual([...MIGRATION_NAMES]);
-    // 0004 re-keys proj_agent_rounds by copying it, so running it twice is harmless.
+    // 0005 creates its index only if it does not exist, so running it twice is harmless.
     const raw = new BetterSqlite3(file);
-    raw.exec("delete from kysely_migration where name = '0004_agent_rounds_by_round'");
+    raw.exec("delete from kysely_migration where name = '0005_fell_back_index'");
     raw.close();
     expect(recorded()).toEqual(MIGRATION_NAMES.slice(0, -1));
     (await openDatabase(file)).sqlite.close();

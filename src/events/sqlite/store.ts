@@ -24,7 +24,7 @@ import {
   type StoredRow,
   type StreamHead,
   type StreamInfo,
-  type TypeStats,
+  type StreamProgress,
 } from '../port.js';
 import { describeSqliteError, openDatabase, type OpenDatabase } from './database.js';
 import { ProjectionStatements } from './projections.js';
@@ -109,9 +109,7 @@ export class SqliteStore<E extends NewEvent> implements Store<E> {
       updateHead: s.prepare('update streams set last_position = ?, last_hash = ? where stream_id = ?'),
       insertChunk: s.prepare(insertEventsSql(INSERT_CHUNK)),
       lastType: s.prepare<[string], { type: string }>('select type from events where stream_id = ? order by stream_position desc limit 1'),
-      headFacts: s.prepare<[string, string], { events: number; last: number | null; hash: string | null }>(
-        'select count(*) as events, max(stream_position) as last, (select hash from events where stream_id = ? order by stream_position desc limit 1) as hash from events where stream_id = ?',
-      ),
+      lastEvent: s.prepare<[string], { stream_position: number; hash: string }>('select stream_position, hash from events where stream_id = ? order by stream_position desc limit 1'),
       chainRows: s
         .prepare<[string, number, number]>(`select position, stream_position, ${HASH_INPUT_SQL}, hash from events where stream_id = ? and stream_position > ? order by stream_position limit ?`)
         .raw(true),
@@ -136,21 +134,6 @@ export class SqliteStore<E extends NewEvent> implements Store<E> {
       ),
       dropLease: s.prepare('delete from run_leases where run_id = ? and host = ? and pid = ?'),
     };
-  }
-
-  /**
-   * Runs a read that touches many pages not yet in SQLite's cache through a memory map of the file:
-   * they then cost about half the CPU of read() calls (`sim runs` on a 100-user run: its scan 14 ms
-   * instead of 33, the head checks 4 instead of 6). Only around such reads (the listing's), so the
-   * engine's reads, and the resident memory they count for, stay as they were.
-   */
-  private mapped<T>(read: () => T): T {
-    this.sqlite.pragma(`mmap_size = ${SCAN_MMAP_BYTES}`);
-    try {
-      return read();
-    } finally {
-      this.sqlite.pragma('mmap_size = 0');
-    }
   }
 
   /** A cached multi-row insert for `rows` events (statement overhead, not SQLite, dominated single-row inserts). */
@@ -204,17 +187,30 @@ export class SqliteStore<E extends NewEvent> implements Store<E> {
     return row ? Number(row.id) : null;
   }
 
-  async runEventStats(runId: number): Promise<{ events: number; byType: Map<string, TypeStats> }> {
-    // Every row of the run, mostly from pages not yet in SQLite's cache (see `mapped`).
-    const rows = this.mapped(() =>
-      this.sqlite
-        .prepare<[number], { type: string; n: number; max_round: number | null }>(
-          'select events.type, count(*) as n, max(events.round) as max_round from events inner join streams on streams.stream_id = events.stream_id where streams.run_id = ? group by events.type',
-        )
-        .all(runId),
-    );
-    const byType = new Map<string, TypeStats>(rows.map((r) => [r.type, { count: Number(r.n), maxRound: r.max_round === null ? null : Number(r.max_round) }]));
-    return { events: rows.reduce((sum, r) => sum + Number(r.n), 0), byType };
+  async runProgress(runId: number): Promise<StreamProgress[]> {
+    // Per stream: its head; its last event and its last RoundCompleted, each found walking the
+    // (stream_id, stream_position) index backwards from the end; its fallbacks from their partial
+    // index (the type is written out: SQLite uses a partial index only for a query naming its terms).
+    const rows = this.sqlite
+      .prepare<[number], { stream_id: string; name: string; last_position: number; last_hash: string; last_round: number | null; last_type: string | null; last_stream_position: number | null; last_event_hash: string | null; fell_back: number }>(
+        `select s.stream_id, s.name, s.last_position, s.last_hash,
+          (select e.round from events e where e.stream_id = s.stream_id and e.type = 'RoundCompleted' order by e.stream_position desc limit 1) as last_round,
+          l.type as last_type, l.stream_position as last_stream_position, l.hash as last_event_hash,
+          (select count(*) from events e where e.stream_id = s.stream_id and e.type = 'DecisionFellBack') as fell_back
+        from streams s left join events l on l.stream_id = s.stream_id and l.stream_position = (select max(e.stream_position) from events e where e.stream_id = s.stream_id)
+        where s.run_id = ? order by s.name`,
+      )
+      .all(runId);
+    return rows.map((r) => ({
+      streamId: r.stream_id,
+      name: r.name,
+      position: Number(r.last_position),
+      hash: r.last_hash,
+      lastRound: r.last_round === null ? null : Number(r.last_round),
+      lastType: r.last_type,
+      fellBack: Number(r.fell_back),
+      lastEvent: r.last_stream_position === null ? null : { position: Number(r.last_stream_position), hash: r.last_event_hash ?? '' },
+    }));
   }
 
   // ---- streams ------------------------------------------------------------------------------
@@ -382,7 +378,8 @@ export class SqliteStore<E extends NewEvent> implements Store<E> {
   }
 
   async maxRoundOf(stream: string, type: string): Promise<number | null> {
-    const row = this.sqlite.prepare<[string, string], { round: number | null }>('select max(round) as round from events where stream_id = ? and type = ?').get(stream, type);
+    // The last one by position, found from the end of the stream's index (a max would read them all).
+    const row = this.sqlite.prepare<[string, string], { round: number | null }>('select round from events where stream_id = ? and type = ? order by stream_position desc limit 1').get(stream, type);
     return row?.round === null || row?.round === undefined ? null : Number(row.round);
   }
 
@@ -434,12 +431,8 @@ export class SqliteStore<E extends NewEvent> implements Store<E> {
   }
 
   async headMismatch(stream: string): Promise<string | null> {
-    const row = this.mapped(() => this.s.headFacts.get(stream, stream));
-    return describeHeadMismatch(stream, this.headNow(stream), {
-      events: Number(row?.events ?? 0),
-      last: row?.last === null || row?.last === undefined ? null : Number(row.last),
-      hash: row?.hash ?? null,
-    });
+    const last = this.s.lastEvent.get(stream);
+    return describeHeadMismatch(stream, this.headNow(stream), last ? { position: Number(last.stream_position), hash: last.hash } : null);
   }
 
   async fingerprint(runId: number): Promise<string> {
