@@ -364,18 +364,28 @@ describe.skipIf(skip !== null)(`sim submit and sim worker on PostgreSQL${skip ? 
     expect(row.roundsPerSecond!).toBeLessThanOrEqual((1.05 * rounds) / Math.max(1, (before - since) / 1000));
     expect(row.roundsPerSecond!).toBeGreaterThanOrEqual((0.95 * rounds) / ((after - since) / 1000));
 
-    // The table: a running stream's row has its worker, since, round and rate.
+    // The table: one line per run, within the 80 columns of a pipe; the running run's line names its jobs and worker.
     let text = '';
     await until('a running row in the table', async () => {
       const r = await runSimAsync(['status', '--store', store]);
       expect(r.status, r.stderr).toBe(0);
       text = r.stdout;
-      return /job\s+running/.test(text);
+      return /^ *1 +running +\d\/6 +1 running\b.*status-w/m.test(text);
     }, 300_000);
-    // Wider than the 80 columns of a pipe (the condition names), so each stream is a block of pairs.
-    // The rate is blank until the job has run a second and reported where it started, and the round
-    // until the stream's first round is complete (a condition's job caught at its start; both checked in JSON above).
-    expect(text).toMatch(/job\s+running\s*\n\s*worker\s+status-w\s+since\s+\d+s ago\s*\n\s*round(\s+-?\d+)?\s+rounds\/s(\s+\d+\.\d+)?\s*\n\s*tries\s+1\s*$/m);
+    const lines = text.trimEnd().split('\n');
+    expect(lines).toHaveLength(3);
+    for (const line of lines) expect(line.length, line).toBeLessThanOrEqual(80);
+    // --run 1: a line per stream; the running one has its worker, since, round, rate (blank until the
+    // job has run a second and reported where it started) and its one attempt.
+    let detail = '';
+    await until('a running stream in the detail', async () => {
+      const r = await runSimAsync(['status', '--run', '1', '--store', store]);
+      expect(r.status, r.stderr).toBe(0);
+      detail = r.stdout;
+      return / running /.test(detail);
+    }, 300_000);
+    expect(detail).toMatch(/^run 1 +running +seed 8 /);
+    expect(detail).toMatch(/^\S+ +running +status-w +\d+s ago +(-?\d+|-)( +\d+\.\d+)? +1$/m);
 
     // --watch 1: clears the screen and prints the table again every second until interrupted.
     const watch = spawn(process.execPath, [SIM_BIN, 'status', '--watch', '1', '--store', store], { cwd: PROJECT_ROOT });

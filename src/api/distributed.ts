@@ -1,11 +1,10 @@
 import { hostname } from 'node:os';
-import { conditionRuns, mainStartRound, parseExperiment, WARMUP_STREAM, type ExperimentConfig } from '../domain/config.js';
+import { conditionRuns, parseExperiment, WARMUP_STREAM, type ExperimentConfig } from '../domain/config.js';
 import { UsageError } from '../errors.js';
-import { streamId } from '../events/stream-ids.js';
-import { DEFAULT_TAKEOVER_SECONDS, JobQueue, takeoverTimes, type FetchedJob, type JobRow } from '../queue/queue.js';
+import { DEFAULT_TAKEOVER_SECONDS, JobQueue, takeoverTimes, type FetchedJob } from '../queue/queue.js';
 import { SharedEndpointPools } from '../llm/endpoint-pool.js';
 import { loadPopulation } from '../sim/population.js';
-import { runComplete, streamFinished } from '../sim/run-status.js';
+import { runComplete } from '../sim/run-status.js';
 import type { EventStore } from '../sim/store.js';
 import { StreamMemory } from '../sim/stream-memory.js';
 import { CODE_VERSION } from '../version.js';
@@ -19,7 +18,7 @@ import type { LlmFlags } from './llm.js';
 import { checkProviderReady } from './provider.js';
 import { adoptWarmupConfig, checkFolderFlag, readConfigInput } from './run-checks.js';
 import { findWarmup } from './run.js';
-import { openStoreFor, openStoreWithRuns, postgresOnly, storeLocation, type StoreFlags } from './store.js';
+import { openStoreFor, postgresOnly, storeLocation, type StoreFlags } from './store.js';
 
 /**
  * Runs spread over worker processes and machines that share one PostgreSQL store (docs/distributed.md).
@@ -215,89 +214,6 @@ export async function executeJob(store: EventStore, queue: JobQueue, job: Fetche
   }
 }
 
-/** One stream's job state for `sim status`. */
-export interface StreamStatus {
-  stream: string;
-  state: 'queued' | 'running' | 'done' | 'failed' | 'waiting';
-  worker: string | null;
-  since: string | null;
-  /** The stream's last complete round (null: none yet). */
-  round: number | null;
-  /** Running: the last complete round when the job started (null: none), and rounds completed per second since. */
-  fromRound: number | null;
-  roundsPerSecond: number | null;
-  attempts: number;
-  reason: string | null;
-}
-
-export interface RunJobsStatus {
-  runId: number;
-  status: string;
-  streams: StreamStatus[];
-}
-
-/**
- * Rounds completed per second by a running job: from `fromRound` (the last complete round when it
- * started) to `round` (the last complete round now), over the time since `startedAt` (both times in
- * the database server's clock). Null before a second has passed.
- */
-export function roundsPerSecond(fromRound: number, round: number, startedAt: string, now: string): number | null {
-  const seconds = (Date.parse(now) - Date.parse(startedAt)) / 1000;
-  if (!(seconds >= 1)) return null;
-  return Math.max(0, round - fromRound) / seconds;
-}
-
-/** `sim status`: every run of the store with the state of its streams' jobs. */
-export async function queueStatus(flags: StoreFlags): Promise<RunJobsStatus[]> {
-  postgresOnly(flags, 'sim status');
-  const store = await openStoreWithRuns(flags);
-  try {
-    const queue = await JobQueue.open(store.handoff().location);
-    let jobs: JobRow[];
-    let now: string;
-    try {
-      jobs = await queue.jobs();
-      now = await queue.serverNow();
-    } finally {
-      await queue.close();
-    }
-    const out: RunJobsStatus[] = [];
-    for (const run of await store.listRunRows()) {
-      const config = parseExperiment(run.config, `run ${run.id} config`);
-      // A run from another run's recorded warmup has no warmup stream of its own.
-      const names = [...(config.from_warmup ? [] : [WARMUP_STREAM]), ...(config.warmup_only ? [] : conditionRuns(config).map((c) => c.stream))];
-      const streams: StreamStatus[] = [];
-      for (const name of names) {
-        const id = streamId(run.id, name);
-        const mine = jobs.filter((j) => j.runId === run.id && j.stream === name);
-        const live = mine.filter((j) => j.state === 'active' || j.state === 'created' || j.state === 'retry');
-        const failed = mine.filter((j) => j.state === 'failed');
-        const finished = await streamFinished(store, id);
-        const last = live.find((j) => j.state === 'active') ?? live[0] ?? failed.at(-1) ?? null;
-        const state: StreamStatus['state'] = finished ? 'done' : live.some((j) => j.state === 'active') ? 'running' : live.length > 0 ? 'queued' : failed.length > 0 ? 'failed' : 'waiting';
-        const round = await store.maxRoundOf(id, 'RoundCompleted');
-        const started = state === 'running' && last?.startedOn && last.output && 'fromRound' in last.output ? { at: last.startedOn, round: last.output.fromRound ?? null } : null;
-        const firstRound = name === WARMUP_STREAM ? config.warmup.start_round : mainStartRound(config);
-        streams.push({
-          stream: name,
-          state,
-          worker: state === 'running' ? (last?.output?.worker ?? null) : null,
-          since: state === 'running' ? last?.startedOn ?? null : state === 'queued' ? last?.createdOn ?? null : null,
-          round,
-          fromRound: started ? started.round : null,
-          roundsPerSecond: started ? roundsPerSecond(started.round ?? firstRound - 1, round ?? firstRound - 1, started.at, now) : null,
-          attempts: mine.length === 0 ? 0 : Math.max(...mine.map((j) => j.retryCount + 1)),
-          // A failed job's reason; for a job waiting to be retried, the reason of its last failure.
-          reason: state === 'failed' || (state === 'queued' && last?.state === 'retry') ? (last?.output?.message ?? last?.output?.value?.message ?? null) : null,
-        });
-      }
-      out.push({ runId: run.id, status: run.status, streams });
-    }
-    return out;
-  } finally {
-    await store.close();
-  }
-}
-
+export { queueStatus, roundsPerSecond, type RunJobsStatus, type StreamStatus } from './status.js';
 export { DEFAULT_TAKEOVER_SECONDS };
 export { isPermanent } from './job-slice.js';

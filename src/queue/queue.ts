@@ -1,5 +1,6 @@
 import pg from 'pg';
 import PgBoss from 'pg-boss';
+import { JOBS_SQL, jobRowOf, QUEUE_NAME, QUEUE_SCHEMA, type JobRow } from './job-table.js';
 
 /**
  * The job queue of distributed runs: pg-boss (docs/distributed.md says why) in its own schema of
@@ -9,8 +10,7 @@ import PgBoss from 'pg-boss';
  * pg-boss's job table, which pg-boss's API does not list).
  */
 
-export const QUEUE_NAME = 'sim-stream';
-export const QUEUE_SCHEMA = 'sim_queue';
+export { QUEUE_NAME, QUEUE_SCHEMA, type JobRow };
 
 /** What a job carries. */
 export interface StreamJob {
@@ -56,23 +56,6 @@ const RETRY = { retryLimit: 10, retryDelay: 2, retryBackoff: true } as const;
 export interface FetchedJob {
   id: string;
   data: StreamJob;
-}
-
-/** A job in the queue, for `sim status`. */
-export interface JobRow {
-  id: string;
-  runId: number;
-  stream: string;
-  state: 'created' | 'retry' | 'active' | 'completed' | 'cancelled' | 'failed';
-  retryCount: number;
-  startedOn: string | null;
-  createdOn: string;
-  completedOn: string | null;
-  /**
-   * What the worker wrote: its name and the stream's last complete round when it started (null: none)
-   * while running; the reason of a failure.
-   */
-  output: { worker?: string; fromRound?: number | null; message?: string; permanent?: boolean; value?: { message?: string } } | null;
 }
 
 /** Opens the queue in the store's database (creating pg-boss's schema and the queue the first time). */
@@ -191,21 +174,8 @@ export class JobQueue {
 
   /** Every job of the queue (live and completed, not yet archived), oldest first. */
   async jobs(): Promise<JobRow[]> {
-    const { rows } = await this.pool.query(
-      `select id, data, state, retry_count, started_on, created_on, completed_on, output from ${QUEUE_SCHEMA}.job where name = $1 order by created_on, id`,
-      [QUEUE_NAME],
-    );
-    return rows.map((r) => ({
-      id: r.id,
-      runId: Number(r.data.runId),
-      stream: String(r.data.stream),
-      state: r.state,
-      retryCount: Number(r.retry_count),
-      startedOn: r.started_on ? new Date(r.started_on).toISOString() : null,
-      createdOn: new Date(r.created_on).toISOString(),
-      completedOn: r.completed_on ? new Date(r.completed_on).toISOString() : null,
-      output: r.output ?? null,
-    }));
+    const { rows } = await this.pool.query(JOBS_SQL(QUEUE_SCHEMA), [QUEUE_NAME]);
+    return rows.map(jobRowOf);
   }
 
   private async transaction(work: (db: PgBoss.Db) => Promise<boolean>): Promise<boolean> {

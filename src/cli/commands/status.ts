@@ -1,42 +1,39 @@
 import type { Command } from 'commander';
-import type { RunJobsStatus } from '../../api/distributed.js';
-import { postgresOnly, type StoreFlags } from '../../api/store.js';
+import { postgresOnly, storeName, type StoreFlags } from '../../api/store.js';
+import { RunNotFoundError, UsageError } from '../../errors.js';
 import { DEFAULT_OUT, integerFlag } from '../options.js';
-import { printTable } from '../table.js';
+import { outputWidth } from '../table.js';
 
-/** `sim status`: runs of a PostgreSQL store and their jobs (queued, running, done, failed). */
+/** `sim status`: runs of a PostgreSQL store and their jobs, one line per run; `--run ID` one run's streams. */
 export function registerStatus(program: Command): void {
   program
     .command('status')
-    .description('runs of a PostgreSQL store and their jobs: queued, running (worker, since, round, rounds/s), done, failed (reason, attempts)')
+    .description('runs of a PostgreSQL store, one line each, live ones first: their jobs (running, queued, failed), round, rounds/s, workers; --run ID: one run\'s streams (worker, since, round, rounds/s, attempts, reason)')
     .option('--out <dir>', 'output directory', DEFAULT_OUT)
-    .option('--json', 'print JSON')
+    .option('--run <id>', 'one run in detail: a line per stream and its job')
+    .option('--json', 'print JSON (every run, or the one of --run, with every stream)')
     .option('--watch [seconds]', 'refresh every few seconds (default 2) until Ctrl-C', integerFlag('--watch', 1))
-    .action(async (opts: StoreFlags & { json?: boolean; watch?: number | true }) => {
+    .action(async (opts: StoreFlags & { json?: boolean; watch?: number | true; run?: string }) => {
       // Said before the job queue (and the engine code its module shares with submit and worker) is loaded.
       postgresOnly(opts, 'sim status');
-      const { queueStatus } = await import('../../api/distributed.js');
+      const runId = opts.run === undefined ? null : Number(opts.run);
+      if (runId !== null && !(Number.isInteger(runId) && runId >= 1)) throw new UsageError(`--run: "${opts.run}" is not a run id (see \`sim status\`)`);
+      const { queueStatus } = await import('../../api/status.js');
+      const { runDetailLines, statusLines } = await import('../status-view.js');
       for (;;) {
         const runs = await queueStatus(opts);
+        const run = runId === null ? null : runs.find((r) => r.runId === runId);
+        if (run === undefined) throw new RunNotFoundError(`${storeName(opts)}: no run with id ${runId} (see \`sim status\`)`);
+        const width = outputWidth();
+        let text: string;
+        if (opts.json) text = JSON.stringify(run ?? runs, null, 2);
+        else if (run) text = runDetailLines(run, { width, nowMs: Date.now() }).join('\n');
+        // Watching, the runs that fit the terminal's height (a line is kept for the cursor).
+        else text = statusLines(runs, { width, height: opts.watch && process.stdout.isTTY && process.stdout.rows ? process.stdout.rows - 1 : opts.watch ? 23 : undefined }).join('\n');
         if (opts.watch) process.stdout.write('\x1b[2J\x1b[H');
-        if (opts.json) process.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
-        else show(runs);
+        process.stdout.write(`${text}\n`);
         if (!opts.watch) return;
         await new Promise((resolve) => setTimeout(resolve, (opts.watch === true ? 2 : opts.watch!) * 1000));
       }
     });
-}
-
-function show(runs: RunJobsStatus[]): void {
-  if (runs.length === 0) {
-    process.stdout.write('no runs\n');
-    return;
-  }
-  const now = Date.now();
-  const ago = (iso: string | null) => (iso ? `${Math.round((now - Date.parse(iso)) / 1000)}s ago` : '');
-  const rate = (r: number | null) => (r === null ? '' : r.toFixed(r < 10 ? 2 : 1));
-  const rows = runs.flatMap((r) => r.streams.map((s) => [`${r.runId} ${r.status}`, s.stream, s.state, s.worker ?? '', ago(s.since), s.round ?? '', rate(s.roundsPerSecond), s.attempts, s.reason ?? '']));
-  // The reason column only when a job failed, so the table fits a terminal.
-  const failed = rows.some((row) => row[8] !== '');
-  printTable(['run', 'stream', 'job', 'worker', 'since', 'round', 'rounds/s', 'tries', ...(failed ? ['reason'] : [])], failed ? rows : rows.map((row) => row.slice(0, 8)));
 }
