@@ -1,4 +1,4 @@
-import { conditionRuns, mainStartRound, parseExperiment, WARMUP_STREAM } from '../domain/config.js';
+import { conditionRuns, mainStartRound, storedStreamPlan, WARMUP_STREAM, type StreamPlan } from '../domain/stream-plan.js';
 import type { JobRow } from '../queue/queue.js';
 import { readJobs } from '../queue/job-table.js';
 import { openStoreWithRuns, postgresOnly, type StoreFlags } from './store.js';
@@ -70,7 +70,8 @@ export async function queueStatus(flags: StoreFlags): Promise<RunJobsStatus[]> {
     }
     const out: RunJobsStatus[] = [];
     for (const run of await store.listRunRows()) {
-      const config = parseExperiment(run.config, `run ${run.id} config`);
+      // The stored config names the streams; only one recorded before a field existed needs the schema (zod).
+      const config: StreamPlan = storedStreamPlan(run.config) ?? (await import('../domain/config.js')).parseExperiment(run.config, `run ${run.id} config`);
       // A run from another run's recorded warmup has no warmup stream of its own.
       const names = [...(config.from_warmup ? [] : [WARMUP_STREAM]), ...(config.warmup_only ? [] : conditionRuns(config).map((c) => c.stream))];
       const progress = new Map((await store.runProgress(run.id)).map((p) => [p.name, p]));

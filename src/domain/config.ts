@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { urlProblem } from './url.js';
 import { ConfigError } from '../errors.js';
+import { conditionRuns, mainStartRound, treatmentSeedOf } from './stream-plan.js';
 
 /**
  * The experiment, as data. Defaults are the reference protocol (docs/protocol.md); every number in it is
@@ -250,12 +251,11 @@ function crossFieldProblems(c: ExperimentConfig): string[] {
 
 // ---- derived facts ------------------------------------------------------------------------------
 
+// Which streams a run calls for: in a module without zod (`sim status` reads them), used here too.
+export { conditionRuns, isMixedCondition, mainStartRound, treatmentSeedOf, WARMUP_STREAM, type ConditionRun } from './stream-plan.js';
+
 export function electionRound(c: ExperimentConfig): number {
   return c.time_points[c.time_points.length - 1];
-}
-
-export function mainStartRound(c: ExperimentConfig): number {
-  return c.warmup.end_round + 1;
 }
 
 /** 1-based treatment period of a main-stage round: period k covers (time_points[k-2], time_points[k-1]]. */
@@ -269,22 +269,6 @@ export function periodStart(c: ExperimentConfig, period: number): number {
   return period === 1 ? mainStartRound(c) : c.time_points[period - 2] + 1;
 }
 
-export function treatmentSeedOf(c: ExperimentConfig): number {
-  return c.treatment_seed ?? c.seed;
-}
-
-/** A condition is an "experiment" (repeated over treatment seeds) when some period is neither all nor none. */
-export function isMixedCondition(cond: ConditionConfig): boolean {
-  return cond.probabilities.some((p) => p > 0 && p < 1);
-}
-
-export interface ConditionRun {
-  condition: string;
-  treatmentSeed: number;
-  /** The stream name inside the run. */
-  stream: string;
-}
-
 /** Rounds a run goes through, election days counted as one round each: the total that progress counts to. */
 export function roundsInRun(c: ExperimentConfig): number {
   const warmup = c.from_warmup ? 0 : c.warmup.end_round - c.warmup.start_round + 1;
@@ -292,21 +276,4 @@ export function roundsInRun(c: ExperimentConfig): number {
   return warmup + (c.warmup_only ? 0 : conditionRuns(c).length * perCondition);
 }
 
-/** Every (condition, treatment seed) the experiment runs, in config order. */
-export function conditionRuns(c: ExperimentConfig): ConditionRun[] {
-  const base = treatmentSeedOf(c);
-  const out: ConditionRun[] = [];
-  for (const condition of c.run_conditions) {
-    const repeats = isMixedCondition(c.conditions[condition]) ? c.n_runs : 1;
-    for (let r = 0; r < repeats; r++) {
-      const treatmentSeed = base + r;
-      out.push({ condition, treatmentSeed, stream: repeats > 1 ? `${condition}/${treatmentSeed}` : condition });
-    }
-  }
-  return out;
-}
-
 export { urlProblem };
-
-/** The stage (and stream name) every run starts with; conditions fork from its end. */
-export const WARMUP_STREAM = 'warmup';
