@@ -6,10 +6,11 @@
  *   npm run bench -- --large  also 100,000 agents, the 1,000,000-agent warmup + one condition,
  *                             and `sim replay` of a 20,000-agent run (the default replays 2,000)
  *   npm run bench -- --only=startup   just the start-up rows (`sim --help`, `sim runs`), in seconds;
- *                             likewise --only=engine|distributed|llm|replay|population
+ *                             likewise --only=engine|distributed|llm|replay|population|status
  *
  * The distributed rows use SIM_BENCH_PG_URL's server (creating databases on it), else start a
- * throwaway PostgreSQL cluster (bench/pg-server.ts), else are skipped with the reason printed.
+ * throwaway PostgreSQL cluster (bench/pg-server.ts), else are skipped with the reason printed. The
+ * status row does the same, and uses SIM_TEST_PG_URL's server when only that is set.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -91,6 +92,28 @@ if (!only || only === 'distributed') {
       try {
         const b = child('takeover-case.ts', [db.url]);
         rows.push({ section: 'distributed (PostgreSQL queue)', case: 'a job continued by another worker, default --takeover 60', ...b } as Row);
+        print(rows[rows.length - 1]);
+      } finally {
+        await db.drop().catch(() => undefined);
+      }
+    } finally {
+      server.stop();
+    }
+  }
+}
+
+// `sim status` and `sim runs` on a PostgreSQL store of about 5 million events (issue 27: each under 0.5 s).
+if (!only || only === 'status') {
+  const testUrl = process.env.SIM_TEST_PG_URL?.trim();
+  const server = !process.env.SIM_BENCH_PG_URL?.trim() && testUrl ? { url: testUrl, stop: () => undefined } : await benchPostgres();
+  if ('skip' in server) {
+    process.stderr.write(`status row skipped: ${server.skip}\n`);
+  } else {
+    try {
+      const db = await freshDatabase(server.url, 'status');
+      try {
+        const r = child('status-case.ts', [db.url]);
+        rows.push({ section: 'listing (PostgreSQL store)', case: '`sim status` and `sim runs`, about 5 M events in 8 runs', ...r } as Row);
         print(rows[rows.length - 1]);
       } finally {
         await db.drop().catch(() => undefined);
@@ -194,13 +217,17 @@ const figure = (r: Row): string => {
   }
   if (r.section.startsWith('distributed') && r.speedup !== undefined) return `1 worker ${Number(r.oneWorkerCallsPerSecond).toFixed(0)} calls/s (${r.oneWorkerCalls} calls, at most ${r.oneWorkerMaxInFlight} in flight), 3 workers ${Number(r.threeWorkersCallsPerSecond).toFixed(0)} calls/s (${r.threeWorkersCalls} calls, at most ${r.threeWorkersMaxInFlight} in flight): ${Number(r.speedup).toFixed(2)}x; worker CPU ${Number(r.workerCpuMsPerCall).toFixed(1)} / ${Number(r.threeWorkersCpuMsPerCall).toFixed(1)} ms per call, test server ${ms(r.serverCpuMsPerCall)} / ${ms(r.threeWorkersServerCpuMsPerCall)}, PostgreSQL ${ms(r.postgresCpuMsPerCall)} / ${ms(r.threeWorkersPostgresCpuMsPerCall)}; load average ${Number(r.loadAverage1m).toFixed(1)}`;
   if (r.section.startsWith('distributed')) return `taken over ${Number(r.afterKill9Seconds).toFixed(1)} s after kill -9 (bound ${r.takeoverBoundSeconds} s), ${Number(r.afterSigtermSeconds).toFixed(1)} s after SIGTERM`;
+  if (r.section.startsWith('listing')) {
+    const verdict = (v: number) => (v < Number(r.targetSeconds) ? 'under' : 'OVER');
+    return `${Number(r.events).toLocaleString('en-US')} events, ${r.runs} runs: \`sim status\` ${Number(r.statusSeconds).toFixed(2)} s (fastest ${Number(r.statusMinSeconds).toFixed(2)}, ${r.statusLines} lines), \`sim runs\` ${Number(r.runsSeconds).toFixed(2)} s (fastest ${Number(r.runsMinSeconds).toFixed(2)}, ${r.runsLines} lines), medians of ${r.starts} starts, ${verdict(Number(r.statusSeconds))} / ${verdict(Number(r.runsSeconds))} the ${r.targetSeconds} s target; store built in ${Number(r.buildSeconds).toFixed(0)} s; load average ${Number(r.loadAverage1m).toFixed(1)}`;
+  }
   if (r.section.startsWith('cache')) {
     const one = Number(r.oneThreadSeconds) > 0 ? `; one thread ${Number(r.oneThreadSeconds).toFixed(1)} s, ${Number(r.oneThreadUsPerDecision).toFixed(0)} µs/decision` : '';
     return `${r.replayRequests} HTTP requests, ${r.cacheHits} cache hits, ${Number(r.usPerDecision).toFixed(0)} µs/decision${one}; identical: ${r.identical ? 'yes' : 'NO'} (recording took ${Number(r.recordSeconds).toFixed(1)} s); at this cost 754,706 decisions (20,000 x 5) take ${((Number(r.usPerDecision) * 754_706) / 1e6).toFixed(0)} s`;
   }
   return `${r.users} users, ${r.edges} follows, peak RSS ${r.peakRssMb} MB`;
 };
-const table = rows.map((r) => [r.section, r.case, r.wallSeconds.toFixed(r.section === 'start-up' ? 2 : 1), figure(r)]);
+const table = rows.map((r) => [r.section, r.case, r.wallSeconds.toFixed(r.section === 'start-up' || r.section.startsWith('listing') ? 2 : 1), figure(r)]);
 const widths = headers.map((h, i) => Math.max(h.length, ...table.map((t) => t[i].length)));
 const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join(' | ');
 // Issue 19's first row: is engine time per agent-turn flat in the population? (one thread)
