@@ -1,4 +1,5 @@
 import { conditionRuns, mainStartRound, storedStreamPlan, WARMUP_STREAM, type StreamPlan } from '../domain/stream-plan.js';
+import type { StreamProgress } from '../events/port.js';
 import type { JobRow } from '../queue/queue.js';
 import { readJobs } from '../queue/job-table.js';
 import { openStoreWithRuns, postgresOnly, type StoreFlags } from './store.js';
@@ -69,12 +70,16 @@ export async function queueStatus(flags: StoreFlags): Promise<RunJobsStatus[]> {
       byStream.set(key, [...(byStream.get(key) ?? []), job]);
     }
     const out: RunJobsStatus[] = [];
-    for (const run of await store.listRunRows()) {
+    const rows = await store.listRunRows();
+    // Every run's streams in one query (heads and index lookups).
+    const progressOf = new Map<string, StreamProgress>();
+    for (const p of await store.runProgress(rows.map((r) => r.id))) progressOf.set(`${p.runId}/${p.name}`, p);
+    for (const run of rows) {
       // The stored config names the streams; only one recorded before a field existed needs the schema (zod).
       const config: StreamPlan = storedStreamPlan(run.config) ?? (await import('../domain/config.js')).parseExperiment(run.config, `run ${run.id} config`);
       // A run from another run's recorded warmup has no warmup stream of its own.
       const names = [...(config.from_warmup ? [] : [WARMUP_STREAM]), ...(config.warmup_only ? [] : conditionRuns(config).map((c) => c.stream))];
-      const progress = new Map((await store.runProgress(run.id)).map((p) => [p.name, p]));
+      const progress = { get: (name: string) => progressOf.get(`${run.id}/${name}`) };
       const streams: StreamStatus[] = [];
       for (const name of names) {
         const mine = byStream.get(`${run.id}/${name}`) ?? [];

@@ -98,6 +98,7 @@ export interface ChainBreak {
  * (never a scan of its events, so listing a store of millions of events takes milliseconds).
  */
 export interface StreamProgress extends StreamInfo {
+  runId: number;
   /** The round of its last RoundCompleted (null: none yet). */
   lastRound: number | null;
   /** The type of its last event (StageCompleted: the stream is finished); null when it has none. */
@@ -220,8 +221,8 @@ export interface Store<E extends NewEvent = NewEvent> {
   getRun(runId: number): Promise<RunRow>;
   listRunRows(): Promise<RunRow[]>;
   latestRunId(): Promise<number | null>;
-  /** The run's streams (ordered by name) with their progress, from heads and indexes. */
-  runProgress(runId: number): Promise<StreamProgress[]>;
+  /** The streams of the runs named (by run id, then name) with their progress, from heads and indexes, in one query. */
+  runProgress(runIds: readonly number[]): Promise<StreamProgress[]>;
 
   // ---- streams
   /** The streams of a run with their heads, ordered by name. */

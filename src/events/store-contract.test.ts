@@ -227,11 +227,16 @@ describe.each(backends)('the store contract on $name', (backend: Backend) => {
         const done = makeEvent('RoundCompleted', { activeAgents: 2, fellBack: 1 }, 1);
         await store.append({ runId, stream, expectedPosition: 0, events: [like(1, 10, 1), fellBack(2, 1), done, like(1, 11, 2), fellBack(1, 2), fellBack(2, 2), makeEvent('RoundCompleted', { activeAgents: 2, fellBack: 2 }, 2), like(2, 12, 3)] });
         await store.append({ runId, stream: control, expectedPosition: 0, events: [like(1, 10, 1), done, makeEvent('StageCompleted', { stage: 'election' }, 2)] });
-        const [c, w] = await store.runProgress(runId);
-        expect(c).toEqual({ streamId: control.id, name: 'control', position: 3, hash: (await store.head(control.id)).hash, lastRound: 1, lastType: 'StageCompleted', fellBack: 0, lastEvent: { position: 3, hash: (await store.head(control.id)).hash } });
+        const [c, w] = await store.runProgress([runId]);
+        expect(c).toEqual({ runId, streamId: control.id, name: 'control', position: 3, hash: (await store.head(control.id)).hash, lastRound: 1, lastType: 'StageCompleted', fellBack: 0, lastEvent: { position: 3, hash: (await store.head(control.id)).hash } });
         // The stream in progress: round 3 begun, not complete.
-        expect(w).toEqual({ streamId: stream.id, name: stream.name, position: 8, hash: (await store.head(stream.id)).hash, lastRound: 2, lastType: 'PostLiked', fellBack: 3, lastEvent: { position: 8, hash: (await store.head(stream.id)).hash } });
-        expect(await store.runProgress(runId + 1000)).toEqual([]);
+        expect(w).toEqual({ runId, streamId: stream.id, name: stream.name, position: 8, hash: (await store.head(stream.id)).hash, lastRound: 2, lastType: 'PostLiked', fellBack: 3, lastEvent: { position: 8, hash: (await store.head(stream.id)).hash } });
+        expect(await store.runProgress([runId + 1000])).toEqual([]);
+        expect(await store.runProgress([])).toEqual([]);
+        // Several runs in one query, by run then name.
+        const other = await newRun();
+        await store.append({ runId: other.runId, stream: other.stream, expectedPosition: 0, events: [like(1, 10, 1)] });
+        expect((await store.runProgress([other.runId, runId])).map((p) => [p.runId, p.name, p.position])).toEqual([[runId, 'control', 3], [runId, 'warmup', 8], [other.runId, 'warmup', 1]]);
       });
     });
 

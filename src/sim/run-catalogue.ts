@@ -51,9 +51,12 @@ export async function listRuns(store: EventStore): Promise<RunSummary[]> {
 /** The runs of a store, each with its summary and its streams' progress (heads and last events, for the head check). */
 export async function listRunsWithStreams(store: EventStore): Promise<Array<{ summary: RunSummary; streams: StreamProgress[] }>> {
   const out: Array<{ summary: RunSummary; streams: StreamProgress[] }> = [];
-  for (const run of await store.listRunRows()) {
-    // Heads and index lookups only: a store of millions of events lists in milliseconds.
-    const streams = await store.runProgress(run.id);
+  const runs = await store.listRunRows();
+  // Heads and index lookups only, every run in one query: a store of millions of events lists in milliseconds.
+  const byRun = new Map<number, StreamProgress[]>(runs.map((r) => [r.id, []]));
+  for (const s of await store.runProgress(runs.map((r) => r.id))) byRun.get(s.runId)?.push(s);
+  for (const run of runs) {
+    const streams = byRun.get(run.id)!;
     // A run left "running" with no live process behind it was killed: it is interrupted.
     const lease = await store.currentLease(run.id);
     const status: RunStatus = run.status === 'running' && !(lease && leaseIsLive(lease)) ? 'interrupted' : run.status;

@@ -36,7 +36,7 @@ export async function openPostgres(url: string, display: string, options: { must
       await db.destroy();
       return null;
     }
-    const applied = await refuseNewerSchema(db, display);
+    const applied = hasSchema ? await refuseNewerSchema(db, display) : new Set<string>();
     // An up-to-date store is opened without the Migrator (its lock and reads are a few round trips
     // that `sim runs` and `sim status` would pay at every start).
     if (!Object.keys(migrations).every((name) => applied.has(name))) {
@@ -58,9 +58,8 @@ async function schemaPresent(db: Kysely<Database>): Promise<boolean> {
   return row.rows[0]?.present === true;
 }
 
-/** The migrations the store has applied (none for a new database); refuses one applied by a newer sim. */
+/** The migrations a store holding sim's schema has applied; refuses one applied by a newer sim. */
 async function refuseNewerSchema(db: Kysely<Database>, display: string): Promise<Set<string>> {
-  if (!(await schemaPresent(db))) return new Set();
   const applied = await sql<{ name: string }>`select name from kysely_migration`.execute(db);
   const unknown = applied.rows.map((r) => r.name).filter((name) => !(name in migrations));
   if (unknown.length > 0) {

@@ -128,17 +128,19 @@ export class PostgresStore<E extends NewEvent> implements Store<E> {
     return row ? Number(row.id) : null;
   }
 
-  async runProgress(runId: number): Promise<StreamProgress[]> {
+  async runProgress(runIds: readonly number[]): Promise<StreamProgress[]> {
+    if (runIds.length === 0) return [];
     // Per stream: its head; its last event and its last RoundCompleted, each found walking the
     // (stream_id, stream_position) index backwards from the end; its fallbacks from their partial index.
-    const rows = await sql<{ stream_id: string; name: string; last_position: number; last_hash: string; last_round: number | null; last_type: string | null; last_stream_position: number | null; last_event_hash: string | null; fell_back: number }>`
-      select s.stream_id, s.name, s.last_position, s.last_hash,
+    const rows = await sql<{ stream_id: string; run_id: number; name: string; last_position: number; last_hash: string; last_round: number | null; last_type: string | null; last_stream_position: number | null; last_event_hash: string | null; fell_back: number }>`
+      select s.stream_id, s.run_id, s.name, s.last_position, s.last_hash,
         (select e.round from events e where e.stream_id = s.stream_id and e.type = 'RoundCompleted' order by e.stream_position desc limit 1) as last_round,
         l.type as last_type, l.stream_position as last_stream_position, l.hash as last_event_hash,
         (select count(*) from events e where e.stream_id = s.stream_id and e.type = 'DecisionFellBack') as fell_back
       from streams s left join lateral (select e.type, e.stream_position, e.hash from events e where e.stream_id = s.stream_id order by e.stream_position desc limit 1) l on true
-      where s.run_id = ${runId} order by s.name collate "C"`.execute(this.db);
+      where s.run_id = any(${[...runIds]}::int[]) order by s.run_id, s.name collate "C"`.execute(this.db);
     return rows.rows.map((r) => ({
+      runId: Number(r.run_id),
       streamId: r.stream_id,
       name: r.name,
       position: Number(r.last_position),
@@ -153,7 +155,7 @@ export class PostgresStore<E extends NewEvent> implements Store<E> {
   // ---- streams ------------------------------------------------------------------------------
 
   async runStreams(runId: number): Promise<StreamInfo[]> {
-    const rows = await sql<{ stream_id: string; name: string; last_position: number; last_hash: string }>`
+    const rows = await sql<{ stream_id: string; run_id: number; name: string; last_position: number; last_hash: string }>`
       select stream_id, name, last_position, last_hash from streams where run_id = ${runId} order by name collate "C"`.execute(this.db);
     return rows.rows.map((r) => ({ streamId: r.stream_id, name: r.name, position: Number(r.last_position), hash: r.last_hash }));
   }
