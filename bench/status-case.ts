@@ -7,13 +7,14 @@
  * 5.3 million events in 8 runs. One copy is left interrupted part-way (two conditions missing, one cut
  * after its round 12, status "running" with no process behind it) and two jobs sit in the queue (one
  * taken by a worker, one waiting), so both commands show every kind of run. Then each command is
- * started as a user starts it (`node bin/sim.js status --store URL`), 5 times; prints one JSON line
- * with the median and fastest wall time of each.
+ * started as a user starts it (`node bin/sim.js status --store URL`), 7 times, and `sim --help` and
+ * Node alone as many times under the same load; prints one JSON line with the median and fastest wall
+ * time and the mean CPU of each.
  *
  *   node --import tsx bench/status-case.ts URL [build|time]   (default: both)
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +27,7 @@ const bin = fileURLToPath(new URL('../bin/sim.js', import.meta.url));
 const env = { ...process.env, OPENAI_API_KEY: '', SIM_STORE: '' };
 const COPIES = 7;
 const REPEAT = 15;
+const STARTS = 7;
 
 async function build(): Promise<void> {
   const out = mkdtempSync(join(tmpdir(), 'sim-bench-status-'));
@@ -92,18 +94,31 @@ async function queueRun(): Promise<{ id: number }> {
   }
 }
 
-function times(args: string[], n: number): { median: number; min: number; lines: number } {
+/** CPU seconds (user + system) of this process's finished children, from /proc (Linux; null elsewhere). */
+function childrenCpuSeconds(): number | null {
+  try {
+    const fields = readFileSync('/proc/self/stat', 'utf8').replace(/^.*\) /s, '').split(' ');
+    return (Number(fields[13]) + Number(fields[14])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/** `node <args>` started n times: median and fastest wall time, mean CPU, and the lines the last start printed. */
+function times(args: string[], n: number): { median: number; min: number; cpu: number | null; lines: number } {
   const seconds: number[] = [];
   let lines = 0;
+  const cpuBefore = childrenCpuSeconds();
   for (let i = 0; i < n; i += 1) {
     const t0 = performance.now();
-    const r = spawnSync(process.execPath, [bin, ...args, '--store', url], { env, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, args, { env, encoding: 'utf8' });
     seconds.push((performance.now() - t0) / 1000);
-    if (r.status !== 0) throw new Error(`sim ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+    if (r.status !== 0) throw new Error(`node ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
     lines = r.stdout.trimEnd().split('\n').length;
   }
+  const cpuAfter = childrenCpuSeconds();
   seconds.sort((a, b) => a - b);
-  return { median: seconds[Math.floor(n / 2)], min: seconds[0], lines };
+  return { median: seconds[Math.floor(n / 2)], min: seconds[0], cpu: cpuBefore === null || cpuAfter === null ? null : (cpuAfter - cpuBefore) / n, lines };
 }
 
 async function facts(): Promise<{ events: number; runs: number }> {
@@ -123,11 +138,33 @@ if (step === 'build' || step === 'both') await build();
 const buildSeconds = (performance.now() - t0) / 1000;
 if (step === 'time' || step === 'both') {
   // One start first, so a queue schema created on first use is not in the figures.
-  times(['status'], 1);
-  const status = times(['status'], 5);
-  const runs = times(['runs'], 5);
+  const sim = (command: string) => [bin, command, '--store', url];
+  times(sim('status'), 1);
+  const status = times(sim('status'), STARTS);
+  const runs = times(sim('runs'), STARTS);
+  // The same load's start-up alone, to read the figures against: `sim --help` and Node itself.
+  const help = times([bin, '--help'], STARTS);
+  const bare = times(['-e', '0'], STARTS);
   const load = loadavg()[0];
   process.stdout.write(
-    `${JSON.stringify({ wallSeconds: status.median + runs.median, ...(await facts()), buildSeconds, statusSeconds: status.median, statusMinSeconds: status.min, statusLines: status.lines, runsSeconds: runs.median, runsMinSeconds: runs.min, runsLines: runs.lines, targetSeconds: 0.5, starts: 5, loadAverage1m: load })}\n`,
+    `${JSON.stringify({
+      wallSeconds: status.median + runs.median,
+      ...(await facts()),
+      buildSeconds,
+      statusSeconds: status.median,
+      statusMinSeconds: status.min,
+      statusCpuSeconds: status.cpu,
+      statusLines: status.lines,
+      runsSeconds: runs.median,
+      runsMinSeconds: runs.min,
+      runsCpuSeconds: runs.cpu,
+      runsLines: runs.lines,
+      helpSeconds: help.median,
+      helpCpuSeconds: help.cpu,
+      bareNodeSeconds: bare.median,
+      targetSeconds: 0.5,
+      starts: STARTS,
+      loadAverage1m: load,
+    })}\n`,
   );
 }
