@@ -1,7 +1,7 @@
 import { parseExperiment, roundsInRun, WARMUP_STREAM, type ExperimentConfig } from '../domain/config.js';
 import type { Provider, ProviderStats } from '../domain/decision.js';
 import { InterruptedError, LlmUnavailableError, RunNotFoundError, UsageError } from '../errors.js';
-import { acquireLease, releaseLease } from '../events/leases.js';
+import { withRunLease } from '../events/leases.js';
 import { EventStore } from '../sim/store.js';
 import { listRuns } from '../sim/run-catalogue.js';
 import { openExistingStoreFor, openStoreFor, storeName } from './store.js';
@@ -177,13 +177,19 @@ interface Execution {
   /** Rounds recorded before this process started (a resume). */
   roundsAlreadyDone?: number;
   maxFallbackRate?: number;
+  /** The caller holds the run's lease already (withRunLease around more than this); else it is taken here. */
+  leaseHeld?: boolean;
 }
 
-/** Runs (or continues) a recorded run to its end with its log; returns its summary. Shared by run, resume and replay. */
+/**
+ * Runs (or continues) a recorded run to its end with its log; returns its summary. Shared by run,
+ * resume and replay. The run's lease is held throughout: a run another live process executes is
+ * refused (RunBusyError) before anything is told or written.
+ */
 export async function executeRun(run: Execution, hooks: RunHooks = {}): Promise<RunResult> {
+  if (!run.leaseHeld) return withRunLease(run.store, run.runId, () => executeRun({ ...run, leaseHeld: true }, hooks));
   const { store, runId, config, provider, out } = run;
   const warmupStream = config.from_warmup ?? undefined;
-  acquireLease(store, runId, new Date().toISOString());
   const log = new RunLog(out, runId);
   hooks.onStart?.({ runId, config, logFile: log.file, offline: Boolean(provider.offline), roundsTotal: roundsInRun(config), roundsDone: run.roundsAlreadyDone ?? 0, stats: () => provider.stats?.() });
   log.line(`run=${runId} start provider="${provider.name}" n_users=${config.n_users} seed=${config.seed} code=${CODE_VERSION}`);
@@ -226,7 +232,6 @@ export async function executeRun(run: Execution, hooks: RunHooks = {}): Promise<
     throw error;
   } finally {
     stopListening();
-    releaseLease(store, runId);
   }
   return runResult(store, runId, provider, (Date.now() - startedAt) / 1000);
 }

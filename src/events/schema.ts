@@ -84,6 +84,8 @@ export interface RunLeasesTable {
   host: string;
   pid: number;
   acquired_at: string;
+  /** Added by migration 0005; null in a row written before it. */
+  heartbeat_at: string | null;
 }
 
 export interface Database {

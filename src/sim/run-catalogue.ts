@@ -1,5 +1,4 @@
 import { fingerprintOf } from '../events/hash-chain.js';
-import { leaseIsLive } from '../events/leases.js';
 import type { RunStatus } from '../events/port.js';
 import type { EventStore } from './store.js';
 
@@ -21,9 +20,8 @@ export async function listRuns(store: EventStore): Promise<RunSummary[]> {
   for (const run of await store.listRunRows()) {
     const stats = await store.runEventStats(run.id);
     const streams = await store.runStreams(run.id);
-    // A run left "running" with no live process behind it was killed: it is interrupted.
-    const lease = await store.currentLease(run.id);
-    const status: RunStatus = run.status === 'running' && !(lease && leaseIsLive(lease)) ? 'interrupted' : run.status;
+    // A run left "running" with no live holder of its lease was killed: it is interrupted.
+    const status: RunStatus = run.status === 'running' && !(await store.currentLease(run.id)) ? 'interrupted' : run.status;
     out.push({
       id: run.id,
       seed: run.seed,

@@ -30,7 +30,7 @@ describe('migrations', () => {
     expect([...MIGRATION_NAMES].sort()).toEqual(MIGRATION_NAMES);
   });
 
-  it('run only when one is missing: a file whose last migration record was taken away gets it back (0004 runs again)', async () => {
+  it('run only when one is missing: a file taken back to before the last migration (0005) gets it', async () => {
     const file = join(dir, 'sim.db');
     (await openDatabase(file)).sqlite.close();
     const BetterSqlite3 = (await import('better-sqlite3')).default;
@@ -41,13 +41,22 @@ describe('migrations', () => {
       return names;
     };
     expect(recorded()).toEqual([...MIGRATION_NAMES]);
-    // 0004 re-keys proj_agent_rounds by copying it, so running it twice is harmless.
+    const leaseColumns = () => {
+      const raw = new BetterSqlite3(file, { readonly: true });
+      const names = raw.prepare('select name from pragma_table_info(?)').pluck().all('run_leases');
+      raw.close();
+      return names;
+    };
+    // A store of the sim before 0005: its run_leases has no heartbeat_at, and a lease row in it.
     const raw = new BetterSqlite3(file);
-    raw.exec("delete from kysely_migration where name = '0004_agent_rounds_by_round'");
+    raw.exec("delete from kysely_migration where name = '0005_lease_heartbeat'; alter table run_leases drop column heartbeat_at");
+    raw.exec("insert into run_leases (run_id, host, pid, acquired_at) values (1, 'h', 1, '2026-01-01T00:00:00Z')");
     raw.close();
     expect(recorded()).toEqual(MIGRATION_NAMES.slice(0, -1));
+    expect(leaseColumns()).not.toContain('heartbeat_at');
     (await openDatabase(file)).sqlite.close();
     expect(recorded()).toEqual([...MIGRATION_NAMES]);
+    expect(leaseColumns()).toEqual(['run_id', 'host', 'pid', 'acquired_at', 'heartbeat_at']);
   });
 
   it('create every table on an empty file, in WAL mode', async () => {
