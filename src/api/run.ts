@@ -183,6 +183,7 @@ interface Execution {
 export async function executeRun(run: Execution, hooks: RunHooks = {}): Promise<RunResult> {
   const { store, runId, config, provider, out } = run;
   const warmupStream = config.from_warmup ?? undefined;
+  // eslint-disable-next-line @typescript-eslint/no-floating-promises -- fixed on branch leases (issue 27)
   acquireLease(store, runId, new Date().toISOString());
   const log = new RunLog(out, runId);
   hooks.onStart?.({ runId, config, logFile: log.file, offline: Boolean(provider.offline), roundsTotal: roundsInRun(config), roundsDone: run.roundsAlreadyDone ?? 0, stats: () => provider.stats?.() });
@@ -226,6 +227,7 @@ export async function executeRun(run: Execution, hooks: RunHooks = {}): Promise<
     throw error;
   } finally {
     stopListening();
+    // eslint-disable-next-line @typescript-eslint/no-floating-promises -- fixed on branch leases (issue 27)
     releaseLease(store, runId);
   }
   return runResult(store, runId, provider, (Date.now() - startedAt) / 1000);
