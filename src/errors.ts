@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'run_busy'
   | 'llm_configuration'
   | 'llm_unavailable'
+  | 'store_unavailable'
   | 'fallback_budget'
   | 'cache_miss'
   | 'error';
@@ -46,6 +47,8 @@ export const EXIT_CODES: Readonly<Record<ErrorCode | 'unexpected', number>> = {
   llm_configuration: 1,
   // Its own code so scripts can wait for the server and retry.
   llm_unavailable: 3,
+  // Like the LLM's: the store's server went away mid-command; wait for it and `sim resume`.
+  store_unavailable: 3,
   fallback_budget: 1,
   cache_miss: 1,
   error: 1,
@@ -229,6 +232,25 @@ export class InterruptedError extends SimError {
     readonly resume = 'sim resume',
   ) {
     super(`interrupted before round ${round}${stream ? ` of ${stream}` : ''} was recorded; every round before it is saved: \`${resume}\` continues`);
+  }
+}
+
+/**
+ * The store's server went away while a command used it (PostgreSQL restarted, the network dropped):
+ * what was committed stays, the transaction in flight was rolled back. In a run, `resume` names the
+ * command that continues it once the server is back.
+ */
+export class StoreUnavailableError extends SimError {
+  override readonly code = 'store_unavailable';
+  constructor(
+    /** What was lost, naming the store (the URL with its password masked). */
+    readonly detail: string,
+    readonly resume: string | null = null,
+    options: { cause?: unknown } = {},
+  ) {
+    super(resume ? `${detail}; every round before it is saved: \`${resume}\` continues once the server is back` : detail);
+    // The driver's error, for --debug; not enumerable, so toJSON() stays plain data.
+    if (options.cause !== undefined) Object.defineProperty(this, 'cause', { value: options.cause, enumerable: false });
   }
 }
 

@@ -1,6 +1,6 @@
 import { parseExperiment, roundsInRun, WARMUP_STREAM, type ExperimentConfig } from '../domain/config.js';
 import type { Provider, ProviderStats } from '../domain/decision.js';
-import { InterruptedError, LlmUnavailableError, RunNotFoundError, UsageError } from '../errors.js';
+import { InterruptedError, LlmUnavailableError, RunNotFoundError, StoreUnavailableError, UsageError } from '../errors.js';
 import { acquireLease, releaseLease } from '../events/leases.js';
 import { EventStore } from '../sim/store.js';
 import { listRuns } from '../sim/run-catalogue.js';
@@ -217,16 +217,20 @@ export async function executeRun(run: Execution, hooks: RunHooks = {}): Promise<
     await store.setRunStatus(runId, 'finished');
     log.line(`run=${runId} finished seconds=${((Date.now() - startedAt) / 1000).toFixed(1)}`);
   } catch (error) {
-    // An outage stops the run like Ctrl-C: nothing unanswered was recorded, resume goes on.
-    const interrupted = error instanceof InterruptedError || error instanceof LlmUnavailableError;
+    // An outage (of the LLM's server or the store's) stops the run like Ctrl-C: nothing unanswered
+    // was recorded, nothing half-written; resume goes on.
+    const interrupted = error instanceof InterruptedError || error instanceof LlmUnavailableError || error instanceof StoreUnavailableError;
     await store.setRunStatus(runId, interrupted ? 'interrupted' : 'failed').catch(() => undefined);
     log.line(`run=${runId} ${interrupted ? 'interrupted' : 'failed'}: ${error instanceof Error ? error.message : String(error)}`);
     // Name the command that continues this very run (and folder).
     if (error instanceof InterruptedError) throw new InterruptedError(error.round, error.stream, resumeCommand(runId, out));
+    if (error instanceof StoreUnavailableError) throw new StoreUnavailableError(error.detail, resumeCommand(runId, out), { cause: error.cause });
     throw error;
   } finally {
     stopListening();
-    releaseLease(store, runId);
+    // Awaited, and a store gone away (the run stopped for that) releases nothing: the lease of a
+    // process that has ended is taken over by the next resume.
+    await releaseLease(store, runId).catch(() => undefined);
   }
   return runResult(store, runId, provider, (Date.now() - startedAt) / 1000);
 }
