@@ -90,11 +90,27 @@ const STACK_LINE = /^\s+at .+\(?.*:\d+:\d+\)?$/m;
 
 const EXPERIMENT = ['--n-users', '150', '--seed', '7'];
 
+let aloneRun: { fingerprint: string; events: number } | null = null;
+/** EXPERIMENT run uninterrupted (on SQLite: fingerprints do not depend on the backend), once for all tests. */
+function uninterrupted(): { fingerprint: string; events: number } {
+  if (aloneRun) return aloneRun;
+  const alone = runSim(['run', ...EXPERIMENT, '--out', join(scratch, 'alone')], { timeoutMs: 300_000 });
+  if (alone.status !== 0) throw new Error(alone.stderr);
+  aloneRun = runs(['--out', join(scratch, 'alone')])[0];
+  return aloneRun;
+}
+
+async function until(what: string, ok: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
 describe.skipIf(pgSkip !== null)(`PostgreSQL restarted under a run${pgSkip ? ` (skipped: ${pgSkip})` : ''}`, () => {
   it('sim run: the restart stops it cleanly with one line (or it goes on); sim resume finishes it with the uninterrupted fingerprint', async () => {
-    const alone = runSim(['run', ...EXPERIMENT, '--out', join(scratch, 'alone')], { timeoutMs: 300_000 });
-    expect(alone.status, alone.stderr).toBe(0);
-    const [expected] = runs(['--out', join(scratch, 'alone')]);
+    const expected = uninterrupted();
 
     const pg = await ownCluster();
     const store = await pg.database('restart_run');
@@ -120,5 +136,34 @@ describe.skipIf(pgSkip !== null)(`PostgreSQL restarted under a run${pgSkip ? ` (
     expect(after.status).toBe('finished');
     expect(after.events).toBe(expected.events);
     expect(after.fingerprint).toBe(expected.fingerprint);
+  }, 600_000);
+
+  it('a study with 2 workers: the restart costs them their connections, not their lives; they go on and the run has the uninterrupted fingerprint, every job done once', async () => {
+    const expected = uninterrupted();
+    const pg = await ownCluster();
+    const store = await pg.database('restart_workers');
+    const submitted = runSim(['submit', ...EXPERIMENT, '--store', store, '--takeover', '20']);
+    expect(submitted.status, submitted.stderr).toBe(0);
+    const workers = ['a', 'b'].map((name) => startSim(['worker', '--store', store, '--name', name, '--takeover', '20', '--out', join(scratch, 'workers')]));
+    // Restarted while both work on conditions (after the warmup, which one of them ran).
+    await Promise.race(workers.map((w) => w.waitFor(/run 1 warmup: done/)));
+    await Promise.race(workers.map((w) => w.waitFor(/run 1 (control|\w+_message): started/)));
+    await new Promise((r) => setTimeout(r, 500));
+    pg.restart();
+    // The restart came in the middle of the study.
+    expect(runs(['--store', store])[0].status).not.toBe('finished');
+    await until('the run to finish', () => runs(['--store', store])[0].status === 'finished', 240_000).catch((error: Error) => {
+      throw new Error(`${error.message}\n${workers.map((w) => w.output()).join('\n---\n')}`);
+    });
+    // Both workers are still there, and stop as asked.
+    for (const w of workers) expect(w.child.exitCode, w.output()).toBeNull();
+    for (const w of workers) w.child.kill('SIGTERM');
+    for (const w of workers) expect((await w.exited).code, w.output()).toBe(0);
+    for (const w of workers) expect(w.output()).not.toMatch(STACK_LINE);
+    const [after] = runs(['--store', store]);
+    expect(after.events).toBe(expected.events);
+    expect(after.fingerprint).toBe(expected.fingerprint);
+    const status = JSON.parse(runSim(['status', '--json', '--store', store]).stdout) as Array<{ streams: Array<{ stream: string; state: string }> }>;
+    expect(status[0].streams.map((s) => s.state)).toEqual(['done', 'done', 'done', 'done', 'done', 'done']);
   }, 600_000);
 });

@@ -89,9 +89,10 @@ export function connectionLost(display: string, error: unknown): StoreUnavailabl
 /**
  * The pool as kysely sees it, every lost connection (on connecting or mid-query) turned into a
  * StoreUnavailableError naming the store: whichever query it hits, a run stops with one line and
- * `sim resume` continues it (src/api/run.ts), a worker retries its job.
+ * `sim resume` continues it (src/api/run.ts), a worker retries its job (src/api/distributed.ts).
+ * Offers what kysely and the job queue use of a pool: connect (a client), query and end.
  */
-function reportingLostConnections(pool: pg.Pool, display: string): pg.Pool {
+export function reportingLostConnections(pool: pg.Pool, display: string): pg.Pool {
   const report = (error: unknown): never => {
     throw isConnectionLost(error) ? connectionLost(display, error) : error;
   };
@@ -112,6 +113,7 @@ function reportingLostConnections(pool: pg.Pool, display: string): pg.Pool {
         },
       });
     },
+    query: (...args: unknown[]) => (pool.query as (...a: unknown[]) => Promise<unknown>)(...args).catch(report),
     end: () => pool.end(),
   };
   return wrapped as unknown as pg.Pool;
