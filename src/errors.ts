@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'llm_configuration'
   | 'llm_unavailable'
   | 'store_unavailable'
+  | 'store_full'
   | 'fallback_budget'
   | 'cache_miss'
   | 'error';
@@ -49,6 +50,7 @@ export const EXIT_CODES: Readonly<Record<ErrorCode | 'unexpected', number>> = {
   llm_unavailable: 3,
   // Like the LLM's: the store's server went away mid-command; wait for it and `sim resume`.
   store_unavailable: 3,
+  store_full: 1,
   fallback_budget: 1,
   cache_miss: 1,
   error: 1,
@@ -251,6 +253,22 @@ export class StoreUnavailableError extends SimError {
     super(resume ? `${detail}; every round before it is saved: \`${resume}\` continues once the server is back` : detail);
     // The driver's error, for --debug; not enumerable, so toJSON() stays plain data.
     if (options.cause !== undefined) Object.defineProperty(this, 'cause', { value: options.cause, enumerable: false });
+  }
+}
+
+/**
+ * The store's disk is full (SQLite's file system: ENOSPC, SQLITE_FULL; PostgreSQL's server: 53100).
+ * The transaction in flight was rolled back whole; everything committed before it is kept. In a
+ * run, `resume` names the command that continues it once there is space.
+ */
+export class StoreFullError extends SimError {
+  override readonly code = 'store_full';
+  constructor(
+    /** What could not be written, naming the store. */
+    readonly detail: string,
+    readonly resume: string | null = null,
+  ) {
+    super(resume ? `${detail}; every round before it is saved: free some space, then \`${resume}\` continues` : detail);
   }
 }
 

@@ -1,7 +1,7 @@
 import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { migrationProvider, migrations } from '../../../migrations/index.js';
-import { DatabaseError, SimError, StoreUnavailableError } from '../../errors.js';
+import { DatabaseError, SimError, StoreFullError, StoreUnavailableError } from '../../errors.js';
 import type { Database } from '../schema.js';
 
 // 64-bit integers (positions, counts) and numerics (averages) come back as numbers, not strings.
@@ -152,7 +152,7 @@ export function describePostgresError(display: string, error: unknown, doing: st
     case '3D000':
       return new DatabaseError(`${display}: ${doing}: the database does not exist (${code}); create it first (createdb), or name another in the URL`);
     case '53100':
-      return new DatabaseError(`${display}: ${doing}: the server's disk is full (${code}); the last transaction was rolled back and nothing earlier is lost`);
+      return new StoreFullError(`${display}: ${doing}: the server's disk is full (${code}); the transaction in progress was rolled back, nothing committed before it is lost`);
     case '42501':
       return new DatabaseError(`${display}: ${doing}: permission denied (${code}); the user needs to create tables and write in this database`);
     default:
