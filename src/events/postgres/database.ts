@@ -96,23 +96,32 @@ export function reportingLostConnections(pool: pg.Pool, display: string): pg.Poo
   const report = (error: unknown): never => {
     throw isConnectionLost(error) ? connectionLost(display, error) : error;
   };
+  // One stand-in per client, so kysely knows a client it has seen (it keys its connections by client).
+  const standIns = new WeakMap<pg.PoolClient, pg.PoolClient>();
+  const standIn = (client: pg.PoolClient): pg.PoolClient => {
+    let known = standIns.get(client);
+    if (!known) {
+      known = reporting(client);
+      standIns.set(client, known);
+    }
+    return known;
+  };
+  const reporting = (client: pg.PoolClient): pg.PoolClient =>
+    new Proxy(client, {
+      get(target, key, receiver) {
+        if (key === 'query') {
+          return (...args: unknown[]) => {
+            const result = (target.query as (...a: unknown[]) => unknown)(...args);
+            // A cursor (kysely's streamed queries) is returned as it is; its reads fail on their own.
+            return result instanceof Promise ? result.catch(report) : result;
+          };
+        }
+        const value = Reflect.get(target, key, receiver) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
   const wrapped = {
-    async connect() {
-      const client = await pool.connect().catch(report);
-      return new Proxy(client, {
-        get(target, key, receiver) {
-          if (key === 'query') {
-            return (...args: unknown[]) => {
-              const result = (target.query as (...a: unknown[]) => unknown)(...args);
-              // A cursor (kysely's streamed queries) is returned as it is; its reads fail on their own.
-              return result instanceof Promise ? result.catch(report) : result;
-            };
-          }
-          const value = Reflect.get(target, key, receiver) as unknown;
-          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-        },
-      });
-    },
+    connect: async () => standIn(await pool.connect().catch(report)),
     query: (...args: unknown[]) => (pool.query as (...a: unknown[]) => Promise<unknown>)(...args).catch(report),
     end: () => pool.end(),
   };
