@@ -21,6 +21,8 @@ export type ErrorCode =
   | 'run_busy'
   | 'llm_configuration'
   | 'llm_unavailable'
+  | 'store_unavailable'
+  | 'store_full'
   | 'fallback_budget'
   | 'cache_miss'
   | 'error';
@@ -46,6 +48,9 @@ export const EXIT_CODES: Readonly<Record<ErrorCode | 'unexpected', number>> = {
   llm_configuration: 1,
   // Its own code so scripts can wait for the server and retry.
   llm_unavailable: 3,
+  // Like the LLM's: the store's server went away mid-command; wait for it and `sim resume`.
+  store_unavailable: 3,
+  store_full: 1,
   fallback_budget: 1,
   cache_miss: 1,
   error: 1,
@@ -229,6 +234,41 @@ export class InterruptedError extends SimError {
     readonly resume = 'sim resume',
   ) {
     super(`interrupted before round ${round}${stream ? ` of ${stream}` : ''} was recorded; every round before it is saved: \`${resume}\` continues`);
+  }
+}
+
+/**
+ * The store's server went away while a command used it (PostgreSQL restarted, the network dropped):
+ * what was committed stays, the transaction in flight was rolled back. In a run, `resume` names the
+ * command that continues it once the server is back.
+ */
+export class StoreUnavailableError extends SimError {
+  override readonly code = 'store_unavailable';
+  constructor(
+    /** What was lost, naming the store (the URL with its password masked). */
+    readonly detail: string,
+    readonly resume: string | null = null,
+    options: { cause?: unknown } = {},
+  ) {
+    super(resume ? `${detail}; every round before it is saved: \`${resume}\` continues once the server is back` : detail);
+    // The driver's error, for --debug; not enumerable, so toJSON() stays plain data.
+    if (options.cause !== undefined) Object.defineProperty(this, 'cause', { value: options.cause, enumerable: false });
+  }
+}
+
+/**
+ * The store's disk is full (SQLite's file system: ENOSPC, SQLITE_FULL; PostgreSQL's server: 53100).
+ * The transaction in flight was rolled back whole; everything committed before it is kept. In a
+ * run, `resume` names the command that continues it once there is space.
+ */
+export class StoreFullError extends SimError {
+  override readonly code = 'store_full';
+  constructor(
+    /** What could not be written, naming the store. */
+    readonly detail: string,
+    readonly resume: string | null = null,
+  ) {
+    super(resume ? `${detail}; every round before it is saved: free some space, then \`${resume}\` continues` : detail);
   }
 }
 

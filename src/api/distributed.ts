@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { conditionRuns, mainStartRound, parseExperiment, WARMUP_STREAM, type ExperimentConfig } from '../domain/config.js';
-import { UsageError } from '../errors.js';
+import { StoreUnavailableError, UsageError } from '../errors.js';
 import { streamId } from '../events/stream-ids.js';
 import { DEFAULT_TAKEOVER_SECONDS, JobQueue, takeoverTimes, type FetchedJob, type JobRow } from '../queue/queue.js';
 import { SharedEndpointPools } from '../llm/endpoint-pool.js';
@@ -94,6 +94,10 @@ export interface WorkerHooks {
   onStopRequest?: (stop: () => void) => () => void;
 }
 
+/** A job slot that lost the store asks again after 1 s, then 2, 4, ... up to 30 s. */
+const STORE_RETRY_FIRST_MS = 1000;
+const STORE_RETRY_LAST_MS = 30_000;
+
 /** Waits `ms`, or less: until the signal aborts or `wake` (added to `sleepers` meanwhile) is called. */
 const sleep = (ms: number, signal: AbortSignal, sleepers: Set<() => void>) =>
   new Promise<void>((resolve) => {
@@ -141,13 +145,27 @@ export async function runWorker(options: WorkerOptions, hooks: WorkerHooks = {})
       Array.from({ length: slots }, async () => {
         // What this slot's last slice left (a slot often takes its own re-enqueued job straight back).
         const memory = new StreamMemory();
+        let pause = STORE_RETRY_FIRST_MS;
         while (!stop.signal.aborted) {
-          const job = await queue.fetch(name);
-          if (!job) {
-            await sleep(times.pollMs, stop.signal, sleepers);
+          try {
+            const job = await queue.fetch(name);
+            if (!job) {
+              await sleep(times.pollMs, stop.signal, sleepers);
+              continue;
+            }
+            await executeJob(store, queue, job, { ...options, pools, threads: true }, stop.signal, tell, memory);
+            pause = STORE_RETRY_FIRST_MS;
+          } catch (error) {
+            if (!(error instanceof StoreUnavailableError)) throw error;
+            // The store's server went away (a restart, a failover). A job in hand was failed to be
+            // retried if the store could still be told, else it expires and is taken over (by this
+            // worker too); its rounds are whole or absent. This slot asks again, backing off.
+            memory.forgetAllBut([]);
+            tell({ kind: 'store-lost', reason: error.message, retrySeconds: pause / 1000 });
+            await sleep(pause, stop.signal, sleepers);
+            pause = Math.min(pause * 2, STORE_RETRY_LAST_MS);
             continue;
           }
-          await executeJob(store, queue, job, { ...options, pools, threads: true }, stop.signal, tell, memory);
           for (const wake of [...sleepers]) wake();
         }
       }),

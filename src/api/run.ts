@@ -1,6 +1,6 @@
 import { parseExperiment, roundsInRun, WARMUP_STREAM, type ExperimentConfig } from '../domain/config.js';
 import type { Provider, ProviderStats } from '../domain/decision.js';
-import { InterruptedError, LlmUnavailableError, RunNotFoundError, UsageError } from '../errors.js';
+import { InterruptedError, LlmUnavailableError, RunNotFoundError, StoreFullError, StoreUnavailableError, UsageError } from '../errors.js';
 import { withRunLease } from '../events/leases.js';
 import { EventStore } from '../sim/store.js';
 import { listRuns } from '../sim/run-catalogue.js';
@@ -223,12 +223,15 @@ export async function executeRun(run: Execution, hooks: RunHooks = {}): Promise<
     await store.setRunStatus(runId, 'finished');
     log.line(`run=${runId} finished seconds=${((Date.now() - startedAt) / 1000).toFixed(1)}`);
   } catch (error) {
-    // An outage stops the run like Ctrl-C: nothing unanswered was recorded, resume goes on.
-    const interrupted = error instanceof InterruptedError || error instanceof LlmUnavailableError;
+    // An outage (of the LLM's server or the store's) or a full disk stops the run like Ctrl-C:
+    // nothing unanswered was recorded, nothing half-written; resume goes on.
+    const interrupted = error instanceof InterruptedError || error instanceof LlmUnavailableError || error instanceof StoreUnavailableError || error instanceof StoreFullError;
     await store.setRunStatus(runId, interrupted ? 'interrupted' : 'failed').catch(() => undefined);
     log.line(`run=${runId} ${interrupted ? 'interrupted' : 'failed'}: ${error instanceof Error ? error.message : String(error)}`);
     // Name the command that continues this very run (and folder).
     if (error instanceof InterruptedError) throw new InterruptedError(error.round, error.stream, resumeCommand(runId, out));
+    if (error instanceof StoreUnavailableError) throw new StoreUnavailableError(error.detail, resumeCommand(runId, out), { cause: error.cause });
+    if (error instanceof StoreFullError) throw new StoreFullError(error.detail, resumeCommand(runId, out));
     throw error;
   } finally {
     stopListening();

@@ -13,4 +13,6 @@ export type WorkerEvent =
   | { kind: 'done'; runId: number; stream: string; runFinished: boolean; next: string[] }
   /** Another worker appended to the stream first: this one drops the job. */
   | { kind: 'dropped'; runId: number; stream: string; reason: string }
-  | { kind: 'failed'; runId: number; stream: string; permanent: boolean; reason: string };
+  | { kind: 'failed'; runId: number; stream: string; permanent: boolean; reason: string }
+  /** The store's server went away (a restart): this job slot asks again after `retrySeconds`. */
+  | { kind: 'store-lost'; reason: string; retrySeconds: number };

@@ -29,7 +29,7 @@ import {
 } from '../port.js';
 import type { Database } from '../schema.js';
 import { HEARTBEAT_MS } from '../leases.js';
-import { describePostgresError, openPostgres } from './database.js';
+import { connectionLost, describePostgresError, isConnectionLost, openPostgres } from './database.js';
 import { applyProjections, clearProjections } from './projections.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -86,6 +86,8 @@ export class PostgresStore<E extends NewEvent> implements Store<E> {
 
   private fail(error: unknown, doing: string): Error {
     if (error instanceof StreamConflictError || error instanceof RunNotFoundError) return error;
+    // The pool's queries report a lost connection already; the reservation session's are told here.
+    if (isConnectionLost(error)) return connectionLost(this.location, error);
     return describePostgresError(this.location, error, doing);
   }
 
@@ -419,10 +421,18 @@ export class PostgresStore<E extends NewEvent> implements Store<E> {
   private reservationClient(): Promise<pg.Client> {
     if (!this.reservations) {
       const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: 10_000, application_name: 'sim cache reservations' });
-      // A session lost later must not crash the process: its locks are gone, and the next query says so.
-      client.on('error', () => undefined);
-      this.reservations = client.connect().then(() => client);
-      this.reservations.catch(() => (this.reservations = null));
+      const opened = client.connect().then(() => client);
+      // A session lost later (the server restarted) must not crash the process, nor stay in use: its
+      // locks are gone with it, so nothing is held any more, and the next reservation opens a new one.
+      const lost = () => {
+        if (this.reservations !== opened) return;
+        this.reservations = null;
+        this.held.clear();
+      };
+      client.on('error', lost);
+      client.on('end', lost);
+      this.reservations = opened;
+      opened.catch(lost);
     }
     return this.reservations;
   }

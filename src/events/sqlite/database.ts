@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { MIGRATION_NAMES } from '../../../migrations/names.js';
-import { DatabaseError } from '../../errors.js';
+import { DatabaseError, SimError, StoreFullError } from '../../errors.js';
 
 /**
  * The native driver, a CommonJS package, loaded with require: imported as ESM, Node would first
@@ -149,8 +149,8 @@ async function migrate(sqlite: BetterSqlite3Type.Database, file: string): Promis
 }
 
 /** Turns a SQLite failure into a one-line error naming the file and what to do about it. */
-export function describeSqliteError(file: string, error: unknown, doing: string): DatabaseError {
-  if (error instanceof DatabaseError) return error;
+export function describeSqliteError(file: string, error: unknown, doing: string): SimError {
+  if (error instanceof SimError) return error;
   const code = (error as { code?: string }).code ?? '';
   const message = error instanceof Error ? error.message : String(error);
   switch (code) {
@@ -158,7 +158,7 @@ export function describeSqliteError(file: string, error: unknown, doing: string)
     case 'SQLITE_CORRUPT':
       return new DatabaseError(`${file}: ${doing}: the file is corrupt or not a sim database (${code})`);
     case 'SQLITE_FULL':
-      return new DatabaseError(`${file}: ${doing}: the disk is full (SQLITE_FULL); the last transaction was rolled back and nothing earlier is lost`);
+      return new StoreFullError(`${file}: ${doing}: no space left on the disk (ENOSPC, SQLITE_FULL); the transaction in progress was rolled back, nothing committed before it is lost`);
     case 'SQLITE_READONLY':
     case 'SQLITE_CANTOPEN':
     case 'SQLITE_PERM':
