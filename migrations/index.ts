@@ -3,6 +3,7 @@ import * as m0001 from './0001_event_store.js';
 import * as m0002 from './0002_projections.js';
 import * as m0003 from './0003_run_leases.js';
 import * as m0004 from './0004_agent_rounds_by_round.js';
+import * as m0005 from './0005_run_spend.js';
 
 /**
  * The migrations, in order. Listed statically (not read from the folder at run time) so the set the
@@ -13,6 +14,7 @@ export const migrations: Record<string, Migration> = {
   '0002_projections': m0002,
   '0003_run_leases': m0003,
   '0004_agent_rounds_by_round': m0004,
+  '0005_run_spend': m0005,
 };
 
 export const migrationProvider: MigrationProvider = {

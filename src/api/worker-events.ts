@@ -13,4 +13,6 @@ export type WorkerEvent =
   | { kind: 'done'; runId: number; stream: string; runFinished: boolean; next: string[] }
   /** Another worker appended to the stream first: this one drops the job. */
   | { kind: 'dropped'; runId: number; stream: string; reason: string }
-  | { kind: 'failed'; runId: number; stream: string; permanent: boolean; reason: string };
+  | { kind: 'failed'; runId: number; stream: string; permanent: boolean; reason: string }
+  /** The run's spending cap was reached before `round`: the job ended (not retried); the run is interrupted. */
+  | { kind: 'capped'; runId: number; stream: string; round: number; reason: string };

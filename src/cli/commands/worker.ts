@@ -47,5 +47,7 @@ function describe(e: WorkerEvent): string | null {
       return `${at} ${e.stream}: job dropped (${e.reason})`;
     case 'failed':
       return `${at} ${e.stream}: ${e.permanent ? 'failed (not retried)' : 'failed, will be retried'}: ${e.reason}`;
+    case 'capped':
+      return `${at} ${e.stream}: ${e.reason}`;
   }
 }
