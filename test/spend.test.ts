@@ -1,3 +1,4 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,7 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseExperiment } from '../src/domain/config.js';
 import { costOf } from '../src/llm/cost.js';
 import { EventStore } from '../src/sim/store.js';
-import { PROJECT_ROOT, runSimAsync, sqliteOf } from './helpers.js';
+import pgDriver from 'pg';
+import { PROJECT_ROOT, runSimAsync, SIM_BIN, sqliteOf } from './helpers.js';
+import { freshPostgresDatabase, postgresForTests, postgresRequired } from './support/store-backends.js';
 import { startFakeServer, type FakeServer } from './support/fake-openai-server.js';
 import { writeUsersDir } from './support/users-files.js';
 
@@ -180,5 +183,68 @@ describe('spending money must be asked for', { timeout: 600_000 }, () => {
     expect(cached.status, cached.stderr).toBe(0);
     expect(server.requests).toBe(requests);
     expect((await runsOf(out))[1].fingerprint).toBe(uncapped.fingerprint);
+  });
+});
+
+const pg = postgresForTests();
+const pgSkip = pg.url || postgresRequired ? null : pg.reason;
+if (pgSkip) console.warn(`the worker's spending cap test is skipped: ${pgSkip}`);
+
+describe.skipIf(pgSkip !== null)('a worker honours the spending cap of the run it executes', { timeout: 600_000 }, () => {
+  const children: ChildProcessWithoutNullStreams[] = [];
+  const drops: Array<() => Promise<void>> = [];
+  afterAll(async () => {
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    for (const drop of drops) await drop().catch(() => undefined);
+  });
+
+  it('its jobs stop at the cap as capped (not failed, not retried), within it, and `sim resume --max-cost MORE` finishes with the fingerprint of one process', async () => {
+    if (!pg.url) throw new Error(`SIM_REQUIRE_POSTGRES=1 but ${pg.reason}`);
+    const db = await freshPostgresDatabase(pg.url);
+    drops.push(db.drop);
+    const full = join(scratch, 'full');
+    const fullCost = await cacheCost(full);
+    const [uncapped] = await runsOf(full);
+    const cap = Number((fullCost * 0.4).toFixed(6));
+    const submitted = await runSimAsync(['submit', ...experiment, '--provider', 'openai', '--max-cost', String(cap), '--store', db.url, '--takeover', '60'], { env: withServer() });
+    expect(submitted.status, submitted.stderr).toBe(0);
+
+    const child = spawn(process.execPath, [SIM_BIN, 'worker', '--store', db.url, '--name', 'capped', '--takeover', '20', '--out', join(scratch, 'workers')], { cwd: PROJECT_ROOT, env: { ...process.env, ...withServer() } });
+    children.push(child);
+    let output = '';
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    const status = async () => JSON.parse((await runSimAsync(['status', '--json', '--store', db.url])).stdout) as Array<{ status: string; streams: Array<{ stream: string; state: string; attempts: number }> }>;
+    for (let waited = 0; ; waited += 1000) {
+      const [run] = await status();
+      if (run.status === 'interrupted' && run.streams.every((s) => s.state !== 'running' && s.state !== 'queued')) break;
+      if (waited > 300_000) throw new Error(`the capped run did not stop: ${JSON.stringify(run)}\n${output}`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    // Stopped, not failed: nothing waits to be retried, and the worker stays up for other work.
+    const [run] = await status();
+    expect(run.streams.map((s) => s.state)).not.toContain('failed');
+    expect(output).toMatch(/run 1 \w+: stopped at the spending cap before round -?\d+ of \w+: spent \$\d+\.\d+ of \$\d+\.\d+ \(--max-cost\); the rest would cost about \$\d+\.\d+: `sim resume 1 --store URL --max-cost \d+\.\d+` continues/);
+    const client = new pgDriver.Client({ connectionString: db.url });
+    await client.connect();
+    let paid: number;
+    let spent: number;
+    try {
+      const rows = (await client.query<{ model: string; prompt_tokens: number; completion_tokens: number; cached_tokens: number }>('select model, prompt_tokens, completion_tokens, cached_tokens from llm_cache')).rows;
+      paid = rows.reduce((sum, r) => sum + costOf({ promptTokens: r.prompt_tokens, completionTokens: r.completion_tokens, cachedTokens: r.cached_tokens }, PRICES[r.model]), 0);
+      spent = Number((await client.query<{ spent_usd: number }>('select spent_usd from run_spend where run_id = 1')).rows[0].spent_usd);
+    } finally {
+      await client.end();
+    }
+    expect(spent).toBeCloseTo(paid, 10);
+    expect(spent).toBeLessThanOrEqual(cap);
+    expect(spent).toBeGreaterThan(0);
+    child.kill('SIGTERM');
+    expect(await exited, output).toBe(0);
+
+    const resumed = await runSimAsync(['resume', '1', '--store', db.url, '--base-url', server.url, '--max-cost', String(fullCost * 3), '--out', join(scratch, 'resumed')], { env });
+    expect(resumed.status, resumed.stderr).toBe(0);
+    const [finished] = JSON.parse((await runSimAsync(['runs', '--json', '--store', db.url])).stdout) as Array<{ status: string; fingerprint: string }>;
+    expect(finished).toMatchObject({ status: 'finished', fingerprint: uncapped.fingerprint });
   });
 });
