@@ -121,6 +121,40 @@ describe('spending money must be asked for', { timeout: 600_000 }, () => {
     expect(server.requests).toBeGreaterThan(before + 100);
   });
 
+  it.skipIf(!existsSync('/usr/bin/script'))('on a terminal the same run asks: no writes nothing, yes runs it', async () => {
+    const CURSOR_MOVES = new RegExp(`${String.fromCharCode(27)}\\[\\d*[A-Za-z]`, 'g');
+    const config = join(scratch, 'openai-tty.json');
+    writeFileSync(config, JSON.stringify({ provider: 'openai' }));
+    /** `sim run` on a pseudo-terminal (util-linux script), typing `answer` once the question is up. */
+    const onTerminal = (out: string, answer: string) =>
+      new Promise<{ status: number | null; output: string }>((resolve) => {
+        const command = [process.execPath, SIM_BIN, 'run', ...experiment, '--config', config, '--out', out].map((a) => `'${a}'`).join(' ');
+        const child = spawn('/usr/bin/script', ['-qec', command, '/dev/null'], { cwd: PROJECT_ROOT, env: { ...process.env, ...withServer() } });
+        let output = '';
+        child.stdout.on('data', (c: Buffer) => {
+          // Without readline's cursor movements.
+          output += c.toString().replace(CURSOR_MOVES, '');
+          if (/\[y\/N\] $/.test(output)) child.stdin.end(`${answer}\n`);
+        });
+        // script keeps the terminal open while its input is: a run that never asks must not hang the test.
+        const timer = setTimeout(() => child.stdin.end(), 60_000);
+        child.on('close', (status) => {
+          clearTimeout(timer);
+          resolve({ status, output });
+        });
+      });
+    const before = server.requests;
+    const no = await onTerminal(join(scratch, 'tty-no'), 'n');
+    expect(no.status, no.output).toBe(2);
+    expect(no.output).toMatch(/sim: estimate: [\d,]+ LLM calls[^\n]*\r?\nsim: spend about \$\d+\.\d+ on LLM calls\? \[y\/N\] n/);
+    expect(no.output).toMatch(/not asked for: add --yes/);
+    expect(existsSync(join(scratch, 'tty-no'))).toBe(false);
+    expect(server.requests).toBe(before);
+    const yes = await onTerminal(join(scratch, 'tty-yes'), 'y');
+    expect(yes.status, yes.output).toBe(0);
+    expect(server.requests).toBeGreaterThan(before + 100);
+  });
+
   it('--provider openai is the ask: the estimate is printed and the run goes on; what it spent is recorded with the run', async () => {
     const out = join(scratch, 'full');
     const result = await runSimAsync(['run', ...experiment, '--provider', 'openai', '--base-url', server.url, '--out', out], { env });
