@@ -4,6 +4,7 @@ import * as m0002 from './0002_projections.js';
 import * as m0003 from './0003_run_leases.js';
 import * as m0004 from './0004_agent_rounds_by_round.js';
 import * as m0005 from './0005_lease_heartbeat.js';
+import * as m0006 from './0006_run_spend.js';
 
 /**
  * The migrations, in order. Listed statically (not read from the folder at run time) so the set the
@@ -15,6 +16,7 @@ export const migrations: Record<string, Migration> = {
   '0003_run_leases': m0003,
   '0004_agent_rounds_by_round': m0004,
   '0005_lease_heartbeat': m0005,
+  '0006_run_spend': m0006,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -25,11 +25,12 @@ export type ErrorCode =
   | 'store_full'
   | 'fallback_budget'
   | 'cache_miss'
+  | 'cost_cap'
   | 'error';
 
 /**
  * The process exit code of each kind of failure: the only place exit codes are decided (the README
- * lists them: 0 ok, 1 error, 2 usage, 3 LLM unavailable, 130 interrupted). `unexpected` is any
+ * lists them: 0 ok, 1 error, 2 usage, 3 LLM unavailable, 4 spending cap reached, 130 interrupted). `unexpected` is any
  * error that is not ours.
  */
 export const EXIT_CODES: Readonly<Record<ErrorCode | 'unexpected', number>> = {
@@ -53,6 +54,8 @@ export const EXIT_CODES: Readonly<Record<ErrorCode | 'unexpected', number>> = {
   store_full: 1,
   fallback_budget: 1,
   cache_miss: 1,
+  // Its own code: the run stopped cleanly where --max-cost said; `sim resume --max-cost MORE` continues.
+  cost_cap: 4,
   error: 1,
   unexpected: 1,
 };
@@ -270,6 +273,32 @@ export class StoreFullError extends SimError {
   ) {
     super(resume ? `${detail}; every round before it is saved: free some space, then \`${resume}\` continues` : detail);
   }
+}
+
+/**
+ * A run stopped at a round boundary because the round would have taken its spend past the cap
+ * (--max-cost, llm.max_cost_usd). Nothing of that round was recorded; `sim resume --max-cost MORE`
+ * continues it, with the fingerprint of an uncapped run.
+ */
+export class CostCapError extends SimError {
+  override readonly code = 'cost_cap';
+  constructor(
+    readonly round: number,
+    readonly stream: string,
+    /** USD the run has spent so far (all processes), the cap, and what the rest of the run would cost (an estimate). */
+    readonly spentUsd: number,
+    readonly capUsd: number,
+    readonly restUsd: number,
+    /** The command that continues the run, when known (the CLI names the run, folder and a cap that covers the rest). */
+    readonly resume = 'sim resume --max-cost USD',
+  ) {
+    super(`stopped at the spending cap before round ${round} of ${stream}: spent $${formatUsd(spentUsd)} of $${formatUsd(capUsd)} (--max-cost); the rest would cost about $${formatUsd(restUsd)}: \`${resume}\` continues`);
+  }
+}
+
+/** USD for a message: cents from $1 up, else to a hundredth of a cent (a small pilot's costs). */
+export function formatUsd(usd: number): string {
+  return usd >= 1 || usd === 0 ? usd.toFixed(2) : usd.toFixed(4);
 }
 
 /** Another live process is executing the run. */

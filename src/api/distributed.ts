@@ -17,6 +17,7 @@ import { classifyFailure, runSlice, type SliceContext, type SliceOutcome } from 
 import { runSliceInThread } from './job-thread.js';
 import type { LlmFlags } from './llm.js';
 import { checkProviderReady } from './provider.js';
+import { confirmSpending, spendEstimate, type SpendHooks } from './spend.js';
 import { adoptWarmupConfig, checkFolderFlag, readConfigInput } from './run-checks.js';
 import { findWarmup } from './run.js';
 import { openStoreFor, openStoreWithRuns, postgresOnly, storeLocation, type StoreFlags } from './store.js';
@@ -39,15 +40,20 @@ export interface SubmitOptions extends RunOptions {
  * `sim submit`: checks the run as `sim run` does, records it and enqueues its warmup (or, with
  * --from-warmup, its conditions, which fork from that recorded warmup); returns at once.
  */
-export async function submitRun(options: SubmitOptions, notice: Notice = () => undefined): Promise<{ runId: number; store: string }> {
+export async function submitRun(options: SubmitOptions, notice: Notice = () => undefined, spend: SpendHooks = {}): Promise<{ runId: number; store: string }> {
   const location = postgresOnly(options, 'sim submit');
   const takeover = options.takeover ?? DEFAULT_TAKEOVER_SECONDS;
-  let config = resolveConfig(options, notice);
+  // What resolving says is said once every check has passed (a refused command prints only its problem).
+  const held: string[] = [];
+  let config = resolveConfig(options, (line) => held.push(line));
   checkProviderReady(config, options.cacheOnly);
   checkFolderFlag('--users-dir', options.usersDir, true, 'profiles.csv and network.csv');
   // The population is validated whole before anything is written (workers load it again from users_dir);
   // a run from a recorded warmup takes its users from that warmup's events.
-  if (options.fromWarmup === undefined) loadPopulation(config);
+  const population = options.fromWarmup === undefined ? loadPopulation(config) : null;
+  for (const line of held) notice(line);
+  // A run that would spend money is submitted only when asked to (the workers never ask).
+  if (population) await confirmSpending(spendEstimate(config, population.personas), options, spend);
   const store = await openStoreFor(options);
   try {
     if (options.fromWarmup !== undefined) {
@@ -55,6 +61,7 @@ export async function submitRun(options: SubmitOptions, notice: Notice = () => u
       const input = options.config ? readConfigInput(options.config) : null;
       const recorded = parseExperiment((await store.getRun(warmup.runId)).config, `run ${warmup.runId} config`);
       config = { ...adoptWarmupConfig(config, options, input, options.config, { runId: warmup.runId, config: recorded }), from_warmup: warmup.stream };
+      await confirmSpending(spendEstimate(config, []), options, spend);
     }
     const runId = await submitConfig(store, config, takeover);
     return { runId, store: location.display };
@@ -220,6 +227,11 @@ export async function executeJob(store: EventStore, queue: JobQueue, job: Fetche
     // A slice's end or a stop: continue in a new job (this worker's or another's).
     if (await queue.completeAndEnqueue(job.id, [job.data])) tell({ kind: stop.aborted ? 'released' : 'sliced', runId, stream, round: outcome.round });
     else tell({ kind: 'dropped', runId, stream, reason: 'the job was taken over by another worker meanwhile' });
+  } else if (outcome.kind === 'capped') {
+    // The run's spending cap: the job ends here, neither retried nor failed; the run waits for `sim resume --max-cost MORE`.
+    await queue.completeAndEnqueue(job.id, []);
+    await store.setRunStatus(runId, 'interrupted').catch(() => undefined);
+    tell({ kind: 'capped', runId, stream, round: outcome.round, reason: outcome.message });
   } else if (outcome.kind === 'conflict') {
     // Another worker executes this stream too (it took the job over from this one, believed dead).
     tell({ kind: 'dropped', runId, stream, reason: outcome.message });

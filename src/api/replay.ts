@@ -76,7 +76,7 @@ async function rerunWithSeed(store: EventStore, recorded: ExperimentConfig, opti
   notice(`sim: running the recorded config under seed ${seed} as run ${runId}`);
   const provider = chooseProvider(config, { store, llm: options });
   try {
-    return await executeRun({ store, runId, config, provider, population, out: options.out, maxFallbackRate: maxFallbackRate(options) }, hooks);
+    return await executeRun({ store, runId, config, provider, population, out: options.out, maxFallbackRate: maxFallbackRate(options), maxCostUsd: config.llm.max_cost_usd }, hooks);
   } finally {
     await provider.close?.();
   }

@@ -18,6 +18,8 @@ export interface ResumeOptions extends LlmFlags {
   /** The store (src/api/store.ts): a file, sqlite:PATH or postgres://...; default SIM_STORE, else <out>/sim.db. */
   store?: string;
   concurrency?: number;
+  /** The spending cap in USD for the run's total spend (default: the one recorded with the run, llm.max_cost_usd). */
+  maxCost?: number;
 }
 
 /** A run that was finished already (nothing to do), or the summary of the rounds run now. */
@@ -57,7 +59,7 @@ async function resumeLeased(store: EventStore, runId: number, options: ResumeOpt
     const done = await roundsRecorded(store, runId);
     notice(`sim: resuming run ${runId} after ${done} of ${roundsInRun(config)} rounds`);
     const population = needsPopulation ? loadPopulation(config) : null;
-    const result = await executeRun({ store, runId, config, provider, population, out: options.out, roundsAlreadyDone: done, maxFallbackRate: maxFallbackRate(options), leaseHeld: true }, hooks);
+    const result = await executeRun({ store, runId, config, provider, population, out: options.out, roundsAlreadyDone: done, maxFallbackRate: maxFallbackRate(options), maxCostUsd: options.maxCost ?? config.llm.max_cost_usd, leaseHeld: true }, hooks);
     return { alreadyFinished: false, ...result };
   } finally {
     await provider.close?.();

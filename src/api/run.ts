@@ -1,6 +1,6 @@
 import { parseExperiment, roundsInRun, WARMUP_STREAM, type ExperimentConfig } from '../domain/config.js';
 import type { Provider, ProviderStats } from '../domain/decision.js';
-import { InterruptedError, LlmUnavailableError, RunNotFoundError, StoreFullError, StoreUnavailableError, UsageError } from '../errors.js';
+import { CostCapError, InterruptedError, LlmUnavailableError, RunNotFoundError, StoreFullError, StoreUnavailableError, UsageError } from '../errors.js';
 import { withRunLease } from '../events/leases.js';
 import { EventStore } from '../sim/store.js';
 import { listRuns } from '../sim/run-catalogue.js';
@@ -17,6 +17,7 @@ import { checkEndpoints, maxFallbackRate } from './llm.js';
 import { checkProviderReady, chooseProvider } from './provider.js';
 import { adoptWarmupConfig, checkFolderFlag, readConfigInput } from './run-checks.js';
 import { RunLog } from './run-log.js';
+import { capForRest, confirmSpending, SpendMeter, spendEstimate, type SpendHooks } from './spend.js';
 
 export type { Population, ProgressEvent };
 
@@ -39,7 +40,7 @@ export interface RunStart {
  * How a caller follows a run. The API never prints: it tells. Every hook is optional; a script that
  * wants only the result passes none.
  */
-export interface RunHooks {
+export interface RunHooks extends SpendHooks {
   /** A line for the user that is not a result (a default taken, a warning, what is being resumed). */
   notice?: Notice;
   onStart?: (start: RunStart) => void;
@@ -75,13 +76,16 @@ export const OFFLINE_NOTICE = 'offline persona model: a documented behavioural m
  */
 export async function startRun(options: RunOptions, hooks: RunHooks = {}): Promise<RunResult> {
   const out = options.out ?? DEFAULT_OUT;
-  let config = resolveConfig(options, hooks.notice);
+  // What resolving says (the provider taken) is said once every check has passed: a refused command prints only its problem.
+  const held: string[] = [];
+  let config = resolveConfig(options, (line) => held.push(line));
   // A refused command writes nothing: no database is created or touched before these pass.
   checkProviderReady(config, options.cacheOnly);
   checkFolderFlag('--users-dir', options.usersDir, true, 'profiles.csv and network.csv');
   checkFolderFlag('--out', out, false);
   // A server that refuses connections is reported now, not after minutes of retries.
   if (!options.cacheOnly) await checkEndpoints(config, {}, hooks.notice ?? (() => undefined));
+  for (const line of held) hooks.notice?.(line);
   let store: EventStore;
   let population: Population | null = null;
   if (options.fromWarmup !== undefined) {
@@ -97,6 +101,7 @@ export async function startRun(options: RunOptions, hooks: RunHooks = {}): Promi
       const warmup = await findWarmup(store, options.fromWarmup);
       const input = options.config ? readConfigInput(options.config) : null;
       config = { ...adoptWarmupConfig(config, options, input, options.config, { runId: warmup.runId, config: parseExperiment((await store.getRun(warmup.runId)).config, `run ${warmup.runId} config`) }), from_warmup: warmup.stream };
+      await confirmSpending(spendEstimate(config, []), options, hooks);
     } catch (error) {
       await store.close();
       throw error;
@@ -104,12 +109,13 @@ export async function startRun(options: RunOptions, hooks: RunHooks = {}): Promi
   } else {
     // The population is validated whole before the database is touched: bad input writes nothing.
     population = loadPopulation(config);
+    await confirmSpending(spendEstimate(config, population.personas), options, hooks);
     store = await openStoreFor({ out, store: options.store });
   }
   const provider = chooseProvider(config, { store, cacheOnly: options.cacheOnly, concurrency: options.concurrency, llm: options });
   try {
     const runId = await store.createRun({ seed: config.seed, config, codeVersion: CODE_VERSION, createdAt: new Date().toISOString() });
-    return await executeRun({ store, runId, config, provider, population, out, workers: options.workers, maxFallbackRate: maxFallbackRate(options) }, hooks);
+    return await executeRun({ store, runId, config, provider, population, out, workers: options.workers, maxFallbackRate: maxFallbackRate(options), maxCostUsd: config.llm.max_cost_usd }, hooks);
   } finally {
     await provider.close?.();
     await store.close();
@@ -139,7 +145,7 @@ export async function recordRun(options: RecordRunOptions, hooks: RunHooks = {})
   const provider = options.provider?.(store) ?? chooseProvider(config, { store });
   try {
     const runId = await store.createRun({ seed: config.seed, config, codeVersion: options.codeVersion ?? CODE_VERSION, createdAt: new Date().toISOString() });
-    return await executeRun({ store, runId, config, provider, population, out, workers: options.workers }, hooks);
+    return await executeRun({ store, runId, config, provider, population, out, workers: options.workers, maxCostUsd: config.llm.max_cost_usd }, hooks);
   } finally {
     if (!options.provider) await provider.close?.();
     await store.close();
@@ -179,6 +185,8 @@ interface Execution {
   maxFallbackRate?: number;
   /** The caller holds the run's lease already (withRunLease around more than this); else it is taken here. */
   leaseHeld?: boolean;
+  /** The spending cap in USD for the run's total (./spend.ts); null or absent: none (the spend is still recorded). */
+  maxCostUsd?: number | null;
 }
 
 /**
@@ -200,6 +208,8 @@ export async function executeRun(run: Execution, hooks: RunHooks = {}): Promise<
       abort.abort();
       provider.abort?.();
     }) ?? (() => undefined);
+  // What an LLM run spends is added up in the store, and held against the cap if there is one.
+  const meter = provider.costBound ? new SpendMeter(store, runId, config, provider, run.maxCostUsd ?? null) : null;
   const startedAt = Date.now();
   try {
     await runExperiment({
@@ -214,6 +224,7 @@ export async function executeRun(run: Execution, hooks: RunHooks = {}): Promise<
       workers: run.workers ?? (config.n_users >= 5000 ? 2 : 1),
       signal: abort.signal,
       maxFallbackRate: run.maxFallbackRate,
+      beforeDecide: meter?.beforeDecide,
       onProgress: (p) => {
         const stats = provider.stats?.();
         hooks.onProgress?.(p, stats);
@@ -223,17 +234,22 @@ export async function executeRun(run: Execution, hooks: RunHooks = {}): Promise<
     await store.setRunStatus(runId, 'finished');
     log.line(`run=${runId} finished seconds=${((Date.now() - startedAt) / 1000).toFixed(1)}`);
   } catch (error) {
-    // An outage (of the LLM's server or the store's) or a full disk stops the run like Ctrl-C:
-    // nothing unanswered was recorded, nothing half-written; resume goes on.
-    const interrupted = error instanceof InterruptedError || error instanceof LlmUnavailableError || error instanceof StoreUnavailableError || error instanceof StoreFullError;
+    // An outage (of the LLM's server or the store's), a full disk or the spending cap stops the run
+    // like Ctrl-C: nothing unanswered was recorded, nothing half-written; resume goes on.
+    const interrupted = error instanceof InterruptedError || error instanceof LlmUnavailableError || error instanceof StoreUnavailableError || error instanceof StoreFullError || error instanceof CostCapError;
+    await meter?.settle().catch(() => undefined);
     await store.setRunStatus(runId, interrupted ? 'interrupted' : 'failed').catch(() => undefined);
     log.line(`run=${runId} ${interrupted ? 'interrupted' : 'failed'}: ${error instanceof Error ? error.message : String(error)}`);
     // Name the command that continues this very run (and folder).
     if (error instanceof InterruptedError) throw new InterruptedError(error.round, error.stream, resumeCommand(runId, out));
     if (error instanceof StoreUnavailableError) throw new StoreUnavailableError(error.detail, resumeCommand(runId, out), { cause: error.cause });
     if (error instanceof StoreFullError) throw new StoreFullError(error.detail, resumeCommand(runId, out));
+    if (error instanceof CostCapError) {
+      throw new CostCapError(error.round, error.stream, error.spentUsd, error.capUsd, error.restUsd, `${resumeCommand(runId, out)} --max-cost ${capForRest(error.spentUsd, error.restUsd)}`);
+    }
     throw error;
   } finally {
+    await meter?.settle().catch(() => undefined);
     stopListening();
   }
   return runResult(store, runId, provider, (Date.now() - startedAt) / 1000);

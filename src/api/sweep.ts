@@ -8,6 +8,8 @@ import { resolveConfig, type Notice } from './config.js';
 import { writeReport, type ReportOptions, type ReportResult } from './report.js';
 import { DEFAULT_TAKEOVER_SECONDS, submitConfig, type SubmitOptions } from './distributed.js';
 import { checkProviderReady } from './provider.js';
+import { confirmSpending, spendEstimate, type SpendHooks } from './spend.js';
+import type { RunEstimate } from './estimate.js';
 import { checkFolderFlag } from './run-checks.js';
 import { openStoreFor, openStoreWithRuns, storeLocation, type StoreFlags } from './store.js';
 
@@ -102,14 +104,19 @@ export function sweepConfigs(base: ExperimentConfig, options: Pick<SweepOptions,
 }
 
 /** `sim sweep`: submits the sweep's runs; returns its name and runs. */
-export async function submitSweep(options: SweepOptions, notice: Notice = () => undefined): Promise<{ name: string; runs: SweepRun[] }> {
+export async function submitSweep(options: SweepOptions, notice: Notice = () => undefined, spend: SpendHooks = {}): Promise<{ name: string; runs: SweepRun[] }> {
   const location = storeLocation(options);
   if (location.backend !== 'postgres') throw new UsageError(`sim sweep: the store ${describeLocation(location)} is SQLite; give --store postgres://user:pass@host:port/db (or SIM_STORE)`);
-  const base = resolveConfig(options, notice);
+  const held: string[] = [];
+  const base = resolveConfig(options, (line) => held.push(line));
   checkProviderReady(base, options.cacheOnly);
   checkFolderFlag('--users-dir', options.usersDir, true, 'profiles.csv and network.csv');
   const configs = sweepConfigs(base, options);
-  for (const seed of new Set(configs.map((c) => c.seed))) loadPopulation(configs.find((c) => c.seed === seed)!.config);
+  const populations = new Map([...new Set(configs.map((c) => c.seed))].map((seed) => [seed, loadPopulation(configs.find((c) => c.seed === seed)!.config)]));
+  for (const line of held) notice(line);
+  // The sweep's runs that would spend money, together: one estimate, one question.
+  const estimates = configs.map((c) => spendEstimate(c.config, populations.get(c.seed)!.personas)).filter((e): e is RunEstimate => e !== null);
+  await confirmSpending(sumEstimates(estimates), options, spend, `these ${configs.length} runs`);
   const store = await openStoreFor(options);
   try {
     const queue = await JobQueue.open(store.handoff().location);
@@ -168,4 +175,22 @@ export async function writeSweepReport(opts: Omit<ReportOptions, 'runs'> & { swe
     out.push({ ...g, result: await writeReport({ ...opts, runs: g.runIds.map(String), to: join(root, folder) }) });
   }
   return out;
+}
+
+/** Several runs' estimates as one (null for none): calls, tokens and cost summed, the first run's config. */
+function sumEstimates(estimates: RunEstimate[]): RunEstimate | null {
+  if (estimates.length === 0) return null;
+  const calls = { initialPosts: 0, warmupTurns: 0, conditionTurns: 0, votes: 0, total: 0 };
+  const byModel: RunEstimate['byModel'] = {};
+  let promptTokens = 0;
+  let completionTokens = 0;
+  let costUsd = 0;
+  for (const e of estimates) {
+    for (const k of Object.keys(calls) as Array<keyof typeof calls>) calls[k] += e.calls[k];
+    for (const [model, m] of Object.entries(e.byModel)) byModel[model] = { share: m.share, costUsd: (byModel[model]?.costUsd ?? 0) + m.costUsd };
+    promptTokens += e.promptTokens;
+    completionTokens += e.completionTokens;
+    costUsd += e.costUsd;
+  }
+  return { config: estimates[0].config, calls, byModel, promptTokens, completionTokens, costUsd };
 }

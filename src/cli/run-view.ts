@@ -1,7 +1,10 @@
 import { type RunEstimate } from '../api/estimate.js';
+import type { SpendHooks } from '../api/spend.js';
+import { formatUsd } from '../errors.js';
 import { OFFLINE_NOTICE, type RunHooks, type RunResult, type RunStart } from '../api/run.js';
 import { conditionRuns } from '../domain/config.js';
 import type { ConditionSummary } from '../projections/queries.js';
+import { createInterface } from 'node:readline';
 import { onInterrupt } from './interrupt.js';
 import { ProgressReporter } from './progress.js';
 import { printTable } from './table.js';
@@ -21,6 +24,8 @@ export class RunView {
       process.stderr.write(`${line}\n`);
     },
     onStart: (start) => this.start(start),
+    onSpendEstimate: (estimate) => process.stderr.write(`${spendLine(estimate)}\n`),
+    confirmSpend: (estimate) => confirmOnTerminal(estimate),
     onProgress: (p) => this.progress?.update(p),
     onStopRequest: (stop) =>
       onInterrupt((signal) => {
@@ -82,6 +87,37 @@ export function printSummary(result: RunResult): void {
     ]),
   );
   out.write('\n');
+}
+
+/** What a run that calls a paid LLM says before anything is written: the `--dry-run` estimate in one line. */
+export function spendLine(e: RunEstimate): string {
+  const cap = e.config.llm.max_cost_usd;
+  const calls = e.calls.total.toLocaleString('en-US');
+  const tokens = Math.round(e.promptTokens + e.completionTokens).toLocaleString('en-US');
+  return `sim: estimate: ${calls} LLM calls, ${tokens} tokens, $${formatUsd(e.costUsd)} at config prices${cap !== null ? `; capped at $${formatUsd(cap)}` : ''} (--dry-run: details)`;
+}
+
+/**
+ * The spend hooks of the commands that start paid runs (run, submit, sweep): the estimate on stderr
+ * and, on a terminal, a yes/no question; without one (a script, CI) the answer is no.
+ */
+export const spendHooks: SpendHooks = {
+  onSpendEstimate: (estimate) => process.stderr.write(`${spendLine(estimate)}\n`),
+  confirmSpend: (estimate) => confirmOnTerminal(estimate),
+};
+
+async function confirmOnTerminal(e: RunEstimate): Promise<boolean> {
+  if (!process.stdin.isTTY || !process.stderr.isTTY) return false;
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return await new Promise<boolean>((resolve) => {
+      rl.on('SIGINT', () => resolve(false));
+      rl.on('close', () => resolve(false));
+      rl.question(`sim: spend about $${formatUsd(e.costUsd)} on LLM calls? [y/N] `, (answer) => resolve(/^\s*y(es)?\s*$/i.test(answer)));
+    });
+  } finally {
+    rl.close();
+  }
 }
 
 /** `sim run --dry-run`: calls, tokens and cost of the experiment, before spending anything. */

@@ -125,8 +125,14 @@ export const experimentSchema = z.strictObject({
       tier_probabilities: tierTriple,
       tier_multipliers: multipliers,
       models: z.strictObject({ low: z.string(), mid: z.string(), high: z.string() }),
-      /** USD per million tokens, per model; used for cost estimates only. */
+      /** USD per million tokens, per model; used for cost estimates and the spending cap. */
       prices: z.record(z.string(), z.strictObject({ input: z.number().nonnegative(), cached_input: z.number().nonnegative(), output: z.number().nonnegative() })),
+      /**
+       * The spending cap in USD (`--max-cost`; null: none): the run stops at a round boundary before
+       * its spend at `prices` would pass it. Not part of the run's identity: `sim resume --max-cost`
+       * raises it, and the results are those of an uncapped run.
+       */
+      max_cost_usd: z.number().min(0, 'must be 0 or more (USD)').nullable().default(null),
       /**
        * Several OpenAI-compatible servers (empty: base_url, or api.openai.com). Where requests go is
        * not part of a run's identity: `sim resume --base-url` may point a run elsewhere.
@@ -169,6 +175,7 @@ export const experimentSchema = z.strictObject({
         'gpt-4.1-mini': { input: 0.4, cached_input: 0.1, output: 1.6 },
         'gpt-4.1': { input: 2, cached_input: 0.5, output: 8 },
       },
+      max_cost_usd: null,
       endpoints: [],
     }),
 });

@@ -210,6 +210,13 @@ export interface Store<E extends NewEvent = NewEvent> {
   /** Deletes a run with its streams, events, projection rows and lease (a copy that failed half-way). */
   deleteRun(runId: number): Promise<void>;
   setRunStatus(runId: number, status: RunStatus): Promise<void>;
+  /** USD the run has spent on LLM calls, summed over every process that executed it (0: none recorded). */
+  runSpend(runId: number): Promise<number>;
+  /**
+   * Adds `usd` (may be negative) to the run's spend, atomically; with `cap`, only if the total stays
+   * at most `cap` (else nothing is added). Returns whether it was added and the total after.
+   */
+  addRunSpend(runId: number, usd: number, cap?: number | null): Promise<{ added: boolean; total: number }>;
   /** Throws RunNotFoundError naming the store. */
   getRun(runId: number): Promise<RunRow>;
   listRunRows(): Promise<RunRow[]>;

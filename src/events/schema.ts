@@ -88,8 +88,15 @@ export interface RunLeasesTable {
   heartbeat_at: string | null;
 }
 
+/** A run's LLM spend in USD (migrations/0006_run_spend.ts). */
+export interface RunSpendTable {
+  run_id: number;
+  spent_usd: number;
+}
+
 export interface Database {
   run_leases: RunLeasesTable;
+  run_spend: RunSpendTable;
   proj_personas: ProjPersonasTable;
   proj_agents: ProjAgentsTable;
   proj_agent_rounds: ProjAgentRoundsTable;

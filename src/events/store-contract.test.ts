@@ -277,6 +277,26 @@ describe.each(backends)('the store contract on $name', (backend: Backend) => {
         expect(fingerprintOf([{ name: 'b', hash: '2' }, { name: 'a', hash: '1' }])).toBe(fingerprintOf([{ name: 'a', hash: '1' }, { name: 'b', hash: '2' }]));
       });
 
+      it("adds up a run's LLM spend, refusing an addition that would pass a cap, and deletes it with the run", async () => {
+        const a = await newRun();
+        const b = await newRun();
+        expect(await store.runSpend(a.runId)).toBe(0);
+        // A run with no spend yet and an addition above the cap: refused, nothing recorded.
+        expect(await store.addRunSpend(a.runId, 0.5, 0.25)).toEqual({ added: false, total: 0 });
+        expect(await store.addRunSpend(a.runId, 0.25, 1)).toEqual({ added: true, total: 0.25 });
+        expect(await store.addRunSpend(a.runId, 0.5, 1)).toEqual({ added: true, total: 0.75 });
+        // 0.75 + 0.5 would pass 1: refused, the total unchanged.
+        expect(await store.addRunSpend(a.runId, 0.5, 1)).toEqual({ added: false, total: 0.75 });
+        // Exactly at the cap is within it; a negative adjustment (an estimate replaced by the cost) always goes in.
+        expect(await store.addRunSpend(a.runId, 0.25, 1)).toEqual({ added: true, total: 1 });
+        expect(await store.addRunSpend(a.runId, -0.5, 1)).toEqual({ added: true, total: 0.5 });
+        expect(await store.addRunSpend(a.runId, 2)).toEqual({ added: true, total: 2.5 });
+        expect(await store.runSpend(a.runId)).toBe(2.5);
+        expect(await store.runSpend(b.runId)).toBe(0);
+        await store.deleteRun(a.runId);
+        expect(await store.runSpend(a.runId)).toBe(0);
+      });
+
       it('keeps the catalogue: create, status, get, list, latest; a missing run is named', async () => {
         const first = await newRun();
         const second = await newRun();

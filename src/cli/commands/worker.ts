@@ -49,5 +49,7 @@ function describe(e: WorkerEvent): string | null {
       return `${at} ${e.stream}: ${e.permanent ? 'failed (not retried)' : 'failed, will be retried'}: ${e.reason}`;
     case 'store-lost':
       return `sim worker: ${e.reason}; asking for jobs again in ${e.retrySeconds} s`;
+    case 'capped':
+      return `${at} ${e.stream}: ${e.reason}`;
   }
 }

@@ -111,12 +111,28 @@ export class PostgresStore<E extends NewEvent> implements Store<E> {
       await sql`delete from events where stream_id = any(${streams}::text[])`.execute(trx);
       await sql`delete from streams where run_id = ${runId}`.execute(trx);
       await sql`delete from run_leases where run_id = ${runId}`.execute(trx);
+      await sql`delete from run_spend where run_id = ${runId}`.execute(trx);
       await sql`delete from runs where id = ${runId}`.execute(trx);
     });
   }
 
   async setRunStatus(runId: number, status: RunStatus): Promise<void> {
     await this.db.updateTable('runs').set({ status }).where('id', '=', runId).execute();
+  }
+
+  async runSpend(runId: number): Promise<number> {
+    const row = await this.db.selectFrom('run_spend').select('spent_usd').where('run_id', '=', runId).executeTakeFirst();
+    return row ? Number(row.spent_usd) : 0;
+  }
+
+  async addRunSpend(runId: number, usd: number, cap?: number | null): Promise<{ added: boolean; total: number }> {
+    // One statement: the row is created or updated only when the cap allows, atomically against other workers.
+    const limit = cap === undefined || cap === null || usd <= 0 ? null : cap;
+    const added = await sql<{ spent_usd: number }>`insert into run_spend as s (run_id, spent_usd) select ${runId}, ${usd}::double precision where ${limit}::double precision is null or ${usd}::double precision <= ${limit}::double precision
+      on conflict (run_id) do update set spent_usd = s.spent_usd + excluded.spent_usd where ${limit}::double precision is null or s.spent_usd + excluded.spent_usd <= ${limit}::double precision
+      returning spent_usd`.execute(this.db);
+    if (added.rows.length > 0) return { added: true, total: Number(added.rows[0].spent_usd) };
+    return { added: false, total: await this.runSpend(runId) };
   }
 
   async getRun(runId: number): Promise<RunRow> {

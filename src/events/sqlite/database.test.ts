@@ -49,10 +49,11 @@ describe('migrations', () => {
     };
     // A store of the sim before 0005: its run_leases has no heartbeat_at, and a lease row in it.
     const raw = new BetterSqlite3(file);
-    raw.exec("delete from kysely_migration where name = '0005_lease_heartbeat'; alter table run_leases drop column heartbeat_at");
+    // 0006 (run_spend, created if it does not exist) goes with it: harmless to run twice.
+    raw.exec("delete from kysely_migration where name in ('0005_lease_heartbeat', '0006_run_spend'); alter table run_leases drop column heartbeat_at");
     raw.exec("insert into run_leases (run_id, host, pid, acquired_at) values (1, 'h', 1, '2026-01-01T00:00:00Z')");
     raw.close();
-    expect(recorded()).toEqual(MIGRATION_NAMES.slice(0, -1));
+    expect(recorded()).toEqual(MIGRATION_NAMES.slice(0, -2));
     expect(leaseColumns()).not.toContain('heartbeat_at');
     (await openDatabase(file)).sqlite.close();
     expect(recorded()).toEqual([...MIGRATION_NAMES]);

@@ -185,6 +185,7 @@ export class SqliteStore<E extends NewEvent> implements Store<E> {
           this.sqlite.prepare('delete from streams where stream_id = ?').run(stream);
         }
         this.sqlite.prepare('delete from run_leases where run_id = ?').run(runId);
+        this.sqlite.prepare('delete from run_spend where run_id = ?').run(runId);
         this.sqlite.prepare('delete from runs where id = ?').run(runId);
       })
       .immediate();
@@ -192,6 +193,21 @@ export class SqliteStore<E extends NewEvent> implements Store<E> {
 
   async setRunStatus(runId: number, status: RunStatus): Promise<void> {
     this.sqlite.prepare('update runs set status = ? where id = ?').run(status, runId);
+  }
+
+  async runSpend(runId: number): Promise<number> {
+    return this.sqlite.prepare<[number], { spent_usd: number }>('select spent_usd from run_spend where run_id = ?').get(runId)?.spent_usd ?? 0;
+  }
+
+  async addRunSpend(runId: number, usd: number, cap?: number | null): Promise<{ added: boolean; total: number }> {
+    const tx = this.sqlite.transaction(() => {
+      const current = this.sqlite.prepare<[number], { spent_usd: number }>('select spent_usd from run_spend where run_id = ?').get(runId)?.spent_usd ?? 0;
+      const total = current + usd;
+      if (cap !== undefined && cap !== null && usd > 0 && total > cap) return { added: false, total: current };
+      this.sqlite.prepare('insert into run_spend (run_id, spent_usd) values (?, ?) on conflict (run_id) do update set spent_usd = excluded.spent_usd').run(runId, total);
+      return { added: true, total };
+    });
+    return this.writeLock ? this.writeLock.run(() => tx.immediate()) : tx.immediate();
   }
 
   async getRun(runId: number): Promise<RunRow> {
