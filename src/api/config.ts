@@ -3,7 +3,7 @@ import { UsageError } from '../errors.js';
 import { loadApiKey } from '../llm/api-key.js';
 import { recordBaseUrls, type LlmFlags } from './llm.js';
 import { withOfflineParams } from './offline-params.js';
-import { checkBaseUrl, parseWithFlags, readConfigInput } from './run-checks.js';
+import { checkBaseUrl, checkRunMemory, parseWithFlags, readConfigInput } from './run-checks.js';
 
 /** What `sim run` is asked: a config file, the settings that override it, and how to run it. */
 export interface RunOptions extends LlmFlags {
@@ -66,5 +66,8 @@ export function resolveConfig(options: RunOptions, notice: Notice = () => undefi
   if (!options.baseUrl && process.env.OPENAI_BASE_URL) checkBaseUrl(process.env.OPENAI_BASE_URL, { flag: 'OPENAI_BASE_URL' });
   const baseUrls = options.baseUrl ?? (process.env.OPENAI_BASE_URL ? [process.env.OPENAI_BASE_URL] : []);
   recordBaseUrls(merged, baseUrls);
-  return withOfflineParams(parseWithFlags(merged, options.config ? `${options.config} with flags` : 'flags'), options.offlineParams);
+  const config = withOfflineParams(parseWithFlags(merged, options.config ? `${options.config} with flags` : 'flags'), options.offlineParams);
+  // A size no heap can hold is refused now, not after minutes of filling memory.
+  checkRunMemory(config, options);
+  return config;
 }

@@ -8,7 +8,7 @@ import { resolveConfig, type Notice } from './config.js';
 import { writeReport, type ReportOptions, type ReportResult } from './report.js';
 import { DEFAULT_TAKEOVER_SECONDS, submitConfig, type SubmitOptions } from './distributed.js';
 import { checkProviderReady } from './provider.js';
-import { checkFolderFlag } from './run-checks.js';
+import { checkFolderFlag, checkRunMemory, memoryLimits } from './run-checks.js';
 import { openStoreFor, openStoreWithRuns, storeLocation, type StoreFlags } from './store.js';
 
 /**
@@ -95,7 +95,10 @@ export function sweepConfigs(base: ExperimentConfig, options: Pick<SweepOptions,
       for (const [key, value] of combo) setPath(raw, key, valueOf(value), '--grid');
       raw.seed = seed;
       const setting = combo.map(([k, v]) => `${k}=${v}`).join(',');
-      out.push({ seed, setting, config: parseExperiment(raw, `--set/--grid (${setting || 'base'}, seed ${seed})`) });
+      const source = `--set/--grid (${setting || 'base'}, seed ${seed})`;
+      const config = parseExperiment(raw, source);
+      checkRunMemory(config, {}, memoryLimits(), `the run of ${setting || 'the base setting'}, seed ${seed},`);
+      out.push({ seed, setting, config });
     }
   }
   return out;
