@@ -1,12 +1,15 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSim } from './helpers.js';
+import { writeUsersDir } from './support/users-files.js';
 
 /** Lines a user reads after a mistake or a success (issue 27, the smaller defects): one clear line each. */
 const scratch = mkdtempSync(join(tmpdir(), 'sim-lines-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+const users = writeUsersDir(join(scratch, 'users'), 60);
+const small = ['--users-dir', users, '--n-users', '30', '--conditions', 'control,treatment_soc_message', '--num-contents', '4'];
 const lines = (stderr: string) => stderr.trim().split('\n').filter((l) => !/^sim: no OpenAI API key found|^sim: building dist/.test(l));
 
 describe('huge sizes are refused before anything is written', { timeout: 120_000 }, () => {
@@ -38,5 +41,36 @@ describe('huge sizes are refused before anything is written', { timeout: 120_000
     const raised = runSim(asked, { env: { NODE_OPTIONS: '--max-old-space-size=9000' } });
     expect(raised.status).toBe(0);
     expect(raised.stdout).toMatch(/initial posts 2000000/);
+  });
+});
+
+describe('a store with runs of seeds 1 and 2', { timeout: 240_000 }, () => {
+  const out = join(scratch, 'two-seeds');
+  const fingerprints: string[] = [];
+  beforeAll(() => {
+    for (const seed of ['1', '2']) {
+      const r = runSim(['run', ...small, '--seed', seed, '--out', out]);
+      expect(r.status, r.stderr).toBe(0);
+      fingerprints.push(/fingerprint ([0-9a-f]{64})/.exec(r.stdout)![1]);
+    }
+  });
+  const runCount = () => JSON.parse(runSim(['runs', '--json', '--out', out]).stdout).length as number;
+
+  it('sim replay --seed 1 checks run 1 (the latest run has seed 2) and records no new run', () => {
+    const r = runSim(['replay', '--seed', '1', '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toMatch(new RegExp(`^identical ${fingerprints[0]}`));
+    expect(runCount()).toBe(2);
+  });
+
+  it('a seed no run has is refused naming the runs; --new-run makes the new run', () => {
+    const refused = runSim(['replay', '--seed', '3', '--out', out]);
+    expect(refused.status).toBe(1);
+    expect(lines(refused.stderr)).toEqual([expect.stringMatching(/^sim: --seed 3: no run in .* was recorded with seed 3 \(run 1 seed 1, run 2 seed 2\); to run the latest run's config under seed 3 as a new run, add --new-run$/)]);
+    expect(runCount()).toBe(2);
+    const made = runSim(['replay', '--seed', '3', '--new-run', '--out', out]);
+    expect(made.status, made.stderr).toBe(0);
+    expect(made.stderr).toMatch(/running the recorded config under seed 3 as run 3/);
+    expect(runCount()).toBe(3);
   });
 });
