@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -61,6 +61,20 @@ describe('a store with runs of seeds 1 and 2', { timeout: 240_000 }, () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout.trim()).toMatch(new RegExp(`^identical ${fingerprints[0]}`));
     expect(runCount()).toBe(2);
+  });
+
+  it('sim export events --to FILE says what it wrote: the run, the file, the events (counted in the file) and streams', () => {
+    const to = join(scratch, 'events-1.jsonl');
+    const r = runSim(['export', 'events', '1', '--out', out, '--to', to]);
+    expect(r.status, r.stderr).toBe(0);
+    const count = readFileSync(to, 'utf8').trimEnd().split('\n').length;
+    expect(count).toBeGreaterThan(100);
+    // The warmup and the two conditions.
+    expect(r.stdout).toBe(`exported run 1 to ${to}: ${count.toLocaleString('en-US')} events in 3 streams\n`);
+    // To standard output, the events are the output and nothing else is said.
+    const piped = runSim(['export', 'events', '1', '--out', out]);
+    expect(piped.stdout.trimEnd().split('\n')).toHaveLength(count);
+    expect(lines(piped.stderr)).toEqual(['']);
   });
 
   it('a seed no run has is refused naming the runs; --new-run makes the new run', () => {

@@ -23,7 +23,9 @@ export function registerExport(program: Command): void {
     .option('--out <dir>', 'output directory holding sim.db', DEFAULT_OUT)
     .option('--to <file>', 'file to write (default: standard output)')
     .action(async (run: string | undefined, opts: { out: string; to?: string }) => {
-      await exportEvents({ ...opts, run }, writeStdout);
+      const result = await exportEvents({ ...opts, run }, writeStdout);
+      // On standard output the events are the output; written to a file, say what was written.
+      if (opts.to) process.stdout.write(`exported run ${result.runId} to ${opts.to}: ${result.events.toLocaleString('en-US')} events in ${result.streams} stream${result.streams === 1 ? '' : 's'}\n`);
     });
 }
 
