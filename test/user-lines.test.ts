@@ -77,6 +77,17 @@ describe('a store with runs of seeds 1 and 2', { timeout: 240_000 }, () => {
     expect(lines(piped.stderr)).toEqual(['']);
   });
 
+  it('sim plan --effect -0.3 plans what +0.3 needs and says so; two pilot seeds explain a between-seed variance of 0', () => {
+    const down = runSim(['plan', '--effect', '-0.3', '--pilot', '1', '2', '--out', out]);
+    const up = runSim(['plan', '--effect', '0.3', '--pilot', '1', '2', '--out', out]);
+    expect(down.status, down.stderr).toBe(0);
+    const [first, ...rest] = down.stdout.split('\n');
+    expect(first).toMatch(/^plan: detect an effect of -0\.3 on the final likelihood \(0-4\) \(a decrease: the two-sided test needs the design \+0\.3 needs\) with power/);
+    expect(rest).toEqual(up.stdout.split('\n').slice(1));
+    expect(down.stdout).not.toMatch(/0\.00e\+0/);
+    expect(down.stdout).toMatch(/between-seed variance (0: the 2 pilot seeds' effects vary|[\d.]+ \(sd [\d.]+\) from 2 pilot seeds)/);
+  });
+
   it('a seed no run has is refused naming the runs; --new-run makes the new run', () => {
     const refused = runSim(['replay', '--seed', '3', '--out', out]);
     expect(refused.status).toBe(1);
@@ -86,5 +97,38 @@ describe('a store with runs of seeds 1 and 2', { timeout: 240_000 }, () => {
     expect(made.status, made.stderr).toBe(0);
     expect(made.stderr).toMatch(/running the recorded config under seed 3 as run 3/);
     expect(runCount()).toBe(3);
+  });
+});
+
+describe('the command line itself', { timeout: 120_000 }, () => {
+  it('help of a command that does not exist names it and exits 2, as the command itself does', () => {
+    for (const args of [['bogus', '--help'], ['help', 'bogus'], ['--debug', 'bogus', '-h']]) {
+      const r = runSim(args);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.split('\n')[0]).toBe("sim: unknown command 'bogus'");
+    }
+    expect(runSim(['help', 'rnu']).stderr).toMatch(/Did you mean run\?/);
+    // Help of a real command is still help.
+    const help = runSim(['help', 'plan']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: sim plan/);
+  });
+
+  it('sim plan --help states each default once', () => {
+    const help = runSim(['plan', '--help']).stdout.replace(/\s+/g, ' ');
+    expect(help).toMatch(/--power <p> target power \(default: 0\.8\)/);
+    expect(help).not.toMatch(/\(default [^()]*\) \(default: /);
+    for (const command of [['run'], ['resume'], ['replay'], ['report'], ['runs'], ['users', 'generate'], ['calibrate'], ['export', 'csv'], ['show', 'user']]) {
+      expect(runSim([...command, '--help']).stdout.replace(/\s+/g, ' '), command.join(' ')).not.toMatch(/\(default [^()]*\) \(default: /);
+    }
+  });
+
+  it('sim plan --effect: a decrease is planned as the same increase and says so; beyond the scale is refused', () => {
+    const out = join(scratch, 'plan-none');
+    const beyond = runSim(['plan', '--effect', '5', '--out', out]);
+    expect(beyond.status).toBe(2);
+    expect(lines(beyond.stderr)).toEqual(['sim: --effect: 5 is not a likelihood difference (the scale is 0-4, so between -4 and 4, e.g. 0.2)']);
+    expect(runSim(['plan', '--effect', '0', '--out', out]).stderr).toMatch(/--effect: "0" is not a non-zero number/);
   });
 });

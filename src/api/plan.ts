@@ -73,6 +73,8 @@ export async function planStudy(flags: PlanOptions, hooks: PlanHooks = {}): Prom
   if (flags.metric !== 'likelihood' && flags.metric !== 'turnout') throw new UsageError(`--metric: "${flags.metric}" is not likelihood or turnout`);
   const metric = flags.metric as Metric;
   if (metric === 'turnout' && Math.abs(flags.effect) >= 1) throw new UsageError(`--effect: ${flags.effect} is not a turnout difference (a share between -1 and 1, e.g. 0.03)`);
+  // A mean likelihood is 0-4, so a difference of two is at most 4 either way.
+  if (metric === 'likelihood' && Math.abs(flags.effect) > 4) throw new UsageError(`--effect: ${flags.effect} is not a likelihood difference (the scale is 0-4, so between -4 and 4, e.g. 0.2)`);
   const conditions = flags.conditions.split(',').map((c) => c.trim()).filter(Boolean);
   if (conditions.length === 0 || conditions.includes('control')) throw new UsageError('--conditions: name the conditions to compare with control (control itself is always run)');
   const say = hooks.notice ?? (() => undefined);

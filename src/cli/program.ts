@@ -36,6 +36,20 @@ export function invokedCommand(argv: readonly string[]): string | undefined {
 }
 
 /**
+ * argv as commander should see it: help asked of a command that does not exist (`sim bogus --help`,
+ * `sim help bogus`) is the unknown command itself, so commander names it (with a suggestion) and
+ * exits 2 instead of printing the main help and exiting 0.
+ */
+export function helpOfUnknownCommand(argv: readonly string[]): string[] {
+  const invoked = invokedCommand(argv);
+  if (invoked === undefined || COMMANDS.some((c) => c.name === invoked)) return [...argv];
+  const rest = argv.slice(2).filter((a) => a !== '--help' && a !== '-h');
+  const helpAt = rest.indexOf('help');
+  if (helpAt !== -1 && rest.indexOf(invoked) > helpAt) rest.splice(helpAt, 1);
+  return [...argv.slice(0, 2), ...rest];
+}
+
+/**
  * The `sim` command line. Every command is registered here; each lives in its own file. With
  * `load: 'invoked'` only the module of the command argv names is imported; `'all'` imports every one.
  */
