@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runSim } from './helpers.js';
+import { PROJECT_ROOT, runSim } from './helpers.js';
 import { writeUsersDir } from './support/users-files.js';
 
 /** Lines a user reads after a mistake or a success (issue 27, the smaller defects): one clear line each. */
@@ -86,6 +86,16 @@ describe('a store with runs of seeds 1 and 2', { timeout: 240_000 }, () => {
     expect(rest).toEqual(up.stdout.split('\n').slice(1));
     expect(down.stdout).not.toMatch(/0\.00e\+0/);
     expect(down.stdout).toMatch(/between-seed variance (0: the 2 pilot seeds' effects vary|[\d.]+ \(sd [\d.]+\) from 2 pilot seeds)/);
+  });
+
+  it('sim report --compare result_data pools its seed_<n> folders (it took only result_data/seed_1)', () => {
+    const to = join(scratch, 'report-compare');
+    const r = runSim(['report', '1', '--out', out, '--to', to, '--compare', join(PROJECT_ROOT, 'result_data')]);
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(readFileSync(join(to, 'report.json'), 'utf8')) as { compare: { source: string; conditions: Array<{ condition: string; users: number }> } };
+    expect(report.compare.source).toMatch(/result_data, 5 seeds pooled \(1, 2, 3, 4, 5\)$/);
+    // 2,000 users per seed, five seeds.
+    expect(report.compare.conditions.find((c) => c.condition === 'control')!.users).toBe(10_000);
   });
 
   it('a seed no run has is refused naming the runs; --new-run makes the new run', () => {

@@ -11,7 +11,7 @@ export function registerReport(program: Command): void {
     .option('--out <dir>', 'output directory holding sim.db', DEFAULT_OUT)
     .option('--to <dir>', 'folder to write into (default: <out>/report/run-<id>)')
     .option('--sweep <name>', 'report a sweep (sim sweep): one report per setting, each pooling its seeds, in <to>/<setting> (default <out>/report/<name>/)')
-    .option('--compare <dir>', 'overlay a folder in the reference layout (e.g. one seed of the reference\'s published data; see docs/protocol.md)')
+    .option('--compare <dir>', 'overlay a folder in the reference layout (e.g. one seed of the reference\'s published data; see docs/protocol.md), or a folder of seed_<n> folders (as result_data/), pooled')
     .action(async (runs: string[], opts: { out: string; to?: string; compare?: string; sweep?: string }) => {
       if (opts.sweep !== undefined) {
         for (const { setting, runIds, result } of await writeSweepReport({ ...opts, sweep: opts.sweep })) {
