@@ -168,7 +168,7 @@ export async function writeSweepReport(opts: Omit<ReportOptions, 'runs'> & { swe
   const out: Array<{ setting: string; runIds: number[]; result: ReportResult }> = [];
   for (const g of groups) {
     const folder = g.setting === '' ? 'base' : g.setting.replace(/[^\w.=,-]/g, '_');
-    out.push({ ...g, result: await writeReport({ ...opts, runs: g.runIds.map(String), to: join(root, folder) }) });
+    out.push({ ...g, result: await writeReport({ ...opts, runs: g.runIds.map(String), to: join(root, folder), sweepSetting: { name: opts.sweep, setting: g.setting } }) });
   }
   return out;
 }
