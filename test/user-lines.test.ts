@@ -2,7 +2,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT, runSim } from './helpers.js';
+import { spawnSync } from 'node:child_process';
+import { PROJECT_ROOT, runSim, SIM_BIN } from './helpers.js';
 import { writeUsersDir } from './support/users-files.js';
 
 /** Lines a user reads after a mistake or a success (issue 27, the smaller defects): one clear line each. */
@@ -140,5 +141,19 @@ describe('the command line itself', { timeout: 120_000 }, () => {
     expect(beyond.status).toBe(2);
     expect(lines(beyond.stderr)).toEqual(['sim: --effect: 5 is not a likelihood difference (the scale is 0-4, so between -4 and 4, e.g. 0.2)']);
     expect(runSim(['plan', '--effect', '0', '--out', out]).stderr).toMatch(/--effect: "0" is not a non-zero number/);
+  });
+});
+
+describe('notices in an 80-column terminal', { timeout: 120_000 }, () => {
+  // util-linux `script` gives the command a terminal of its own, sized with stty.
+  it.skipIf(!existsSync('/usr/bin/script'))('fit: every line sim run writes is at most 80 characters (they were 106-177)', () => {
+    const out = join(scratch, 'tty');
+    const command = `stty cols 80; ${JSON.stringify(process.execPath)} ${JSON.stringify(SIM_BIN)} run ${small.join(' ')} --out ${JSON.stringify(out)}`;
+    const r = spawnSync('/usr/bin/script', ['-q', '-c', command, '/dev/null'], { cwd: PROJECT_ROOT, encoding: 'utf8', env: { ...process.env, OPENAI_API_KEY: '' }, timeout: 100_000 });
+    expect(r.status, r.stdout).toBe(0);
+    // The progress line redraws itself with \r: only what is left on screen counts.
+    const screen = r.stdout.split(/\r?\n/).map((l) => l.split('\r').pop()!.replace(/\x1b\[[0-9;]*[A-Za-z]/g, ''));
+    expect(screen.some((l) => /offline persona model/.test(l))).toBe(true);
+    expect(screen.filter((l) => l.length > 80)).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { exportCsv, exportEvents } from '../../api/export.js';
 import { DEFAULT_OUT } from '../options.js';
+import { notice } from '../notice.js';
 
 export function registerExport(program: Command): void {
   const exporter = program.command('export').description("write a run's data for analysis");
@@ -14,7 +15,7 @@ export function registerExport(program: Command): void {
     .action(async (run: string | undefined, opts: { out: string; to?: string; force?: boolean }) => {
       const result = await exportCsv({ ...opts, run });
       process.stdout.write(`exported run ${result.runId} to ${result.to}: ${result.folders.join(', ') || '(no condition recorded)'}\n`);
-      if (result.missing.length > 0) process.stderr.write(`sim: run ${result.runId} is not finished: ${result.missing.join('; ')}; exported what exists (\`sim resume ${result.runId}\` finishes it)\n`);
+      if (result.missing.length > 0) notice(`sim: run ${result.runId} is not finished: ${result.missing.join('; ')}; exported what exists (\`sim resume ${result.runId}\` finishes it)`);
     });
   exporter
     .command('events')

@@ -5,6 +5,7 @@ import type { NoiseModel } from '../../domain/power.js';
 import { UsageError } from '../../errors.js';
 import { DEFAULT_OUT, integerFlag } from '../options.js';
 import { printTable } from '../table.js';
+import { notice } from '../notice.js';
 
 interface PlanFlags extends PlanOptions {
   json?: boolean;
@@ -41,7 +42,7 @@ export function registerPlan(program: Command): void {
         notice: (line) => {
           if (progressShown) process.stderr.write('\r\x1b[K');
           progressShown = false;
-          process.stderr.write(`sim plan: ${line}\n`);
+          notice(`sim plan: ${line}`);
         },
         onCheckProgress: (done, total) => {
           if (process.stderr.isTTY && Date.now() - last > 500) {

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { replayRun, type ReplayOptions } from '../../api/replay.js';
 import { addLlmOptions, addOutOption, integerFlag } from '../options.js';
 import { printSummary, RunView } from '../run-view.js';
+import { notice } from '../notice.js';
 
 export function registerReplay(program: Command): void {
   const command = program
@@ -23,7 +24,7 @@ export function registerReplay(program: Command): void {
     const { unanswered, stats, divergence: d } = replay;
     if (unanswered > 0) {
       const examples = replay.unansweredExamples.join(', ');
-      process.stderr.write(`sim: note: the recorded run applied fallbacks to ${unanswered} unanswered request${unanswered === 1 ? '' : 's'} (${examples}${unanswered > 5 ? ', ...' : ''}): the server never answered them (an older sim cached transport failures); they are not answers\n`);
+      notice(`sim: note: the recorded run applied fallbacks to ${unanswered} unanswered request${unanswered === 1 ? '' : 's'} (${examples}${unanswered > 5 ? ', ...' : ''}): the server never answered them (an older sim cached transport failures); they are not answers`);
     }
     if (!d) {
       process.stdout.write(`identical ${replay.fingerprint}${stats ? ` (${stats.calls} HTTP requests, ${stats.cacheHits} cache hits)` : ''}\n`);

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { writeReport } from '../../api/report.js';
 import { writeSweepReport } from '../../api/sweep.js';
 import { DEFAULT_OUT } from '../options.js';
+import { notice } from '../notice.js';
 
 export function registerReport(program: Command): void {
   program
@@ -16,12 +17,12 @@ export function registerReport(program: Command): void {
       if (opts.sweep !== undefined) {
         for (const { setting, runIds, result } of await writeSweepReport({ ...opts, sweep: opts.sweep })) {
           process.stdout.write(`${setting || 'base'}: runs ${runIds.join(', ')} pooled: wrote ${result.html} and report.json\n`);
-          for (const r of result.runs) if (!r.finished) process.stderr.write(`sim: run ${r.run} is not finished: ${r.missing.join('; ')}; the report covers what exists\n`);
+          for (const r of result.runs) if (!r.finished) notice(`sim: run ${r.run} is not finished: ${r.missing.join('; ')}; the report covers what exists`);
         }
         return;
       }
       const result = await writeReport({ ...opts, runs });
       process.stdout.write(`wrote ${result.html} and report.json\n`);
-      for (const r of result.runs) if (!r.finished) process.stderr.write(`sim: run ${r.run} is not finished: ${r.missing.join('; ')}; the report covers what exists\n`);
+      for (const r of result.runs) if (!r.finished) notice(`sim: run ${r.run} is not finished: ${r.missing.join('; ')}; the report covers what exists`);
     });
 }
