@@ -33,6 +33,12 @@ describe('huge sizes are refused before anything is written', { timeout: 120_000
     expect(existsSync(out)).toBe(false);
   });
 
+  it('sim plan --check 1000000000 is refused before its pilot runs', () => {
+    const r = runSim(['plan', '--effect', '0.2', '--check', '1000000000', '--out', join(scratch, 'plan-huge')]);
+    expect(r.status).toBe(2);
+    expect(lines(r.stderr)).toEqual([expect.stringMatching(/^sim: --check 1000000000: 1,000,000,000 offline runs would need about [\d,]+ GB of memory/)]);
+  });
+
   it('a heap raised with NODE_OPTIONS is what the check compares with', () => {
     // 2,000,000 initial posts need about 5.5 GB: over the default heap (about 4 GB), within 9 GB.
     const asked = ['run', '--n-users', '100', '--num-contents', '2000000', '--dry-run'];

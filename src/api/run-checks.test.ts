@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseExperiment } from '../domain/config.js';
 import { ConfigError, UsageError } from '../errors.js';
-import { adoptWarmupConfig, checkBaseUrl, checkRunMemory, parseWithFlags } from './run-checks.js';
+import { adoptWarmupConfig, checkBaseUrl, checkRunMemory, checkThreadMemory, parseWithFlags } from './run-checks.js';
 
 const warmup = { runId: 4, config: parseExperiment({ n_users: 200, seed: 7, users_dir: 'u', feed: { length: 6 }, content: { initial_posts: 9 } }) };
 
@@ -67,5 +67,18 @@ describe('checkRunMemory', () => {
     expect(() => checkRunMemory(parseExperiment({ warmup: { start_round: -100_000_000, end_round: 0 } }), {}, machine)).toThrow(/^warmup -100000000\.\.0 and time_points up to 30: the run would need about [\d,]+ GB/);
     expect(() => checkRunMemory(parseExperiment({ n_runs: 1e9 }), {}, machine)).toThrow(/^n_runs 1000000000: the run would need/);
     expect(() => checkRunMemory(parseExperiment({}), {}, machine)).not.toThrow();
+  });
+});
+
+describe('checkThreadMemory', () => {
+  const GB = 2 ** 30;
+  const machine = { heapBytes: 4 * GB, machineBytes: 24 * GB };
+  it('refuses more threads than the machine holds copies of the world, saying how many fit', () => {
+    expect(() => checkThreadMemory('--workers', 1000, 1000, 0.5 * GB, machine)).toThrow(
+      new UsageError('--workers 1000: 1000 threads would need about 500 GB of memory (each holds its own world, about 0.5 GB), more than this machine has (24.0 GB); use at most 48'),
+    );
+    // Only the threads that start count: 1000 asked, 5 condition streams.
+    expect(() => checkThreadMemory('--workers', 1000, 5, 0.5 * GB, machine)).not.toThrow();
+    expect(() => checkThreadMemory('--workers', undefined, 1000, 0.5 * GB, machine)).not.toThrow();
   });
 });

@@ -195,6 +195,19 @@ export function checkMemory(bytes: number, setting: string, who: string, detail:
   throw new UsageError(`${what}, more than Node's heap limit (${gb(limits.heapBytes)}); use a smaller value, or raise the limit: NODE_OPTIONS=--max-old-space-size=${mb} (MB; this machine has ${gb(limits.machineBytes)})`);
 }
 
+/**
+ * Refuses more threads than the machine's memory holds: each worker thread is a heap of its own
+ * holding its own copy of the world (`perThreadBytes`), so `threads` of them need that many times
+ * it. Only the threads that would start count (`sim run` starts at most one per condition stream).
+ */
+export function checkThreadMemory(flag: string, asked: number | undefined, started: number, perThreadBytes: number, limits: MemoryLimits = memoryLimits()): void {
+  if (asked === undefined) return;
+  const bytes = started * perThreadBytes;
+  if (bytes <= limits.machineBytes) return;
+  const most = Math.max(1, Math.floor(limits.machineBytes / perThreadBytes));
+  throw new UsageError(`${flag} ${asked}: ${started} threads would need about ${gb(bytes)} of memory (each holds its own world, about ${gb(perThreadBytes)}), more than this machine has (${gb(limits.machineBytes)}); use at most ${most}`);
+}
+
 /** The flag or config key (with its value) a user would change to shrink a part. */
 function settingOf(part: MemoryPart, c: ExperimentConfig, flags: RunFlagValues): string {
   switch (part.key) {

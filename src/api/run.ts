@@ -15,7 +15,8 @@ import { resolveConfig, type Notice, type RunOptions } from './config.js';
 import { DEFAULT_OUT } from './defaults.js';
 import { checkEndpoints, maxFallbackRate } from './llm.js';
 import { checkProviderReady, chooseProvider } from './provider.js';
-import { adoptWarmupConfig, checkFolderFlag, readConfigInput } from './run-checks.js';
+import { adoptWarmupConfig, checkFolderFlag, checkThreadMemory, readConfigInput } from './run-checks.js';
+import { estimateRunMemory, streamCount } from '../domain/memory.js';
 import { RunLog } from './run-log.js';
 
 export type { Population, ProgressEvent };
@@ -77,6 +78,7 @@ export async function startRun(options: RunOptions, hooks: RunHooks = {}): Promi
   const out = options.out ?? DEFAULT_OUT;
   let config = resolveConfig(options, hooks.notice);
   // A refused command writes nothing: no database is created or touched before these pass.
+  checkThreadMemory('--workers', options.workers, Math.min(options.workers ?? 1, Math.max(1, streamCount(config))), estimateRunMemory(config).bytes);
   checkProviderReady(config, options.cacheOnly);
   checkFolderFlag('--users-dir', options.usersDir, true, 'profiles.csv and network.csv');
   checkFolderFlag('--out', out, false);
