@@ -68,6 +68,12 @@ describe('checkRunMemory', () => {
     expect(() => checkRunMemory(parseExperiment({ n_runs: 1e9 }), {}, machine)).toThrow(/^n_runs 1000000000: the run would need/);
     expect(() => checkRunMemory(parseExperiment({}), {}, machine)).not.toThrow();
   });
+
+  it('agrees with the README: a few hundred thousand agents fit the default heap (4,144 MB here), a million do not', () => {
+    const defaultHeap = { heapBytes: 4144 * 2 ** 20, machineBytes: 24 * GB };
+    expect(() => checkRunMemory(parseExperiment({ n_users: 300_000 }), { nUsers: 300_000 }, defaultHeap)).not.toThrow();
+    expect(() => checkRunMemory(parseExperiment({ n_users: 1_000_000 }), { nUsers: 1_000_000 }, defaultHeap)).toThrow(/^--n-users 1000000: the run would need about 4\.1 GB of memory \(1,000,000 agents x 2\.5 KB\), more than Node's heap limit \(4\.0 GB\); use a smaller value, or raise the limit: NODE_OPTIONS=--max-old-space-size=6000/);
+  });
 });
 
 describe('checkThreadMemory', () => {
