@@ -153,7 +153,7 @@ export class ConfigError extends SimError {
   ) {
     super(`${source}: ${problems.length} problem${problems.length === 1 ? '' : 's'}: ${problems.join('; ')}`, { file: configFile(source) });
     this.position = position ?? null;
-    this.keys = problems.map((p) => /^([A-Za-z_][\w.]*|\(root\)): /.exec(p)?.[1] ?? null);
+    this.keys = problems.map((p) => /^([A-Za-z_][\w.\[\]]*|\(root\)): /.exec(p)?.[1] ?? null);
   }
 }
 

@@ -3,7 +3,7 @@ import { UsageError } from '../errors.js';
 import { findApiKey, PLACEHOLDER_KEY } from '../llm/api-key.js';
 import { recordBaseUrls, type LlmFlags } from './llm.js';
 import { withOfflineParams } from './offline-params.js';
-import { checkBaseUrl, parseWithFlags, readConfigInput } from './run-checks.js';
+import { checkBaseUrl, checkRunMemory, parseWithFlags, readConfigInput } from './run-checks.js';
 
 /** What `sim run` is asked: a config file, the settings that override it, and how to run it. */
 export interface RunOptions extends LlmFlags {
@@ -80,6 +80,8 @@ export function resolveConfig(options: RunOptions, notice: Notice = () => undefi
   const baseUrls = options.baseUrl ?? (process.env.OPENAI_BASE_URL ? [process.env.OPENAI_BASE_URL] : []);
   recordBaseUrls(merged, baseUrls);
   const config = withOfflineParams(parseWithFlags(merged, options.config ? `${options.config} with flags` : 'flags'), options.offlineParams);
+  // A size no heap can hold is refused now, not after minutes of filling memory.
+  checkRunMemory(config, options);
   // Said once the experiment is valid: a refused command prints its problem, not this.
   if (said) notice(said);
   return config;

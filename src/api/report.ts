@@ -28,6 +28,8 @@ export interface ReportOptions {
   to?: string;
   /** A folder in the reference layout to overlay. */
   compare?: string;
+  /** The sweep and setting the runs are, for the report's title (`sim report --sweep`). */
+  sweepSetting?: { name: string; setting: string };
 }
 
 export interface ReportResult {
@@ -70,7 +72,7 @@ export async function writeReport(opts: ReportOptions): Promise<ReportResult> {
     };
     // Each file appears whole or not at all.
     writeFileWhole(join(to, 'report.json'), `${JSON.stringify(withHashChains(report, chains), null, 2)}\n`, named);
-    writeFileWhole(join(to, 'report.html'), withHashChainLine(reportHtml(report, charts), chains), named);
+    writeFileWhole(join(to, 'report.html'), withHashChainLine(reportHtml(report, charts, opts.sweepSetting), chains), named);
     return { html: join(to, 'report.html'), report: withHashChains(report, chains), runs: reports.map((r) => ({ run: r.run, finished: r.finished, missing: r.missing })) };
   } finally {
     await store.close();

@@ -15,7 +15,8 @@ import { resolveConfig, type Notice, type RunOptions } from './config.js';
 import { DEFAULT_OUT } from './defaults.js';
 import { checkEndpoints, maxFallbackRate } from './llm.js';
 import { checkProviderReady, chooseProvider } from './provider.js';
-import { adoptWarmupConfig, checkFolderFlag, readConfigInput } from './run-checks.js';
+import { adoptWarmupConfig, checkFolderFlag, checkThreadMemory, readConfigInput } from './run-checks.js';
+import { estimateRunMemory, streamCount } from '../domain/memory.js';
 import { RunLog } from './run-log.js';
 import { capForRest, confirmSpending, SpendMeter, spendEstimate, type SpendHooks } from './spend.js';
 
@@ -80,6 +81,7 @@ export async function startRun(options: RunOptions, hooks: RunHooks = {}): Promi
   const held: string[] = [];
   let config = resolveConfig(options, (line) => held.push(line));
   // A refused command writes nothing: no database is created or touched before these pass.
+  checkThreadMemory('--workers', options.workers, Math.min(options.workers ?? 1, Math.max(1, streamCount(config))), estimateRunMemory(config).bytes);
   checkProviderReady(config, options.cacheOnly);
   checkFolderFlag('--users-dir', options.usersDir, true, 'profiles.csv and network.csv');
   checkFolderFlag('--out', out, false);

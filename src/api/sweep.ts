@@ -10,7 +10,7 @@ import { DEFAULT_TAKEOVER_SECONDS, submitConfig, type SubmitOptions } from './di
 import { checkProviderReady } from './provider.js';
 import { confirmSpending, spendEstimate, type SpendHooks } from './spend.js';
 import type { RunEstimate } from './estimate.js';
-import { checkFolderFlag } from './run-checks.js';
+import { checkFolderFlag, checkMemory, checkRunMemory, memoryLimits, type MemoryLimits } from './run-checks.js';
 import { openStoreFor, openStoreWithRuns, storeLocation, type StoreFlags } from './store.js';
 
 /**
@@ -38,17 +38,36 @@ export interface SweepRun {
   setting: string;
 }
 
-export function parseSeeds(text: string): number[] {
-  const seeds: number[] = [];
+export function parseSeeds(text: string, limits: MemoryLimits = memoryLimits()): number[] {
+  const ranges: Array<[number, number]> = [];
   for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
     const m = /^(\d+)(?:-(\d+))?$/.exec(part);
     if (!m) throw new UsageError(`--seeds: "${text}" is not a list of seeds (e.g. 1-5 or 1,2,7)`);
     const [from, to] = [Number(m[1]), Number(m[2] ?? m[1])];
+    if (!Number.isSafeInteger(to)) throw new UsageError(`--seeds: ${m[2] ?? m[1]} is too large (at most ${Number.MAX_SAFE_INTEGER})`);
     if (to < from) throw new UsageError(`--seeds: "${part}" is an empty range`);
-    for (let s = from; s <= to; s++) if (!seeds.includes(s)) seeds.push(s);
+    ranges.push([from, to]);
+  }
+  // Counted before any is listed: 1-1000000000 is refused, not expanded until the heap is full.
+  checkSweepSize(`--seeds ${text}`, ranges.reduce((n, [from, to]) => n + (to - from + 1), 0), limits);
+  const seeds: number[] = [];
+  const seen = new Set<number>();
+  for (const [from, to] of ranges) {
+    for (let s = from; s <= to; s++) {
+      if (seen.has(s)) continue;
+      seen.add(s);
+      seeds.push(s);
+    }
   }
   if (seeds.length === 0) throw new UsageError('--seeds: no seed given (e.g. 1-5)');
   return seeds;
+}
+
+/** What one run of a sweep holds while it is submitted: its config, parsed and recorded. */
+const SWEEP_RUN_BYTES = 20_000;
+
+function checkSweepSize(setting: string, runs: number, limits: MemoryLimits): void {
+  checkMemory(runs * SWEEP_RUN_BYTES, setting, `${runs.toLocaleString('en-US')} runs would need`, `their configs, about ${SWEEP_RUN_BYTES / 1000} KB a run`, limits);
 }
 
 function keyValue(flag: string, text: string): [string, string] {
@@ -80,13 +99,14 @@ function setPath(config: Record<string, unknown>, path: string, value: unknown, 
 }
 
 /** The configs of a sweep: every seed x grid combination, each validated. */
-export function sweepConfigs(base: ExperimentConfig, options: Pick<SweepOptions, 'seeds' | 'set' | 'grid'>): Array<{ seed: number; setting: string; config: ExperimentConfig }> {
-  const seeds = parseSeeds(options.seeds);
+export function sweepConfigs(base: ExperimentConfig, options: Pick<SweepOptions, 'seeds' | 'set' | 'grid'>, limits: MemoryLimits = memoryLimits()): Array<{ seed: number; setting: string; config: ExperimentConfig }> {
+  const seeds = parseSeeds(options.seeds, limits);
   const sets = (options.set ?? []).map((t) => keyValue('--set', t));
   const grid = (options.grid ?? []).map((t) => {
     const [key, values] = keyValue('--grid', t);
     return { key, values: values.split(',').map((v) => v.trim()).filter(Boolean) };
   });
+  checkSweepSize(`--seeds ${options.seeds} with --grid`, seeds.length * grid.reduce((n, g) => n * g.values.length, 1), limits);
   let combos: Array<Array<[string, string]>> = [[]];
   for (const g of grid) combos = combos.flatMap((c) => g.values.map((v) => [...c, [g.key, v] as [string, string]]));
   const out: Array<{ seed: number; setting: string; config: ExperimentConfig }> = [];
@@ -97,7 +117,10 @@ export function sweepConfigs(base: ExperimentConfig, options: Pick<SweepOptions,
       for (const [key, value] of combo) setPath(raw, key, valueOf(value), '--grid');
       raw.seed = seed;
       const setting = combo.map(([k, v]) => `${k}=${v}`).join(',');
-      out.push({ seed, setting, config: parseExperiment(raw, `--set/--grid (${setting || 'base'}, seed ${seed})`) });
+      const source = `--set/--grid (${setting || 'base'}, seed ${seed})`;
+      const config = parseExperiment(raw, source);
+      checkRunMemory(config, {}, limits, `the run of ${setting || 'the base setting'}, seed ${seed},`);
+      out.push({ seed, setting, config });
     }
   }
   return out;
@@ -172,7 +195,7 @@ export async function writeSweepReport(opts: Omit<ReportOptions, 'runs'> & { swe
   const out: Array<{ setting: string; runIds: number[]; result: ReportResult }> = [];
   for (const g of groups) {
     const folder = g.setting === '' ? 'base' : g.setting.replace(/[^\w.=,-]/g, '_');
-    out.push({ ...g, result: await writeReport({ ...opts, runs: g.runIds.map(String), to: join(root, folder) }) });
+    out.push({ ...g, result: await writeReport({ ...opts, runs: g.runIds.map(String), to: join(root, folder), sweepSetting: { name: opts.sweep, setting: g.setting } }) });
   }
   return out;
 }

@@ -3,7 +3,8 @@ import { populationStats, type PopulationStats } from '../domain/population/stat
 import { loadUsersDir } from '../users/load.js';
 import { writeUsersDir } from '../users/write.js';
 import { checkFolderToWriteInto } from '../write-whole.js';
-import { checkFolderFlag } from './run-checks.js';
+import { estimatePopulationMemory } from '../domain/memory.js';
+import { checkFolderFlag, checkMemory } from './run-checks.js';
 
 export interface GenerateUsersOptions {
   n: number;
@@ -15,6 +16,8 @@ export interface GenerateUsersOptions {
 /** `sim users generate`: a census-grounded population with a follower network, written to a folder. */
 export function generateUsers(options: GenerateUsersOptions): { users: number; follows: number; seconds: number } {
   const started = Date.now();
+  const memory = estimatePopulationMemory(options.n, options.meanOutDegree);
+  checkMemory(memory.bytes, `--n ${options.n}`, 'generating the population would need', memory.parts[0].detail);
   checkFolderToWriteInto(options.out, { flag: '--out', path: options.out });
   const files = generatePopulation({ n: options.n, seed: options.seed, meanOutDegree: options.meanOutDegree });
   writeUsersDir(options.out, files);

@@ -1,8 +1,8 @@
 import { CommanderError } from 'commander';
 import { EXIT_CODES, exitCodeOf, SimError } from '../errors.js';
-import { buildProgram } from './program.js';
+import { buildProgram, helpOfUnknownCommand } from './program.js';
 
-const argv = process.argv;
+const argv = helpOfUnknownCommand(process.argv);
 const debug = argv.includes('--debug');
 
 try {

@@ -15,6 +15,7 @@ export function integerFlag(flag: string, min?: number) {
   return (value: string): number => {
     if (!/^-?\d+$/.test(value.trim())) throw new UsageError(`${flag}: "${value}" is not an integer`);
     const n = Number(value);
+    if (!Number.isSafeInteger(n)) throw new UsageError(`${flag}: ${value.trim()} is too large (at most ${n < 0 ? '-' : ''}${Number.MAX_SAFE_INTEGER})`);
     if (min !== undefined && n < min) throw new UsageError(`${flag}: must be at least ${min} (got ${n})`);
     return n;
   };

@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline';
 import { onInterrupt } from './interrupt.js';
 import { ProgressReporter } from './progress.js';
 import { printTable } from './table.js';
+import { notice } from './notice.js';
 
 /**
  * How run, resume and replay show a run: notices and the run's first lines on stderr, the progress
@@ -21,7 +22,7 @@ export class RunView {
   readonly hooks: RunHooks = {
     notice: (line) => {
       this.progress?.done();
-      process.stderr.write(`${line}\n`);
+      notice(line);
     },
     onStart: (start) => this.start(start),
     onSpendEstimate: (estimate) => process.stderr.write(`${spendLine(estimate)}\n`),
@@ -30,7 +31,8 @@ export class RunView {
     onStopRequest: (stop) =>
       onInterrupt((signal) => {
         const key = signal === 'SIGINT' ? 'Ctrl-C' : signal;
-        process.stderr.write(`\nsim: ${signal}: stopping at the next round boundary (the round in progress is recorded whole or not at all${this.offline ? '' : '; answers received so far are cached'}); ${key} again quits at once\n`);
+        process.stderr.write('\n');
+        notice(`sim: ${signal}: stopping at the next round boundary (the round in progress is recorded whole or not at all${this.offline ? '' : '; answers received so far are cached'}); ${key} again quits at once`);
         stop();
       }),
   };
@@ -41,8 +43,8 @@ export class RunView {
     // A recorded run (with a log) says what it runs; an exact replay's scratch run does not.
     if (start.logFile === null) return;
     const { runId, config } = start;
-    if (start.offline) process.stderr.write(`sim: run ${runId} uses the ${OFFLINE_NOTICE}\n`);
-    process.stderr.write(`sim: run ${runId}: ${config.n_users} users, seed ${config.seed}, conditions ${config.warmup_only ? '(warmup only)' : conditionRuns(config).map((c) => c.stream).join(', ')}; log ${start.logFile}\n`);
+    if (start.offline) notice(`sim: run ${runId} uses the ${OFFLINE_NOTICE}`);
+    notice(`sim: run ${runId}: ${config.n_users} users, seed ${config.seed}, conditions ${config.warmup_only ? '(warmup only)' : conditionRuns(config).map((c) => c.stream).join(', ')}; log ${start.logFile}`);
   }
 
   done(): void {
@@ -64,7 +66,7 @@ export function printSummary(result: RunResult): void {
   const out = process.stdout;
   // The fingerprint on a line of its own: with it the line would not fit 80 columns.
   out.write(`\nrun ${result.runId} ${result.status ?? ''}${result.seconds !== null ? ` in ${result.seconds.toFixed(1)}s` : ''}: ${result.events} events, ${result.fellBack} decisions fell back\nfingerprint ${result.fingerprint}\n`);
-  if (result.offline) out.write(`decisions by the ${OFFLINE_NOTICE}\n`);
+  if (result.offline) notice(`decisions by the ${OFFLINE_NOTICE}`, out);
   const stats = result.stats;
   if (stats) out.write(`LLM: ${stats.calls} calls, ${stats.cacheHits} cache hits, ${stats.retries} retries, ${stats.promptTokens + stats.completionTokens} tokens, ~$${stats.costUsd.toFixed(4)}\n`);
   if (result.conditions.length === 0) {
@@ -135,5 +137,7 @@ export function printEstimate(e: RunEstimate): void {
 
 const pct = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(1)}%`);
 const num = (x: number | null) => (x === null ? '-' : x.toFixed(3));
-const signed = (x: number | null) => (x === null ? '-' : `${x >= 0 ? '+' : ''}${x.toFixed(3)}`);
-const signedPct = (x: number | null) => (x === null ? '-' : `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)} pts`);
+/** Signed; what rounds to zero is unsigned ("0.000", never "-0.000"). */
+const signedFixed = (x: number, digits: number) => (Number(x.toFixed(digits)) === 0 ? (0).toFixed(digits) : `${x > 0 ? '+' : ''}${x.toFixed(digits)}`);
+const signed = (x: number | null) => (x === null ? '-' : signedFixed(x, 3));
+const signedPct = (x: number | null) => (x === null ? '-' : `${signedFixed(100 * x, 1)} pts`);
