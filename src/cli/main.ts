@@ -1,9 +1,19 @@
 import { CommanderError } from 'commander';
-import { EXIT_CODES, exitCodeOf, SimError } from '../errors.js';
+import { CLOSED_OUTPUT_EXIT, EXIT_CODES, exitCodeOf, SimError } from '../errors.js';
 import { buildProgram } from './program.js';
 
 const argv = process.argv;
 const debug = argv.includes('--debug');
+
+// A reader that goes away (`sim runs | head -1`, `sim run 2>&1 | head`) ends the command at once and
+// quietly, as it ends a Unix tool: nothing more can be shown to anyone. A run stopped that way is
+// left as after a kill, and `sim resume` continues it.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(CLOSED_OUTPUT_EXIT);
+    throw error;
+  });
+}
 
 try {
   await (await buildProgram(argv)).parseAsync(argv);
