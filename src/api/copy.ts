@@ -16,9 +16,10 @@ export interface CopyOptions {
 
 /**
  * `sim copy`: copies runs and the LLM cache from one store to another (src/sim/copy.ts). Everything
- * to copy is verified before the target is opened or created.
+ * to copy is verified before the target is opened or created; `onStores` hears both stores' names
+ * (passwords masked) before anything is written.
  */
-export async function copyStore(options: CopyOptions, onRun?: (r: CopyResult) => void): Promise<{ from: string; to: string; runs: CopyResult[] }> {
+export async function copyStore(options: CopyOptions, onRun?: (r: CopyResult) => void, onStores?: (stores: { from: string; to: string }) => void): Promise<{ from: string; to: string; runs: CopyResult[] }> {
   const runIds =
     !options.runs || options.runs.length === 0
       ? null
@@ -35,6 +36,7 @@ export async function copyStore(options: CopyOptions, onRun?: (r: CopyResult) =>
     const plan = await planCopy(from, runIds);
     const to = await EventStore.at(toLocation);
     try {
+      onStores?.({ from: from.location, to: to.location });
       const runs = await copyRuns(from, to, plan, onRun);
       return { from: from.location, to: to.location, runs };
     } finally {

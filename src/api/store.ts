@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { RunNotFoundError, UsageError } from '../errors.js';
 import { describeLocation, directoryStore, parseStoreLocation, type StoreLocation } from '../events/open-store.js';
 import { EventStore } from '../sim/store.js';
@@ -33,6 +34,34 @@ export function postgresOnly(flags: StoreFlags, command: string): StoreLocation 
 /** How the store is named in messages (a URL's password masked). */
 export function storeName(flags: StoreFlags): string {
   return describeLocation(storeLocation(flags));
+}
+
+/**
+ * The store as a command that writes names it in its first line: its location (a URL's password
+ * masked), and "(from SIM_STORE)" when the environment chose it, not a flag of the command line.
+ */
+export function storeLine(flags: StoreFlags, env: NodeJS.ProcessEnv = process.env): string {
+  const fromEnv = flags.store === undefined && env.SIM_STORE !== undefined && env.SIM_STORE.trim() !== '';
+  return `store ${describeLocation(storeLocation(flags, env))}${fromEnv ? ' (from SIM_STORE)' : ''}`;
+}
+
+/**
+ * `--out DIR` typed on the command line while SIM_STORE (from the environment) names another store
+ * and no --store says which one is meant: refused, because `--out` alone has always meant DIR/sim.db
+ * and a store chosen silently by the environment is the wrong one more often than not. Giving
+ * `--store` (DIR/ or "$SIM_STORE") settles it; a SIM_STORE naming DIR/sim.db itself is no conflict.
+ */
+export function refuseOutWithEnvStore(out: string, flag = '--out', env: NodeJS.ProcessEnv = process.env): void {
+  const fromEnv = env.SIM_STORE;
+  if (fromEnv === undefined || fromEnv.trim() === '') return;
+  const envLocation = parseStoreLocation(fromEnv, 'SIM_STORE');
+  const outLocation = directoryStore(out);
+  if (envLocation.backend === 'sqlite' && outLocation.backend === 'sqlite' && resolve(envLocation.file) === resolve(outLocation.file)) return;
+  const folder = out.endsWith('/') ? out : `${out}/`;
+  throw new UsageError(
+    `${flag} ${out} and SIM_STORE (${describeLocation(envLocation)}) name different stores; say which: --store ${folder} or --store "$SIM_STORE" (${out} then holds logs and exports)`,
+    { flag },
+  );
 }
 
 /** Opens the store, creating it (and its schema) when it does not exist yet. */

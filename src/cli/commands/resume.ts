@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { resumeRun, type ResumeOptions } from '../../api/resume.js';
+import { storeLine } from '../../api/store.js';
 import { addLlmOptions, addOutOption, integerFlag } from '../options.js';
 import { printSummary, RunView } from '../run-view.js';
 
@@ -10,7 +11,7 @@ export function registerResume(program: Command): void {
     .argument('[run]', 'run id (default: the latest run)');
   addOutOption(command).option('--concurrency <n>', 'LLM requests in flight (default 32)', integerFlag('--concurrency', 1));
   addLlmOptions(command).action(async (run: string | undefined, opts: Omit<ResumeOptions, 'run'>) => {
-    const result = await new RunView().around((hooks) => resumeRun({ ...opts, run }, hooks));
+    const result = await new RunView(() => storeLine(opts), true).around((hooks) => resumeRun({ ...opts, run }, hooks));
     if (result.alreadyFinished) process.stdout.write(`run ${result.runId} is already finished (fingerprint ${result.fingerprint})\n`);
     else printSummary(result);
   });
