@@ -30,7 +30,7 @@ export async function copyStore(options: CopyOptions, onRun?: (r: CopyResult) =>
         });
   const fromLocation = parseStoreLocation(options.from, '--from');
   const toLocation = parseStoreLocation(options.to, '--to');
-  const from = await EventStore.existing(fromLocation);
+  const from = await EventStore.existing(fromLocation, { readOnly: true });
   if (!from) throw new UsageError(`--from ${maskPassword(options.from)}: holds no sim store`);
   try {
     const plan = await planCopy(from, runIds);

@@ -17,6 +17,7 @@ import { checkEndpoints, maxFallbackRate } from './llm.js';
 import { checkProviderReady, chooseProvider } from './provider.js';
 import { adoptWarmupConfig, checkFolderFlag, readConfigInput } from './run-checks.js';
 import { RunLog } from './run-log.js';
+import { checkFolderToWriteInto } from '../write-whole.js';
 
 export type { Population, ProgressEvent };
 
@@ -80,6 +81,8 @@ export async function startRun(options: RunOptions, hooks: RunHooks = {}): Promi
   checkProviderReady(config, options.cacheOnly);
   checkFolderFlag('--users-dir', options.usersDir, true, 'profiles.csv and network.csv');
   checkFolderFlag('--out', out, false);
+  // The run's log goes there whichever store is used: a folder that cannot be written is refused now.
+  checkFolderToWriteInto(out, { flag: '--out', path: out });
   // A server that refuses connections is reported now, not after minutes of retries.
   if (!options.cacheOnly) await checkEndpoints(config, {}, hooks.notice ?? (() => undefined));
   let store: EventStore;

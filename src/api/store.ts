@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { accessSync, constants, existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { RunNotFoundError, UsageError } from '../errors.js';
 import { describeLocation, directoryStore, parseStoreLocation, type StoreLocation } from '../events/open-store.js';
 import { EventStore } from '../sim/store.js';
@@ -64,19 +65,57 @@ export function refuseOutWithEnvStore(out: string, flag = '--out', env: NodeJS.P
   );
 }
 
+/**
+ * What a command does with its store: `read` opens it read-only and writes nothing (runs, report,
+ * export, show, plan, project without --rebuild, copy's source), so a store on a read-only mount can
+ * be read; `write` refuses first, as a usage error, a SQLite store whose file or folder cannot be written.
+ */
+export type StoreUse = 'read' | 'write';
+
 /** Opens the store, creating it (and its schema) when it does not exist yet. */
 export function openStoreFor(flags: StoreFlags): Promise<EventStore> {
+  checkStoreWritable(flags);
   return EventStore.at(storeLocation(flags));
 }
 
 /** Opens a store that already exists, or returns null, creating nothing. */
-export function openExistingStoreFor(flags: StoreFlags): Promise<EventStore | null> {
-  return EventStore.existing(storeLocation(flags));
+export function openExistingStoreFor(flags: StoreFlags, use: StoreUse = 'write'): Promise<EventStore | null> {
+  const location = storeLocation(flags);
+  if (use === 'read') return EventStore.existing(location, { readOnly: true });
+  if (location.backend === 'sqlite' && existsSync(location.file)) checkStoreWritable(flags);
+  return EventStore.existing(location);
 }
 
-/** Opens the store (--store, SIM_STORE, or OUT/sim.db) that must already hold runs. */
-export async function openStoreWithRuns(flags: StoreFlags): Promise<EventStore> {
-  const store = await openExistingStoreFor(flags);
+/** Why a path cannot be written, as the user reads it (the codes of src/write-whole.ts). */
+const CANNOT_WRITE: Record<string, string> = { EACCES: 'permission denied', EPERM: 'not permitted', EROFS: 'read-only file system', ENOTDIR: 'a file is in the way of a folder' };
+
+/**
+ * A SQLite store to be written: its file (when it exists) and the folder holding it (or the nearest
+ * one above that exists, where it would be created) must be writable. Refused, before anything is
+ * opened, in one line naming what the user gave (--store, SIM_STORE or --out) and why: a read-only
+ * file system says so. Exit 2, as any path given that cannot be written.
+ */
+export function checkStoreWritable(flags: StoreFlags, env: NodeJS.ProcessEnv = process.env): void {
+  const location = storeLocation(flags, env);
+  if (location.backend !== 'sqlite') return;
+  const fromEnv = env.SIM_STORE?.trim() ? env.SIM_STORE.trim() : undefined;
+  const [flag, given] = flags.store !== undefined ? ['--store', flags.store] : fromEnv !== undefined ? ['SIM_STORE', fromEnv] : ['--out', flags.out];
+  let at = dirname(location.file);
+  while (!existsSync(at) && dirname(at) !== at) at = dirname(at);
+  for (const path of existsSync(location.file) ? [location.file, at] : [at]) {
+    try {
+      accessSync(path, constants.W_OK);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'EACCES';
+      const where = path === location.file || path === given || path === dirname(location.file) ? '' : ` at ${path}`;
+      throw new UsageError(`${flag} ${given}: the store ${location.file} cannot be written (${code}: ${CANNOT_WRITE[code] ?? 'not writable'}${where})`, { flag, file: location.file });
+    }
+  }
+}
+
+/** Opens the store (--store, SIM_STORE, or OUT/sim.db) that must already hold runs; `read` opens it read-only. */
+export async function openStoreWithRuns(flags: StoreFlags, use: StoreUse = 'write'): Promise<EventStore> {
+  const store = await openExistingStoreFor(flags, use);
   if (!store) {
     if (flags.store === undefined && !process.env.SIM_STORE) {
       throw new RunNotFoundError(`${flags.out}: no sim.db here (run \`sim run --out ${flags.out}\` first, or pass --out)`);

@@ -69,16 +69,21 @@ export interface OpenOptions {
   writeLock?: SharedArrayBuffer;
   /** Refuse (return null) instead of creating a store that does not exist yet. */
   mustExist?: boolean;
+  /**
+   * Only read (implies mustExist): SQLite opens the file read-only, writing nothing (a read-only
+   * mount can be read; src/events/sqlite/database.ts says how). PostgreSQL opens as usual.
+   */
+  readOnly?: boolean;
 }
 
 /** Opens (creating and migrating when needed) the store at `location`, or null when `mustExist` and absent. */
 export async function openStore<E extends NewEvent>(location: StoreLocation, codec: EventCodec<E>, options: OpenOptions = {}): Promise<Store<E> | null> {
   if (location.backend === 'sqlite') {
-    if (options.mustExist && !existsSync(location.file)) return null;
-    return SqliteStore.open(location.file, codec, { writeLock: options.writeLock });
+    if ((options.mustExist || options.readOnly) && !existsSync(location.file)) return null;
+    return SqliteStore.open(location.file, codec, { writeLock: options.writeLock, readOnly: options.readOnly });
   }
   const { PostgresStore } = await import('./postgres/store.js');
-  return PostgresStore.open(location.url, location.display, codec, { mustExist: options.mustExist ?? false });
+  return PostgresStore.open(location.url, location.display, codec, { mustExist: (options.mustExist || options.readOnly) ?? false });
 }
 
 /** Like openStore, for a location that must be usable; never null. */

@@ -79,8 +79,8 @@ export class SqliteStore<E extends NewEvent> implements Store<E> {
     this.projections = new ProjectionStatements(handle.sqlite);
   }
 
-  static async open<E extends NewEvent>(file: string, codec: EventCodec<E>, options: { writeLock?: SharedArrayBuffer } = {}): Promise<SqliteStore<E>> {
-    const store = new SqliteStore(await openDatabase(file), codec);
+  static async open<E extends NewEvent>(file: string, codec: EventCodec<E>, options: { writeLock?: SharedArrayBuffer; readOnly?: boolean } = {}): Promise<SqliteStore<E>> {
+    const store = new SqliteStore(await openDatabase(file, { readonly: options.readOnly }), codec);
     if (options.writeLock) store.writeLock = new WriteLock(options.writeLock);
     return store;
   }
@@ -94,6 +94,7 @@ export class SqliteStore<E extends NewEvent> implements Store<E> {
   }
   async close(): Promise<void> {
     this.handle.sqlite.close();
+    this.handle.cleanup?.();
   }
 
   handoff(): StoreHandoff {
