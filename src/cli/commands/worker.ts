@@ -17,7 +17,7 @@ export function registerWorker(program: Command): void {
   addLlmOptions(command).action(async (opts: WorkerOptions) => {
     await runWorker(opts, {
       onEvent: (event) => {
-        const line = event.kind === 'started' ? `sim worker ${event.name}: waiting for jobs of ${storeLine(opts)} (${event.jobs} at a time)` : describe(event);
+        const line = event.kind === 'started' ? `sim worker ${event.name}: waiting for jobs (${event.jobs} at a time) from ${storeLine(opts)}` : describe(event);
         if (line) process.stderr.write(`${line}\n`);
       },
       onStopRequest: (stop) =>
