@@ -66,9 +66,9 @@ export function refuseOutWithEnvStore(out: string, flag = '--out', env: NodeJS.P
 }
 
 /**
- * What a command does with its store: `read` opens it read-only and writes nothing (runs, report,
- * export, show, plan, project without --rebuild, copy's source), so a store on a read-only mount can
- * be read; `write` refuses first, as a usage error, a SQLite store whose file or folder cannot be written.
+ * What a command does with its store: `read` writes nothing to it (runs, report, export, show, plan,
+ * project without --rebuild, copy's source) and reads one on a read-only mount
+ * (src/events/sqlite/database.ts says how); `write` refuses first, as a usage error, a SQLite store whose file or folder cannot be written.
  */
 export type StoreUse = 'read' | 'write';
 

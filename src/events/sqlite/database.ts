@@ -48,16 +48,16 @@ export async function openDatabase(file: string, options: { readonly?: boolean }
 }
 
 /**
- * A database that exists, opened for reading only: no migration, no change of journal mode, nothing
- * written. Two cases need more:
- * - an older schema (pending migrations) is migrated as before, the one write a reading command
- *   makes, when the file can be written;
- * - a WAL database whose folder cannot be written (a read-only mount, another user's folder) cannot
- *   be read in place: SQLite needs its -shm file beside it, and the driver cannot open it
- *   `immutable`. It is read from a private copy (the file and its -wal) in the temporary folder,
- *   removed on close; an older schema is migrated in the copy.
+ * A database that exists, opened to be read: nothing is written by reading. Where its file and
+ * folder can be written it is opened as always (an older schema is upgraded once, as any command
+ * did; closing removes the -wal and -shm files reading made). Otherwise (a read-only mount, another
+ * user's store) it is opened read-only: no migration, no change of journal mode. A WAL database
+ * whose folder cannot take the -shm file SQLite needs beside it cannot be read in place (the driver
+ * cannot open a file `immutable`), nor can an older schema be upgraded there: then it is read from
+ * a private copy (the file and its -wal) in the temporary folder, removed on close.
  */
 async function openForReading(file: string): Promise<OpenDatabase> {
+  if (folderIsWritable(file) && fileIsWritable(file)) return openWritable(file);
   let sqlite: BetterSqlite3Type.Database | null = null;
   try {
     sqlite = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
@@ -65,7 +65,7 @@ async function openForReading(file: string): Promise<OpenDatabase> {
     sqlite.prepare('select count(*) from sqlite_master').get();
   } catch (error) {
     sqlite?.close();
-    if (folderIsWritable(file) || !isCannotOpen(error)) throw describeSqliteError(file, error, 'cannot open');
+    if (!isCannotOpen(error)) throw describeSqliteError(file, error, 'cannot open');
     return openCopy(file);
   }
   try {
@@ -77,7 +77,7 @@ async function openForReading(file: string): Promise<OpenDatabase> {
     throw error;
   }
   sqlite.close();
-  return folderIsWritable(file) && fileIsWritable(file) ? openWritable(file) : openCopy(file);
+  return openCopy(file);
 }
 
 /** The read-only database read from a private copy (see openForReading); messages still name `file`. */
