@@ -83,9 +83,12 @@ async function openForReading(file: string): Promise<OpenDatabase> {
 /** The read-only database read from a private copy (see openForReading); messages still name `file`. */
 async function openCopy(file: string): Promise<OpenDatabase> {
   const dir = mkdtempSync(join(tmpdir(), 'sim-read-only-'));
-  const cleanup = () => rmSync(dir, { recursive: true, force: true });
+  const cleanup = () => {
+    process.off('exit', cleanup);
+    rmSync(dir, { recursive: true, force: true });
+  };
   // A copy left behind by a process that never closed the store goes with the process.
-  process.once('exit', cleanup);
+  process.on('exit', cleanup);
   try {
     const copy = join(dir, DB_FILE_NAME);
     copyFileSync(file, copy);
