@@ -68,7 +68,8 @@ export function refuseOutWithEnvStore(out: string, flag = '--out', env: NodeJS.P
 /**
  * What a command does with its store: `read` writes nothing to it (runs, report, export, show, plan,
  * project without --rebuild, copy's source) and reads one on a read-only mount
- * (src/events/sqlite/database.ts says how); `write` refuses first, as a usage error, a SQLite store whose file or folder cannot be written.
+ * (src/events/sqlite/database.ts says how); `write` first refuses, as a usage error, a SQLite store
+ * whose file or folder cannot be written.
  */
 export type StoreUse = 'read' | 'write';
 
@@ -107,13 +108,14 @@ export function checkStoreWritable(flags: StoreFlags, env: NodeJS.ProcessEnv = p
       accessSync(path, constants.W_OK);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? 'EACCES';
-      const where = path === location.file || path === given || path === dirname(location.file) ? '' : ` at ${path}`;
+      // The nearest existing folder is named when it is not the store's own.
+      const where = path === location.file || path === dirname(location.file) ? '' : ` at ${path}`;
       throw new UsageError(`${flag} ${given}: the store ${location.file} cannot be written (${code}: ${CANNOT_WRITE[code] ?? 'not writable'}${where})`, { flag, file: location.file });
     }
   }
 }
 
-/** Opens the store (--store, SIM_STORE, or OUT/sim.db) that must already hold runs; `read` opens it read-only. */
+/** Opens the store (--store, SIM_STORE, or OUT/sim.db) that must already hold runs, to `use` it (StoreUse). */
 export async function openStoreWithRuns(flags: StoreFlags, use: StoreUse = 'write'): Promise<EventStore> {
   const store = await openExistingStoreFor(flags, use);
   if (!store) {
