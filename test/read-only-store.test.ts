@@ -89,6 +89,7 @@ describe('a store on a read-only mount', () => {
       [['resume', '--out', out], `sim: --out ${out}: cannot write there (EROFS: read-only file system)`],
       [['resume', '--store', db, '--out', scratch], `sim: --store ${db}: the store ${db} cannot be written (EROFS: read-only file system)`],
       [['project', '--rebuild', '--out', out], `sim: --out ${out}: the store ${db} cannot be written (EROFS: read-only file system)`],
+      [['copy', '--from', out, '--to', `${join(mount, 'copy')}/`], `sim: --to ${join(mount, 'copy')}/: the store ${join(mount, 'copy', 'sim.db')} cannot be written (EROFS: read-only file system at ${mount})`],
     ] as const) {
       const result = runSim([...args], { env });
       expect(result.status, result.stderr).toBe(2);

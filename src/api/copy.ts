@@ -2,6 +2,7 @@ import { UsageError } from '../errors.js';
 import { maskPassword, parseStoreLocation } from '../events/open-store.js';
 import { copyRuns, planCopy, type CopyResult } from '../sim/copy.js';
 import { EventStore } from '../sim/store.js';
+import { checkLocationWritable } from './store.js';
 
 export type { CopyResult } from '../sim/copy.js';
 
@@ -30,6 +31,7 @@ export async function copyStore(options: CopyOptions, onRun?: (r: CopyResult) =>
         });
   const fromLocation = parseStoreLocation(options.from, '--from');
   const toLocation = parseStoreLocation(options.to, '--to');
+  checkLocationWritable(toLocation, '--to', options.to);
   const from = await EventStore.existing(fromLocation, { readOnly: true });
   if (!from) throw new UsageError(`--from ${maskPassword(options.from)}: holds no sim store`);
   try {

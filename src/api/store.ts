@@ -97,10 +97,14 @@ const CANNOT_WRITE: Record<string, string> = { EACCES: 'permission denied', EPER
  * file system says so. Exit 2, as any path given that cannot be written.
  */
 export function checkStoreWritable(flags: StoreFlags, env: NodeJS.ProcessEnv = process.env): void {
-  const location = storeLocation(flags, env);
-  if (location.backend !== 'sqlite') return;
   const fromEnv = env.SIM_STORE?.trim() ? env.SIM_STORE.trim() : undefined;
   const [flag, given] = flags.store !== undefined ? ['--store', flags.store] : fromEnv !== undefined ? ['SIM_STORE', fromEnv] : ['--out', flags.out];
+  checkLocationWritable(storeLocation(flags, env), flag, given);
+}
+
+/** checkStoreWritable for a store named by `flag` as `given` (`sim copy --to`). */
+export function checkLocationWritable(location: StoreLocation, flag: string, given: string): void {
+  if (location.backend !== 'sqlite') return;
   let at = dirname(location.file);
   while (!existsSync(at) && dirname(at) !== at) at = dirname(at);
   for (const path of existsSync(location.file) ? [location.file, at] : [at]) {

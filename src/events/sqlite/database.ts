@@ -190,7 +190,15 @@ function ensureDirectory(dir: string, file: string): void {
   try {
     mkdirSync(dir, { recursive: true });
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code ?? String(error);
+    // mkdir -p on a read-only file system says ENOENT: the nearest existing folder says why.
+    let reason = (error as NodeJS.ErrnoException).code ?? String(error);
+    let at = dir;
+    while (!existsSync(at) && dirname(at) !== at) at = dirname(at);
+    try {
+      accessSync(at, constants.W_OK);
+    } catch (denied) {
+      reason = `${(denied as NodeJS.ErrnoException).code ?? reason}${(denied as NodeJS.ErrnoException).code === 'EROFS' ? ': read-only file system' : ''} at ${at}`;
+    }
     throw new DatabaseError(`${file}: cannot create its directory ${dir} (${reason})`);
   }
 }
