@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -67,5 +67,16 @@ describe('a closed standard error', () => {
     const dir = join(scratch, 'cut');
     const result = await withClosed('stderr', ['run', ...runArgs, '--out', dir]);
     expect(result).toEqual({ status: 141, signal: null, other: '' });
+  }, SPAWNS);
+});
+
+describe('a standard output that cannot be written', () => {
+  it('(a full disk: /dev/full) is one line on stderr and exit 1, not a stack', (context) => {
+    if (!existsSync('/dev/full')) return context.skip('no /dev/full on this system');
+    const full = openSync('/dev/full', 'w');
+    const result = spawnSync(process.execPath, [SIM_BIN, 'runs', '--out', out], { cwd: PROJECT_ROOT, env: { ...process.env, OPENAI_API_KEY: '' }, stdio: ['ignore', full, 'pipe'], encoding: 'utf8' });
+    closeSync(full);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe('sim: cannot write to standard output (ENOSPC)\n');
   }, SPAWNS);
 });
