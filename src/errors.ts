@@ -60,6 +60,14 @@ export const EXIT_CODES: Readonly<Record<ErrorCode | 'unexpected', number>> = {
   unexpected: 1,
 };
 
+/**
+ * The exit code of a command whose reader closed its output (`sim runs | head -1`): it stops at
+ * once, quietly, with the status a shell reports for any Unix tool cut short that way (128 +
+ * SIGPIPE), as `git log | head -1` does; a pipeline's status is still the reader's unless `set -o
+ * pipefail`, and then a run cut short does not pass for a finished one.
+ */
+export const CLOSED_OUTPUT_EXIT = 141;
+
 /** The exit code for any thrown value: ours by its code, anything else is unexpected. */
 export function exitCodeOf(error: unknown): number {
   return error instanceof SimError ? EXIT_CODES[error.code] : EXIT_CODES.unexpected;

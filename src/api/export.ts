@@ -21,7 +21,7 @@ export interface ExportCsvOptions {
 
 /** `sim export csv`: the reference's CSV layout of a run, from events whose hash chains verify. */
 export async function exportCsv(opts: ExportCsvOptions): Promise<{ runId: number; to: string; folders: string[]; missing: string[] }> {
-  const store = await openStoreWithRuns(opts);
+  const store = await openStoreWithRuns(opts, 'read');
   try {
     const runId = await selectRun(store, opts.run);
     const to = opts.to ?? join(opts.out, 'export', `run-${runId}`);
@@ -49,7 +49,7 @@ export interface ExportEventsOptions {
  * back); written to `to`, or handed to `sink` while the store is open.
  */
 export async function exportEvents(opts: ExportEventsOptions, sink?: (lines: AsyncIterable<string>) => Promise<void>): Promise<{ runId: number; events: number; streams: number }> {
-  const store = await openStoreWithRuns(opts);
+  const store = await openStoreWithRuns(opts, 'read');
   try {
     const runId = await selectRun(store, opts.run);
     const order = [WARMUP_STREAM, ...conditionRuns(parseExperiment((await store.getRun(runId)).config)).map((c) => c.stream)];
@@ -76,7 +76,7 @@ export async function exportEvents(opts: ExportEventsOptions, sink?: (lines: Asy
 
 /** `sim project`: verifies a run's hash chains and, with `rebuild`, rebuilds its projections from the events. */
 export async function projectRun(opts: { run?: string; out: string; store?: string; rebuild?: boolean }, onVerified?: (v: { runId: number; streams: number }) => void): Promise<{ runId: number; streams: number; rebuilt: { events: number; seconds: number } | null }> {
-  const store = await openStoreWithRuns(opts);
+  const store = await openStoreWithRuns(opts, opts.rebuild ? 'write' : 'read');
   try {
     const runId = await selectRun(store, opts.run);
     const streams = await store.runStreams(runId);

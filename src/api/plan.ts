@@ -87,7 +87,7 @@ export async function planStudy(flags: PlanOptions, hooks: PlanHooks = {}): Prom
   let config: ExperimentConfig = resolveConfig({ out: flags.out, config: flags.config, usersDir: flags.usersDir, provider: 'offline', conditions: ['control', ...conditions].join(',') });
   let pilots: PilotRun[];
   if (flags.pilot) {
-    const store = await openStoreWithRuns(flags);
+    const store = await openStoreWithRuns(flags, 'read');
     try {
       pilots = [];
       for (const arg of flags.pilot) {

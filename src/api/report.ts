@@ -46,7 +46,7 @@ export interface ReportResult {
  * config pooled over their seeds; built only from events whose hash chains verify.
  */
 export async function writeReport(opts: ReportOptions): Promise<ReportResult> {
-  const store = await openStoreWithRuns(opts);
+  const store = await openStoreWithRuns(opts, 'read');
   try {
     const runIds = opts.runs.length === 0 ? [await selectRun(store, undefined)] : await Promise.all(opts.runs.map((a) => selectRun(store, a)));
     if (runIds.length > 1) checkPoolable(await Promise.all(runIds.map(async (id) => ({ id, config: (await store.getRun(id)).config }))));

@@ -10,6 +10,7 @@ import { checkEndpoints, maxFallbackRate, type LlmFlags } from './llm.js';
 import { chooseProvider } from './provider.js';
 import { executeRun, type RunHooks, type RunResult } from './run.js';
 import { openStoreWithRuns, selectRun } from './runs.js';
+import { checkFolderToWriteInto } from '../write-whole.js';
 
 export interface ResumeOptions extends LlmFlags {
   /** The run id (default: the latest run). */
@@ -28,6 +29,8 @@ export type ResumeResult = { alreadyFinished: true; runId: number; fingerprint: 
 /** `sim resume`: continues a run from its last complete round (the cache answers what was already paid for). */
 export async function resumeRun(options: ResumeOptions, hooks: RunHooks = {}): Promise<ResumeResult> {
   const notice = hooks.notice ?? (() => undefined);
+  // The run's log goes to --out whichever store is used.
+  checkFolderToWriteInto(options.out, { flag: '--out', path: options.out });
   const store = await openStoreWithRuns(options);
   try {
     const runId = await selectRun(store, options.run);

@@ -19,6 +19,7 @@ import { adoptWarmupConfig, checkFolderFlag, checkThreadMemory, readConfigInput 
 import { estimateRunMemory, streamCount } from '../domain/memory.js';
 import { RunLog } from './run-log.js';
 import { capForRest, confirmSpending, SpendMeter, spendEstimate, type SpendHooks } from './spend.js';
+import { checkFolderToWriteInto } from '../write-whole.js';
 
 export type { Population, ProgressEvent };
 
@@ -85,6 +86,8 @@ export async function startRun(options: RunOptions, hooks: RunHooks = {}): Promi
   checkProviderReady(config, options.cacheOnly);
   checkFolderFlag('--users-dir', options.usersDir, true, 'profiles.csv and network.csv');
   checkFolderFlag('--out', out, false);
+  // The run's log goes there whichever store is used: a folder that cannot be written is refused now.
+  checkFolderToWriteInto(out, { flag: '--out', path: out });
   // A server that refuses connections is reported now, not after minutes of retries.
   if (!options.cacheOnly) await checkEndpoints(config, {}, hooks.notice ?? (() => undefined));
   for (const line of held) hooks.notice?.(line);

@@ -162,7 +162,7 @@ export async function submitSweep(options: SweepOptions, notice: Notice = () => 
 export async function listSweeps(flags: StoreFlags): Promise<Array<{ name: string; runs: SweepRun[] }>> {
   const location = storeLocation(flags);
   if (location.backend !== 'postgres') return [];
-  const store = await openStoreWithRuns(flags);
+  const store = await openStoreWithRuns(flags, 'read');
   try {
     const queue = await JobQueue.open(store.handoff().location);
     try {

@@ -38,7 +38,7 @@ export interface UserHistory {
 export async function userHistory(options: UserHistoryOptions): Promise<UserHistory> {
   const agentId = Number(options.user);
   if (!Number.isInteger(agentId)) throw new UsageError(`user id: "${options.user}" is not an integer`);
-  const store = await openStoreWithRuns(options);
+  const store = await openStoreWithRuns(options, 'read');
   try {
     const runId = await selectRun(store, options.run, '--run');
     const config = parseExperiment((await store.getRun(runId)).config);

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { versionLine } from '../version.js';
-import { addStoreOptions } from './store-option.js';
+import { addStoreOptions, checkOutAgainstEnvStore } from './store-option.js';
 
 type Register = (program: Command) => void;
 
@@ -83,6 +83,7 @@ export async function buildProgram(argv: readonly string[] = process.argv, load:
   }
   // --store on every loaded command that opens a store (src/cli/store-option.ts).
   addStoreOptions(program);
+  checkOutAgainstEnvStore(program);
   const help = program.createHelp();
   program.configureHelp({ subcommandTerm: (command) => listed.get(command) ?? help.subcommandTerm(command) });
   for (const command of program.commands) command.exitOverride();

@@ -18,10 +18,23 @@ import { notice } from './notice.js';
 export class RunView {
   private progress: ProgressReporter | null = null;
   private offline = false;
+  private storeNamed = false;
+
+  /**
+   * `store` names the store the command writes (src/api/store.ts storeLine), read when first
+   * printed: before the run's first line, or (storeFirst: resume, replay, whose every notice is
+   * about the run) before the first notice. `sim run`'s notices before its start are about its
+   * configuration (the API key), made before any store is chosen.
+   */
+  constructor(
+    private readonly store: (() => string) | null = null,
+    private readonly storeFirst = false,
+  ) {}
 
   readonly hooks: RunHooks = {
     notice: (line) => {
       this.progress?.done();
+      if (this.storeFirst) this.nameStore();
       notice(line);
     },
     onStart: (start) => this.start(start),
@@ -37,7 +50,14 @@ export class RunView {
       }),
   };
 
+  private nameStore(): void {
+    if (this.storeNamed || !this.store) return;
+    this.storeNamed = true;
+    process.stderr.write(`sim: ${this.store()}\n`);
+  }
+
   private start(start: RunStart): void {
+    this.nameStore();
     this.offline = start.offline;
     this.progress = new ProgressReporter(start.roundsTotal, process.stderr, start.stats, start.roundsDone);
     // A recorded run (with a log) says what it runs; an exact replay's scratch run does not.

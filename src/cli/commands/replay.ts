@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { replayRun, type ReplayOptions } from '../../api/replay.js';
+import { storeLine } from '../../api/store.js';
 import { addLlmOptions, addOutOption, integerFlag } from '../options.js';
 import { printSummary, RunView } from '../run-view.js';
 import { notice } from '../notice.js';
@@ -16,7 +17,7 @@ export function registerReplay(program: Command): void {
     .option('--workers <n>', 'threads for the conditions of an exact replay, which makes no HTTP request (default: 2 from 1,000 users, else 1); the result is identical for any number', integerFlag('--workers', 1));
   // An exact replay calls no server; a replay under another seed is a new run and may.
   addLlmOptions(command).action(async (opts: ReplayOptions) => {
-    const replay = await new RunView().around((hooks) => replayRun(opts, hooks));
+    const replay = await new RunView(() => storeLine(opts), true).around((hooks) => replayRun(opts, hooks));
     if (replay.kind === 'rerun') {
       printSummary(replay.result);
       return;

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { submitRun, type SubmitOptions } from '../../api/distributed.js';
+import { storeLine } from '../../api/store.js';
 import { addExperimentOptions, DEFAULT_OUT, integerFlag } from '../options.js';
 import { spendHooks } from '../run-view.js';
 
@@ -15,7 +16,7 @@ export function registerSubmit(program: Command): void {
     .option('--takeover <seconds>', 'a dead worker\'s job is taken over within this many seconds (default 60)', integerFlag('--takeover', 20))
     .action(async (opts: SubmitOptions) => {
       const result = await submitRun(opts, (line) => process.stderr.write(`${line}\n`), spendHooks);
-      process.stderr.write(`sim: run ${result.runId} submitted to ${result.store}; start \`sim worker --store ...\` to execute it\n`);
+      process.stderr.write(`sim: run ${result.runId} submitted to ${storeLine(opts)}; start \`sim worker --store ...\` to execute it\n`);
       process.stdout.write(`${result.runId}\n`);
     });
 }

@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kysely, SqliteDialect } from 'kysely';
@@ -23,6 +23,22 @@ async function appliedMigrations(file: string): Promise<string[]> {
 
 /** kysely over an opened handle (destroying it closes the handle). */
 const kyselyOn = (sqlite: import('better-sqlite3').Database) => new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+
+describe('a store opened to be read', () => {
+  it('is left as it was where it can be written: same bytes, no -wal or -shm beside it', async () => {
+    const file = join(dir, 'sim.db');
+    const first = kyselyOn((await openDatabase(file)).sqlite);
+    await first.insertInto('runs').values({ created_at: 'now', seed: 5, config: '{}', code_version: 't', status: 'finished' }).execute();
+    await first.destroy();
+    const before = readFileSync(file);
+    const read = await openDatabase(file, { readonly: true });
+    expect(read.sqlite.prepare('select seed from runs').pluck().all()).toEqual([5]);
+    read.sqlite.close();
+    read.cleanup?.();
+    expect(readdirSync(dir)).toEqual(['sim.db']);
+    expect(readFileSync(file).equals(before)).toBe(true);
+  });
+});
 
 describe('migrations', () => {
   it('are listed by name in migrations/names.ts, which opening a store checks without loading them', () => {

@@ -80,8 +80,8 @@ export class SqliteStore<E extends NewEvent> implements Store<E> {
     this.projections = new ProjectionStatements(handle.sqlite);
   }
 
-  static async open<E extends NewEvent>(file: string, codec: EventCodec<E>, options: { writeLock?: SharedArrayBuffer } = {}): Promise<SqliteStore<E>> {
-    const store = new SqliteStore(await openDatabase(file), codec);
+  static async open<E extends NewEvent>(file: string, codec: EventCodec<E>, options: { writeLock?: SharedArrayBuffer; readOnly?: boolean } = {}): Promise<SqliteStore<E>> {
+    const store = new SqliteStore(await openDatabase(file, { readonly: options.readOnly }), codec);
     if (options.writeLock) store.writeLock = new WriteLock(options.writeLock);
     return store;
   }
@@ -97,6 +97,7 @@ export class SqliteStore<E extends NewEvent> implements Store<E> {
     for (const lease of this.leases.values()) clearInterval(lease.timer);
     this.leases.clear();
     this.handle.sqlite.close();
+    this.handle.cleanup?.();
   }
 
   handoff(): StoreHandoff {
