@@ -77,7 +77,7 @@ describe('a command that writes', () => {
     const replay = runSim(['replay', '--seed', '4', '--out', out], { env: noEnvStore });
     expect(replay.status, replay.stderr).toBe(0);
     expect(replay.stderr.split('\n')[0]).toBe(`sim: store ${db}`);
-    const rerun = runSim(['replay', '--seed', '5', '--out', out], { env: noEnvStore });
+    const rerun = runSim(['replay', '--seed', '5', '--new-run', '--out', out], { env: noEnvStore });
     expect(rerun.status, rerun.stderr).toBe(0);
     expect(rerun.stderr.split('\n')[0]).toBe(`sim: store ${db}`);
 
