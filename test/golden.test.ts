@@ -12,7 +12,7 @@ import { runSim } from './helpers.js';
  * commit message: run `npx sim run --n-users 300 --provider offline --out /tmp/golden` and copy the
  * `fingerprint` line (docs/performance.md and docs/distributed.md quote its first characters).
  */
-const GOLDEN = '5c645594ba8b1004031069889365a6021ce6b6189356a79bf1ba8f31d50ec0c3';
+const GOLDEN = '331d9fc921fb2226bb305215e34e1c4e5101c35af5ab9ba168d6fc8040df8c85';
 
 const scratch = mkdtempSync(join(tmpdir(), 'sim-golden-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
