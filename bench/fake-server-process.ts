@@ -6,8 +6,13 @@ import { startFakeServer } from '../test/support/fake-openai-server.js';
 
 const server = await startFakeServer({ latencyMs: Number(process.argv[2] ?? 200), neverFaults: true });
 process.stdout.write(`${server.url}\n`);
-process.on('SIGTERM', async () => {
+process.on('SIGTERM', () => {
   const stats = { requests: server.requests, maxInFlight: server.maxInFlight };
-  await server.close();
-  process.stdout.write(`${JSON.stringify(stats)}\n`, () => process.exit(0));
+  server.close().then(
+    () => process.stdout.write(`${JSON.stringify(stats)}\n`, () => process.exit(0)),
+    (error: unknown) => {
+      process.stderr.write(`fake server: could not close: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exit(1);
+    },
+  );
 });

@@ -44,14 +44,15 @@ const atEnd = async (label: string) => {
   report = `${label}: live sampled ${mb(total)} MB\n${lines.join('\n')}\nrss ${mb(m.rss)} heapUsed ${mb(m.heapUsed)} external ${mb(m.external)} arrayBuffers ${mb(m.arrayBuffers)}\n`;
   process.stderr.write(report);
 };
-let pending: Promise<void> | null = null;
+// Both profiles are awaited (and a failed one fails the bench): the run does not wait for them.
+const profiles: Promise<void>[] = [];
 await recordRun(
   { out: dir, config, population, provider: () => new OfflineProvider(), workers: 1, codeVersion: 'bench' },
   {
     onProgress: (p) => {
-      if (p.stage === 'warmup' && p.roundsDone === p.roundsTotal) pending = atEnd('end of warmup');
-      if (p.stage === 'main' && p.roundsDone === p.roundsTotal) pending = atEnd('end of control');
+      if (p.stage === 'warmup' && p.roundsDone === p.roundsTotal) profiles.push(atEnd('end of warmup'));
+      if (p.stage === 'main' && p.roundsDone === p.roundsTotal) profiles.push(atEnd('end of control'));
     },
   },
 );
-await pending;
+await Promise.all(profiles);

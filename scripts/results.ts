@@ -20,7 +20,7 @@ const POOLED_HEADING = '## Effects versus control, pooled over the 5 seeds (95% 
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const target = join(root, 'result_data');
-const sim = (args: string[]) => execFileSync(process.execPath, [join(root, 'bin', 'sim.js'), ...args], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, OPENAI_API_KEY: '' } });
+const sim = (args: string[]) => execFileSync(process.execPath, [join(root, 'bin', 'sim.js'), ...args], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, OPENAI_API_KEY: '', SIM_STORE: '' } });
 
 for (const entry of readdirSync(target)) if (entry.startsWith('seed_')) rmSync(join(target, entry), { recursive: true, force: true });
 const reports: Report[] = [];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseExperiment } from './domain/config.js';
-import { ConfigError, EXIT_CODES, exitCodeOf, InputFileError, IntegrityError, InterruptedError, LlmUnavailableError, OutputWriteError, SimError, StreamConflictError, UsageError } from './errors.js';
+import { ConfigError, CostCapError, EXIT_CODES, exitCodeOf, InputFileError, IntegrityError, InterruptedError, LlmUnavailableError, OutputWriteError, SimError, StreamConflictError, UsageError } from './errors.js';
 
 describe('errors carry data', () => {
   it('maps each kind of failure to its exit code in one table (the README\'s: 2 usage, 3 LLM unavailable, 130 interrupted, else 1)', () => {
@@ -13,7 +13,8 @@ describe('errors carry data', () => {
     // The property the worker threads send across is read from the same table.
     expect(new InterruptedError(3).exitCode).toBe(EXIT_CODES.interrupted);
     const codes = new Set(Object.values(EXIT_CODES));
-    expect([...codes].sort((a, b) => a - b)).toEqual([1, 2, 3, 130]);
+    expect(exitCodeOf(new CostCapError(5, 'control', 0.9, 1, 3.2))).toBe(4);
+    expect([...codes].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 130]);
   });
 
   it('names the flag of a usage error, from the message or given', () => {

@@ -21,13 +21,16 @@ export type ErrorCode =
   | 'run_busy'
   | 'llm_configuration'
   | 'llm_unavailable'
+  | 'store_unavailable'
+  | 'store_full'
   | 'fallback_budget'
   | 'cache_miss'
+  | 'cost_cap'
   | 'error';
 
 /**
  * The process exit code of each kind of failure: the only place exit codes are decided (the README
- * lists them: 0 ok, 1 error, 2 usage, 3 LLM unavailable, 130 interrupted). `unexpected` is any
+ * lists them: 0 ok, 1 error, 2 usage, 3 LLM unavailable, 4 spending cap reached, 130 interrupted). `unexpected` is any
  * error that is not ours.
  */
 export const EXIT_CODES: Readonly<Record<ErrorCode | 'unexpected', number>> = {
@@ -46,11 +49,24 @@ export const EXIT_CODES: Readonly<Record<ErrorCode | 'unexpected', number>> = {
   llm_configuration: 1,
   // Its own code so scripts can wait for the server and retry.
   llm_unavailable: 3,
+  // Like the LLM's: the store's server went away mid-command; wait for it and `sim resume`.
+  store_unavailable: 3,
+  store_full: 1,
   fallback_budget: 1,
   cache_miss: 1,
+  // Its own code: the run stopped cleanly where --max-cost said; `sim resume --max-cost MORE` continues.
+  cost_cap: 4,
   error: 1,
   unexpected: 1,
 };
+
+/**
+ * The exit code of a command whose reader closed its output (`sim runs | head -1`): it stops at
+ * once, quietly, with the status a shell reports for any Unix tool cut short that way (128 +
+ * SIGPIPE), as `git log | head -1` does; a pipeline's status is still the reader's unless `set -o
+ * pipefail`, and then a run cut short does not pass for a finished one.
+ */
+export const CLOSED_OUTPUT_EXIT = 141;
 
 /** The exit code for any thrown value: ours by its code, anything else is unexpected. */
 export function exitCodeOf(error: unknown): number {
@@ -145,7 +161,7 @@ export class ConfigError extends SimError {
   ) {
     super(`${source}: ${problems.length} problem${problems.length === 1 ? '' : 's'}: ${problems.join('; ')}`, { file: configFile(source) });
     this.position = position ?? null;
-    this.keys = problems.map((p) => /^([A-Za-z_][\w.]*|\(root\)): /.exec(p)?.[1] ?? null);
+    this.keys = problems.map((p) => /^([A-Za-z_][\w.\[\]]*|\(root\)): /.exec(p)?.[1] ?? null);
   }
 }
 
@@ -230,6 +246,67 @@ export class InterruptedError extends SimError {
   ) {
     super(`interrupted before round ${round}${stream ? ` of ${stream}` : ''} was recorded; every round before it is saved: \`${resume}\` continues`);
   }
+}
+
+/**
+ * The store's server went away while a command used it (PostgreSQL restarted, the network dropped):
+ * what was committed stays, the transaction in flight was rolled back. In a run, `resume` names the
+ * command that continues it once the server is back.
+ */
+export class StoreUnavailableError extends SimError {
+  override readonly code = 'store_unavailable';
+  constructor(
+    /** What was lost, naming the store (the URL with its password masked). */
+    readonly detail: string,
+    readonly resume: string | null = null,
+    options: { cause?: unknown } = {},
+  ) {
+    super(resume ? `${detail}; every round before it is saved: \`${resume}\` continues once the server is back` : detail);
+    // The driver's error, for --debug; not enumerable, so toJSON() stays plain data.
+    if (options.cause !== undefined) Object.defineProperty(this, 'cause', { value: options.cause, enumerable: false });
+  }
+}
+
+/**
+ * The store's disk is full (SQLite's file system: ENOSPC, SQLITE_FULL; PostgreSQL's server: 53100).
+ * The transaction in flight was rolled back whole; everything committed before it is kept. In a
+ * run, `resume` names the command that continues it once there is space.
+ */
+export class StoreFullError extends SimError {
+  override readonly code = 'store_full';
+  constructor(
+    /** What could not be written, naming the store. */
+    readonly detail: string,
+    readonly resume: string | null = null,
+  ) {
+    super(resume ? `${detail}; every round before it is saved: free some space, then \`${resume}\` continues` : detail);
+  }
+}
+
+/**
+ * A run stopped at a round boundary because the round would have taken its spend past the cap
+ * (--max-cost, llm.max_cost_usd). Nothing of that round was recorded; `sim resume --max-cost MORE`
+ * continues it, with the fingerprint of an uncapped run.
+ */
+export class CostCapError extends SimError {
+  override readonly code = 'cost_cap';
+  constructor(
+    readonly round: number,
+    readonly stream: string,
+    /** USD the run has spent so far (all processes), the cap, and what the rest of the run would cost (an estimate). */
+    readonly spentUsd: number,
+    readonly capUsd: number,
+    readonly restUsd: number,
+    /** The command that continues the run, when known (the CLI names the run, folder and a cap that covers the rest). */
+    readonly resume = 'sim resume --max-cost USD',
+  ) {
+    super(`stopped at the spending cap before round ${round} of ${stream}: spent $${formatUsd(spentUsd)} of $${formatUsd(capUsd)} (--max-cost); the rest would cost about $${formatUsd(restUsd)}: \`${resume}\` continues`);
+  }
+}
+
+/** USD for a message: cents from $1 up, else to a hundredth of a cent (a small pilot's costs). */
+export function formatUsd(usd: number): string {
+  return usd >= 1 || usd === 0 ? usd.toFixed(2) : usd.toFixed(4);
 }
 
 /** Another live process is executing the run. */

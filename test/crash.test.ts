@@ -132,6 +132,8 @@ describe('crash safety', () => {
     const second = runSim(['resume', '--out', out]);
     expect(second.status).toBe(1);
     expect(second.stderr).toMatch(/run 1 is being executed by process \d+/);
+    // One line: refused before anything is told, with no stack.
+    expect(second.stderr.trim().split('\n'), second.stderr).toHaveLength(1);
     expect(await exited).toBe(0);
     expect(runSim(['project', '--out', out]).status).toBe(0);
     const reference = join(scratch, 'two-writers-reference');

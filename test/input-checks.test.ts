@@ -200,7 +200,8 @@ describe('sim show user', { timeout: 240_000 }, () => {
     const before = runsJson();
     const missing = runSim(['show', 'user', '999999', '--out', out]);
     expect(missing.status).toBe(1);
-    expect(missing.stderr).toBe('sim: user 999999 is not in run 1\n');
+    // With the ids the run holds: how many, the first few and the last.
+    expect(missing.stderr).toMatch(/^sim: user 999999 is not in run 1: its 30 users have ids \d+, \d+, \d+, \d+, \d+, \.\.\., \d+ \(`sim export csv` lists them in personas\.csv\)\n$/);
     const condition = runSim(['show', 'user', '1', '--condition', 'nope', '--out', out]);
     expect(condition.status).toBe(1);
     expect(condition.stderr).toBe('sim: --condition: "nope" is not a condition of run 1 (control)\n');

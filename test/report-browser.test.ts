@@ -93,7 +93,7 @@ describe.skipIf(skipped)('report.html in a browser', () => {
     for (const box of await Promise.all((await bars.all()).map((b) => b.boundingBox()))) expect(box!.width).toBeGreaterThan(1);
     expect(await page.locator('#turnout-chart .mark-rule.role-mark line').count()).toBe(3);
     const labels = await page.locator('#turnout-chart .mark-text.role-mark text').allTextContents();
-    const tableTurnout = await page.$$eval('table:first-of-type tbody tr', (rows) => rows.map((r) => r.children[2].textContent));
+    const tableTurnout = await page.$eval('table', (table) => [...table.querySelectorAll('tbody tr')].map((r) => r.children[2].textContent));
     expect(labels).toEqual(tableTurnout);
     expect(labels.every((l) => /^\d+\.\d%$/.test(l))).toBe(true);
     // the spillover table says what its rows mean
@@ -129,4 +129,29 @@ describe.skipIf(skipped)('report.html in a browser', () => {
     await plain.page.close();
     await compared.page.close();
   }, 60_000);
+
+  it('a pooled report with a pooled reference: titled by what it pools, charts and tables within the page, intervals on one line, no -0.000', async () => {
+    const users = join(scratch, 'users');
+    const out = join(scratch, 'pooled-out');
+    for (const seed of ['3', '4']) expect(runSim(['run', '--users-dir', users, '--n-users', '50', '--seed', seed, '--out', out]).status).toBe(0);
+    // result_data/: five seeds of the five default conditions, pooled; long row labels ("reference: experiment_info_message").
+    const made = runSim(['report', '1', '2', '--out', out, '--to', join(scratch, 'pooled'), '--compare', join(PROJECT_ROOT, 'result_data')]);
+    expect(made.status, made.stderr).toBe(0);
+    const { page } = await open('pooled');
+    await page.setViewportSize({ width: 1200, height: 900 });
+    expect(await page.locator('h1').textContent()).toBe('Runs 1, 2 pooled (seeds 3, 4)');
+    // Nothing is wider than the page: each chart fits its box (legends were cut: "poolec", "unp").
+    const overflowing = await page.evaluate(() =>
+      [...document.querySelectorAll('.chart')].filter((c) => c.querySelector('svg')!.getBoundingClientRect().width > c.clientWidth + 1).map((c) => c.id),
+    );
+    expect(overflowing).toEqual([]);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+    // An estimate and its interval stay on one line: every cell of a row is one line high.
+    const wrapped = await page.$$eval('td', (cells) => cells.filter((c) => /\[/.test(c.textContent ?? '') && c.getBoundingClientRect().height > 2 * parseFloat(getComputedStyle(c).fontSize) + 10).map((c) => c.textContent));
+    expect(wrapped).toEqual([]);
+    // Per cell and paragraph (the page's text runs cells together: "4.000" then "-" then "0.000").
+    const texts = await page.$$eval('td, p', (elements) => elements.map((e) => e.textContent ?? ''));
+    expect(texts.filter((t) => /(^|[\s[(,])-0\.0+(?![0-9]*[1-9])/.test(t))).toEqual([]);
+    await page.close();
+  }, 120_000);
 });

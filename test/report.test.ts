@@ -181,7 +181,8 @@ describe('sim report', () => {
     const html = readFileSync(join(reportDir, 'report.html'), 'utf8');
     const r = report();
     const soc = r.effects.find((e: { stream: string }) => e.stream === 'treatment_soc_message').likelihood;
-    const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(3)}`;
+    // What rounds to zero is written 0.000, unsigned (never -0.000).
+    const signed = (x: number) => (Number(x.toFixed(3)) === 0 ? '0.000' : `${x > 0 ? '+' : ''}${x.toFixed(3)}`);
     expect(html).toContain(`${signed(soc.estimate)} [${signed(soc.ci95[0])}, ${signed(soc.ci95[1])}]`);
     const paired = r.effects.find((e: { stream: string }) => e.stream === 'treatment_soc_message').paired.likelihood;
     expect(html).toContain(`${signed(paired.estimate)} [${signed(paired.ci95[0])}, ${signed(paired.ci95[1])}]`);

@@ -57,13 +57,13 @@ describe('sim run', () => {
     const out = join(scratch, 'a');
     const store = await EventStore.open(out);
     const count = () => Number((sqliteOf(store).sqlite.prepare('select count(*) as n from proj_agent_rounds').get() as { n: number }).n);
-    const before = await count();
+    const before = count();
     await sqliteOf(store).db.deleteFrom('proj_agent_rounds').where('round', '>', 5).execute();
-    expect(await count()).toBeLessThan(before);
+    expect(count()).toBeLessThan(before);
     const rebuilt = runSim(['project', '--rebuild', '--out', out]);
     expect(rebuilt.status).toBe(0);
     expect(rebuilt.stdout).toMatch(/hash chains intact/);
-    expect(await count()).toBe(before);
+    expect(count()).toBe(before);
     await store.close();
   });
 

@@ -97,9 +97,11 @@ describe.skipIf(skip !== null)(`sim on PostgreSQL${skip ? ` (skipped: ${skip})` 
   }, 600_000);
 
   it('reads the store from SIM_STORE when --store is not given', () => {
-    const runs = runSim(['runs', '--json', '--out', join(scratch, 'elsewhere')], { env: { SIM_STORE: url } });
+    const runs = runSim(['runs', '--json'], { env: { SIM_STORE: url }, cwd: scratch });
     expect(runs.status, runs.stderr).toBe(0);
     expect(JSON.parse(runs.stdout)).toHaveLength(1);
+    // --out typed beside it would name another store: refused (test/store-naming.test.ts)
+    expect(runSim(['runs', '--json', '--out', join(scratch, 'elsewhere')], { env: { SIM_STORE: url } }).status).toBe(2);
   });
 
   it('says in one line, with the password masked, when the URL is bad, the server unreachable, the password refused or the schema newer; nothing is written', async () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,6 +15,26 @@ describe('sim users', () => {
     for (const file of ['profiles.csv', 'network.csv']) {
       expect(readFileSync(join(out, file)).equals(readFileSync(join(PROJECT_ROOT, 'users_data', file))), file).toBe(true);
     }
+  });
+
+  it('refuses to overwrite a population without --force, and replaces it with --force', () => {
+    const out = join(scratch, 'existing');
+    mkdirSync(out);
+    writeFileSync(join(out, 'profiles.csv'), 'mine\n');
+    writeFileSync(join(out, 'notes.txt'), 'kept\n');
+    const refused = runSim(['users', 'generate', '--n', '50', '--out', out]);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr.trim()).toBe(`sim: --out ${out}: already holds a population (profiles.csv); use --force to replace it`);
+    expect(readFileSync(join(out, 'profiles.csv'), 'utf8')).toBe('mine\n');
+    const forced = runSim(['users', 'generate', '--n', '50', '--out', out, '--force']);
+    expect(forced.status, forced.stderr).toBe(0);
+    expect(readFileSync(join(out, 'profiles.csv'), 'utf8').split('\n')).toHaveLength(52);
+    expect(readFileSync(join(out, 'notes.txt'), 'utf8')).toBe('kept\n');
+    // a folder without a population is written into as before
+    const other = join(scratch, 'with-notes');
+    mkdirSync(other);
+    writeFileSync(join(other, 'notes.txt'), 'kept\n');
+    expect(runSim(['users', 'generate', '--n', '50', '--out', other]).status).toBe(0);
   });
 
   it('prints the network statistics of a generated population within Twitter-like ranges', () => {

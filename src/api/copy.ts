@@ -2,6 +2,7 @@ import { UsageError } from '../errors.js';
 import { maskPassword, parseStoreLocation } from '../events/open-store.js';
 import { copyRuns, planCopy, type CopyResult } from '../sim/copy.js';
 import { EventStore } from '../sim/store.js';
+import { checkLocationWritable } from './store.js';
 
 export type { CopyResult } from '../sim/copy.js';
 
@@ -16,9 +17,10 @@ export interface CopyOptions {
 
 /**
  * `sim copy`: copies runs and the LLM cache from one store to another (src/sim/copy.ts). Everything
- * to copy is verified before the target is opened or created.
+ * to copy is verified before the target is opened or created; `onStores` hears both stores' names
+ * (passwords masked) before anything is written.
  */
-export async function copyStore(options: CopyOptions, onRun?: (r: CopyResult) => void): Promise<{ from: string; to: string; runs: CopyResult[] }> {
+export async function copyStore(options: CopyOptions, onRun?: (r: CopyResult) => void, onStores?: (stores: { from: string; to: string }) => void): Promise<{ from: string; to: string; runs: CopyResult[] }> {
   const runIds =
     !options.runs || options.runs.length === 0
       ? null
@@ -29,12 +31,14 @@ export async function copyStore(options: CopyOptions, onRun?: (r: CopyResult) =>
         });
   const fromLocation = parseStoreLocation(options.from, '--from');
   const toLocation = parseStoreLocation(options.to, '--to');
-  const from = await EventStore.existing(fromLocation);
+  checkLocationWritable(toLocation, '--to', options.to);
+  const from = await EventStore.existing(fromLocation, { readOnly: true });
   if (!from) throw new UsageError(`--from ${maskPassword(options.from)}: holds no sim store`);
   try {
     const plan = await planCopy(from, runIds);
     const to = await EventStore.at(toLocation);
     try {
+      onStores?.({ from: from.location, to: to.location });
       const runs = await copyRuns(from, to, plan, onRun);
       return { from: from.location, to: to.location, runs };
     } finally {

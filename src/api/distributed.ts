@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { conditionRuns, parseExperiment, WARMUP_STREAM, type ExperimentConfig } from '../domain/config.js';
-import { UsageError } from '../errors.js';
+import { StoreUnavailableError, UsageError } from '../errors.js';
 import { DEFAULT_TAKEOVER_SECONDS, JobQueue, takeoverTimes, type FetchedJob } from '../queue/queue.js';
 import { SharedEndpointPools } from '../llm/endpoint-pool.js';
 import { loadPopulation } from '../sim/population.js';
@@ -16,6 +16,7 @@ import { classifyFailure, runSlice, type SliceContext, type SliceOutcome } from 
 import { runSliceInThread } from './job-thread.js';
 import type { LlmFlags } from './llm.js';
 import { checkProviderReady } from './provider.js';
+import { confirmSpending, spendEstimate, type SpendHooks } from './spend.js';
 import { adoptWarmupConfig, checkFolderFlag, readConfigInput } from './run-checks.js';
 import { findWarmup } from './run.js';
 import { openStoreFor, postgresOnly, storeLocation, type StoreFlags } from './store.js';
@@ -38,15 +39,20 @@ export interface SubmitOptions extends RunOptions {
  * `sim submit`: checks the run as `sim run` does, records it and enqueues its warmup (or, with
  * --from-warmup, its conditions, which fork from that recorded warmup); returns at once.
  */
-export async function submitRun(options: SubmitOptions, notice: Notice = () => undefined): Promise<{ runId: number; store: string }> {
+export async function submitRun(options: SubmitOptions, notice: Notice = () => undefined, spend: SpendHooks = {}): Promise<{ runId: number; store: string }> {
   const location = postgresOnly(options, 'sim submit');
   const takeover = options.takeover ?? DEFAULT_TAKEOVER_SECONDS;
-  let config = resolveConfig(options, notice);
+  // What resolving says is said once every check has passed (a refused command prints only its problem).
+  const held: string[] = [];
+  let config = resolveConfig(options, (line) => held.push(line));
   checkProviderReady(config, options.cacheOnly);
   checkFolderFlag('--users-dir', options.usersDir, true, 'profiles.csv and network.csv');
   // The population is validated whole before anything is written (workers load it again from users_dir);
   // a run from a recorded warmup takes its users from that warmup's events.
-  if (options.fromWarmup === undefined) loadPopulation(config);
+  const population = options.fromWarmup === undefined ? loadPopulation(config) : null;
+  for (const line of held) notice(line);
+  // A run that would spend money is submitted only when asked to (the workers never ask).
+  if (population) await confirmSpending(spendEstimate(config, population.personas), options, spend);
   const store = await openStoreFor(options);
   try {
     if (options.fromWarmup !== undefined) {
@@ -54,6 +60,7 @@ export async function submitRun(options: SubmitOptions, notice: Notice = () => u
       const input = options.config ? readConfigInput(options.config) : null;
       const recorded = parseExperiment((await store.getRun(warmup.runId)).config, `run ${warmup.runId} config`);
       config = { ...adoptWarmupConfig(config, options, input, options.config, { runId: warmup.runId, config: recorded }), from_warmup: warmup.stream };
+      await confirmSpending(spendEstimate(config, []), options, spend);
     }
     const runId = await submitConfig(store, config, takeover);
     return { runId, store: location.display };
@@ -92,6 +99,10 @@ export interface WorkerHooks {
   /** Subscribes to a request to stop (Ctrl-C, SIGTERM); returns the unsubscribe. */
   onStopRequest?: (stop: () => void) => () => void;
 }
+
+/** A job slot that lost the store asks again after 1 s, then 2, 4, ... up to 30 s. */
+const STORE_RETRY_FIRST_MS = 1000;
+const STORE_RETRY_LAST_MS = 30_000;
 
 /** Waits `ms`, or less: until the signal aborts or `wake` (added to `sleepers` meanwhile) is called. */
 const sleep = (ms: number, signal: AbortSignal, sleepers: Set<() => void>) =>
@@ -140,13 +151,27 @@ export async function runWorker(options: WorkerOptions, hooks: WorkerHooks = {})
       Array.from({ length: slots }, async () => {
         // What this slot's last slice left (a slot often takes its own re-enqueued job straight back).
         const memory = new StreamMemory();
+        let pause = STORE_RETRY_FIRST_MS;
         while (!stop.signal.aborted) {
-          const job = await queue.fetch(name);
-          if (!job) {
-            await sleep(times.pollMs, stop.signal, sleepers);
+          try {
+            const job = await queue.fetch(name);
+            if (!job) {
+              await sleep(times.pollMs, stop.signal, sleepers);
+              continue;
+            }
+            await executeJob(store, queue, job, { ...options, pools, threads: true }, stop.signal, tell, memory);
+            pause = STORE_RETRY_FIRST_MS;
+          } catch (error) {
+            if (!(error instanceof StoreUnavailableError)) throw error;
+            // The store's server went away (a restart, a failover). A job in hand was failed to be
+            // retried if the store could still be told, else it expires and is taken over (by this
+            // worker too); its rounds are whole or absent. This slot asks again, backing off.
+            memory.forgetAllBut([]);
+            tell({ kind: 'store-lost', reason: error.message, retrySeconds: pause / 1000 });
+            await sleep(pause, stop.signal, sleepers);
+            pause = Math.min(pause * 2, STORE_RETRY_LAST_MS);
             continue;
           }
-          await executeJob(store, queue, job, { ...options, pools, threads: true }, stop.signal, tell, memory);
           for (const wake of [...sleepers]) wake();
         }
       }),
@@ -201,6 +226,11 @@ export async function executeJob(store: EventStore, queue: JobQueue, job: Fetche
     // A slice's end or a stop: continue in a new job (this worker's or another's).
     if (await queue.completeAndEnqueue(job.id, [job.data])) tell({ kind: stop.aborted ? 'released' : 'sliced', runId, stream, round: outcome.round });
     else tell({ kind: 'dropped', runId, stream, reason: 'the job was taken over by another worker meanwhile' });
+  } else if (outcome.kind === 'capped') {
+    // The run's spending cap: the job ends here, neither retried nor failed; the run waits for `sim resume --max-cost MORE`.
+    await queue.completeAndEnqueue(job.id, []);
+    await store.setRunStatus(runId, 'interrupted').catch(() => undefined);
+    tell({ kind: 'capped', runId, stream, round: outcome.round, reason: outcome.message });
   } else if (outcome.kind === 'conflict') {
     // Another worker executes this stream too (it took the job over from this one, believed dead).
     tell({ kind: 'dropped', runId, stream, reason: outcome.message });

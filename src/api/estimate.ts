@@ -18,7 +18,12 @@ export function estimateRun(options: RunOptions, notice?: Notice): RunEstimate {
 /** The estimate for a resolved config: model tiers weighted over the actual population when there is one. */
 function estimateConfig(config: ExperimentConfig): RunEstimate {
   const population = config.from_warmup ? null : loadPopulation(config);
-  const { shares, adults } = populationMix(population?.personas ?? [], config);
+  return estimateFor(config, population?.personas ?? []);
+}
+
+/** The estimate for a resolved config and its users (none: the config's tier probabilities). */
+export function estimateFor(config: ExperimentConfig, personas: ReadonlyArray<Pick<Persona, 'age' | 'education' | 'occupation'>>): RunEstimate {
+  const { shares, adults } = populationMix(personas, config);
   return { ...estimateCost(config, shares, adults), config };
 }
 

@@ -21,7 +21,7 @@ export interface ExportCsvOptions {
 
 /** `sim export csv`: the reference's CSV layout of a run, from events whose hash chains verify. */
 export async function exportCsv(opts: ExportCsvOptions): Promise<{ runId: number; to: string; folders: string[]; missing: string[] }> {
-  const store = await openStoreWithRuns(opts);
+  const store = await openStoreWithRuns(opts, 'read');
   try {
     const runId = await selectRun(store, opts.run);
     const to = opts.to ?? join(opts.out, 'export', `run-${runId}`);
@@ -48,8 +48,8 @@ export interface ExportEventsOptions {
  * the config's order. Verified whole before the first line goes out (standard output cannot be taken
  * back); written to `to`, or handed to `sink` while the store is open.
  */
-export async function exportEvents(opts: ExportEventsOptions, sink?: (lines: AsyncIterable<string>) => Promise<void>): Promise<{ runId: number }> {
-  const store = await openStoreWithRuns(opts);
+export async function exportEvents(opts: ExportEventsOptions, sink?: (lines: AsyncIterable<string>) => Promise<void>): Promise<{ runId: number; events: number; streams: number }> {
+  const store = await openStoreWithRuns(opts, 'read');
   try {
     const runId = await selectRun(store, opts.run);
     const order = [WARMUP_STREAM, ...conditionRuns(parseExperiment((await store.getRun(runId)).config)).map((c) => c.stream)];
@@ -57,16 +57,18 @@ export async function exportEvents(opts: ExportEventsOptions, sink?: (lines: Asy
     const streams = (await store.runStreams(runId)).sort((a, b) => rank(a.name) - rank(b.name));
     if (opts.to) checkFileTarget(opts.to, { flag: '--to', path: opts.to });
     await requireChains(store, streams.map((s) => s.streamId));
+    let events = 0;
     const lines = async function* () {
       for (const s of streams) {
         for await (const page of store.rawEvents(s.streamId)) {
+          events += page.length;
           for (const row of page) yield `{"position":${row.position},"stream":${JSON.stringify(s.name)},"sequence":${row.stream_position},"round":${row.round},"type":${JSON.stringify(row.type)},"agent":${row.agent_id ?? 'null'},"data":${row.payload},"hash":"${row.hash}"}\n`;
         }
       }
     };
     if (opts.to) await writeFileWholeAsync(opts.to, lines(), { flag: '--to', path: opts.to });
     else if (sink) await sink(lines());
-    return { runId };
+    return { runId, events, streams: streams.length };
   } finally {
     await store.close();
   }
@@ -74,7 +76,7 @@ export async function exportEvents(opts: ExportEventsOptions, sink?: (lines: Asy
 
 /** `sim project`: verifies a run's hash chains and, with `rebuild`, rebuilds its projections from the events. */
 export async function projectRun(opts: { run?: string; out: string; store?: string; rebuild?: boolean }, onVerified?: (v: { runId: number; streams: number }) => void): Promise<{ runId: number; streams: number; rebuilt: { events: number; seconds: number } | null }> {
-  const store = await openStoreWithRuns(opts);
+  const store = await openStoreWithRuns(opts, opts.rebuild ? 'write' : 'read');
   try {
     const runId = await selectRun(store, opts.run);
     const streams = await store.runStreams(runId);

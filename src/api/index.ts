@@ -17,6 +17,7 @@ export { resumeRun, type ResumeOptions, type ResumeResult } from './resume.js';
 export { OFFLINE_NOTICE, recordRun, startRun, type Population, type RecordRunOptions, type ProgressEvent, type RunHooks, type RunResult, type RunStart } from './run.js';
 export { listRuns, type ChainStatus, type RunListing } from './runs.js';
 export { listSweeps, parseSeeds, submitSweep, sweepConfigs, writeSweepReport, type SweepOptions, type SweepRun } from './sweep.js';
+export { restOfRunCost, type SpendAsk, type SpendHooks } from './spend.js';
 export { storeName, type StoreFlags } from './store.js';
 export { userHistory, type HistoryEntry, type UserHistory, type UserHistoryOptions } from './user-history.js';
 export { generateUsers, usersStats } from './users.js';

@@ -2,7 +2,7 @@ import { conditionRuns, WARMUP_STREAM, type ExperimentConfig } from '../domain/c
 import type { Provider, ProviderStats } from '../domain/decision.js';
 import { worldFold } from '../domain/evolve.js';
 import { emptyWorld } from '../domain/world.js';
-import { ConfigError, FallbackBudgetError, InputFileError, IntegrityError, InterruptedError, LlmConfigurationError, RunNotFoundError, StreamConflictError, UsageError } from '../errors.js';
+import { ConfigError, CostCapError, FallbackBudgetError, InputFileError, IntegrityError, InterruptedError, LlmConfigurationError, RunNotFoundError, StreamConflictError, UsageError } from '../errors.js';
 import { foldStream } from '../events/fold.js';
 import { streamId } from '../events/stream-ids.js';
 import type { SharedEndpointPools } from '../llm/endpoint-pool.js';
@@ -14,6 +14,7 @@ import type { EventStore } from '../sim/store.js';
 import type { StreamMemory } from '../sim/stream-memory.js';
 import { maxFallbackRate, type LlmFlags } from './llm.js';
 import { chooseProvider } from './provider.js';
+import { capForRest, SpendMeter } from './spend.js';
 
 /**
  * Executing one distributed job's slice (docs/distributed.md): continue a stream from its last
@@ -37,6 +38,11 @@ export type SliceOutcome =
   | { kind: 'interrupted'; round: number }
   /** Another worker appended to the stream first. */
   | { kind: 'conflict'; message: string }
+  /**
+   * Stopped at a round boundary before the run's spend would pass its cap (llm.max_cost_usd): the job
+   * ends without a successor and is not a failure; `sim resume --max-cost MORE` continues the run.
+   */
+  | { kind: 'capped'; round: number; message: string }
   | { kind: 'failed'; permanent: boolean; message: string };
 
 /** A failure that will not go away by itself: the job is failed, never retried. */
@@ -59,6 +65,7 @@ export function isPermanent(error: unknown): boolean {
 export function classifyFailure(error: unknown, asked: boolean): SliceOutcome {
   const message = error instanceof Error ? error.message : String(error);
   if (error instanceof InterruptedError && asked) return { kind: 'interrupted', round: error.round };
+  if (error instanceof CostCapError) return { kind: 'capped', round: error.round, message };
   if (error instanceof StreamConflictError) return { kind: 'conflict', message };
   return { kind: 'failed', permanent: isPermanent(error), message };
 }
@@ -95,8 +102,11 @@ export async function runSlice(store: EventStore, config: ExperimentConfig, job:
   // without progress, again and again.
   let rounds = 0;
   let provider: Provider | null = null;
+  let meter: SpendMeter | null = null;
   try {
     provider = chooseProvider(config, { store, concurrency: flags.concurrency, llm: flags, pools: flags.pools });
+    // Every job of the run adds to its one total in the store and holds it against the run's cap.
+    if (provider.costBound) meter = new SpendMeter(store, runId, config, provider, config.llm.max_cost_usd);
     const warmupId = warmupStreamOf(runId, config);
     const id = streamId(runId, stream);
     const memory = context.memory;
@@ -111,6 +121,7 @@ export async function runSlice(store: EventStore, config: ExperimentConfig, job:
       population: null,
       signal: context.stop,
       maxFallbackRate: maxFallbackRate(flags),
+      beforeDecide: meter?.beforeDecide,
       sliceOver: () => (sliced = rounds++ > 0 && Date.now() >= sliceEnds),
       onProgress: (progress) => context.onProgress(progress, provider?.stats?.()),
       memory,
@@ -139,8 +150,11 @@ export async function runSlice(store: EventStore, config: ExperimentConfig, job:
     }
     return { kind: 'done', next };
   } catch (error) {
-    return classifyFailure(error, sliced || context.stop.aborted);
+    // The command that continues a capped run names it (the store's URL holds a password: not repeated).
+    const named = error instanceof CostCapError ? new CostCapError(error.round, error.stream, error.spentUsd, error.capUsd, error.restUsd, `sim resume ${runId} --store URL --max-cost ${capForRest(error.spentUsd, error.restUsd)}`) : error;
+    return classifyFailure(named, sliced || context.stop.aborted);
   } finally {
+    await meter?.settle().catch(() => undefined);
     await provider?.close?.();
   }
 }

@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import type { ExperimentConfig } from '../domain/config.js';
 import { LlmUnavailableError, UsageError } from '../errors.js';
-import { loadApiKey } from '../llm/api-key.js';
+import { findApiKey, loadApiKey, noKeyReason } from '../llm/api-key.js';
 import type { LlmCache } from '../llm/cache.js';
 import { displayUrl, type EndpointSpec, type SharedEndpointPools } from '../llm/endpoint-pool.js';
 import { OpenAiProvider } from '../llm/openai-provider.js';
@@ -46,7 +46,7 @@ export function endpointSpecs(config: ExperimentConfig, flags: LlmFlags, default
       if (!key) throw new UsageError(`llm.endpoints: the environment variable ${name} (api_key_env) is not set`);
       return key;
     }
-    if (!defaultKey) throw new UsageError('--provider openai: no API key (set OPENAI_API_KEY, or `cp OPENAI_API_KEY.env.example OPENAI_API_KEY.env` and put it there)');
+    if (!defaultKey) throw new UsageError(`--provider openai: ${noKeyReason(findApiKey(env, process.cwd()))} (set OPENAI_API_KEY, or \`cp OPENAI_API_KEY.env.example OPENAI_API_KEY.env\` and put it there)`);
     return defaultKey;
   };
   if (flags.baseUrl && flags.baseUrl.length > 0) {

@@ -12,6 +12,8 @@ import { replicate } from '../sim/replicate.js';
 import { replicateInWorkers } from '../sim/replicate-pool.js';
 import { DEFAULT_USERS_DIR, loadUsersDir } from '../users/load.js';
 import { resolveConfig } from './config.js';
+import { estimateRunMemory } from '../domain/memory.js';
+import { checkMemory, checkThreadMemory } from './run-checks.js';
 import { populationMix } from './estimate.js';
 import { openStoreWithRuns, selectRun } from './runs.js';
 
@@ -73,15 +75,19 @@ export async function planStudy(flags: PlanOptions, hooks: PlanHooks = {}): Prom
   if (flags.metric !== 'likelihood' && flags.metric !== 'turnout') throw new UsageError(`--metric: "${flags.metric}" is not likelihood or turnout`);
   const metric = flags.metric as Metric;
   if (metric === 'turnout' && Math.abs(flags.effect) >= 1) throw new UsageError(`--effect: ${flags.effect} is not a turnout difference (a share between -1 and 1, e.g. 0.03)`);
+  // A mean likelihood is 0-4, so a difference of two is at most 4 either way.
+  if (metric === 'likelihood' && Math.abs(flags.effect) > 4) throw new UsageError(`--effect: ${flags.effect} is not a likelihood difference (the scale is 0-4, so between -4 and 4, e.g. 0.2)`);
   const conditions = flags.conditions.split(',').map((c) => c.trim()).filter(Boolean);
   if (conditions.length === 0 || conditions.includes('control')) throw new UsageError('--conditions: name the conditions to compare with control (control itself is always run)');
   const say = hooks.notice ?? (() => undefined);
+  // Before any pilot: --check's runs at the fewest seeds a design has.
+  if (flags.check !== undefined) checkMemory(flags.check * CHECK_RUN_BYTES, `--check ${flags.check}`, `${flags.check.toLocaleString('en-US')} offline runs would need`, `their configs and figures, about ${CHECK_RUN_BYTES / 1000} KB a run`);
 
   // Costs are those of LLM runs of the design; offline runs (pilot, --check) use the same config.
   let config: ExperimentConfig = resolveConfig({ out: flags.out, config: flags.config, usersDir: flags.usersDir, provider: 'offline', conditions: ['control', ...conditions].join(',') });
   let pilots: PilotRun[];
   if (flags.pilot) {
-    const store = await openStoreWithRuns(flags);
+    const store = await openStoreWithRuns(flags, 'read');
     try {
       pilots = [];
       for (const arg of flags.pilot) {
@@ -164,6 +170,19 @@ export interface CheckResult {
   conditions: Record<string, { modelEffect: number; planned: { paired: number; unpaired: number }; empirical: { paired: number; unpaired: number } }>;
 }
 
+/** What one --check run keeps until the end: its config and its figures (effects and arms per condition). */
+const CHECK_RUN_BYTES = 20_000;
+
+/**
+ * --check K runs K x seeds offline runs in threads: refused before they start when their results
+ * would not fit the heap, or the threads (each a heap with its own world) the machine.
+ */
+function checkCheckMemory(k: number, seeds: number, threads: number, config: ExperimentConfig, users: number): void {
+  const runs = k * seeds;
+  checkMemory(runs * CHECK_RUN_BYTES, `--check ${k}`, `${runs.toLocaleString('en-US')} offline run${runs === 1 ? '' : 's'} would need`, `their configs and figures, about ${CHECK_RUN_BYTES / 1000} KB a run`);
+  checkThreadMemory('--workers', threads, Math.min(threads, runs), estimateRunMemory({ ...config, n_users: users }).bytes);
+}
+
 async function runCheck(
   config: ExperimentConfig,
   design: Design,
@@ -176,6 +195,7 @@ async function runCheck(
   say: (line: string) => void,
   onProgress?: (done: number, total: number) => void,
 ): Promise<CheckResult> {
+  checkCheckMemory(k, design.seeds, threads, config, design.users);
   // Replication r uses seeds 1000 + r·s .. 1000 + r·s + s - 1: none is the pilot's seed 1.
   const configs: ExperimentConfig[] = [];
   for (let r = 0; r < k; r++) for (let j = 0; j < design.seeds; j++) configs.push({ ...config, n_users: design.users, seed: 1000 + r * design.seeds + j, treatment_seed: null });

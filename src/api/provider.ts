@@ -3,7 +3,7 @@ import type { Provider } from '../domain/decision.js';
 import { OfflineProvider, offlineParameters } from '../domain/offline-model.js';
 import { UsageError } from '../errors.js';
 import type { EventStore } from '../sim/store.js';
-import { loadApiKey } from '../llm/api-key.js';
+import { findApiKey, noKeyReason } from '../llm/api-key.js';
 import { LlmCache } from '../llm/cache.js';
 import type { SharedEndpointPools } from '../llm/endpoint-pool.js';
 import { openAiProvider, type LlmFlags } from './llm.js';
@@ -23,8 +23,9 @@ export interface ProviderChoice {
 /** An LLM run needs a key (except a cache-only replay, which makes no request). */
 export function checkProviderReady(config: ExperimentConfig, cacheOnly?: boolean): void {
   if (config.provider === 'offline' || cacheOnly) return;
-  if (!loadApiKey(process.env, process.cwd())) {
-    throw new UsageError('--provider openai: no API key (set OPENAI_API_KEY, or `cp OPENAI_API_KEY.env.example OPENAI_API_KEY.env` and put it there)');
+  const key = findApiKey(process.env, process.cwd());
+  if (!key.key) {
+    throw new UsageError(`--provider openai: ${noKeyReason(key)} (set OPENAI_API_KEY, or \`cp OPENAI_API_KEY.env.example OPENAI_API_KEY.env\` and put it there)`);
   }
 }
 

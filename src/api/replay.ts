@@ -17,10 +17,15 @@ import { executeRun, type RunHooks, type RunResult } from './run.js';
 import { openStoreWithRuns, selectRun } from './runs.js';
 
 export interface ReplayOptions extends LlmFlags {
-  /** The seed to replay with: the recorded seed is an exact replay; another runs the config anew. */
-  seed: number;
-  /** The run id (default: the latest run). */
+  /**
+   * Which run to check, by its seed: the one recorded run with this seed (several: refused, naming
+   * them). With `run`, the seed that run must have. With `newRun`, the seed of a new run.
+   */
+  seed?: number;
+  /** The run id (default: the run recorded with `seed`, else the latest run). */
   run?: string;
+  /** Run the config of `run` (default: the latest run) under `seed`, a seed it was not recorded with, as a new run. */
+  newRun?: boolean;
   out: string;
   /** The store (src/api/store.ts): a file, sqlite:PATH or postgres://...; default SIM_STORE, else <out>/sim.db. */
   store?: string;
@@ -57,17 +62,60 @@ export type ReplayResult = ExactReplay | { kind: 'rerun'; result: RunResult };
 export async function replayRun(options: ReplayOptions, hooks: RunHooks = {}): Promise<ReplayResult> {
   const store = await openStoreWithRuns(options);
   try {
-    const runId = await selectRun(store, options.run, '--run');
-    const config = parseExperiment((await store.getRun(runId)).config, `run ${runId} config`);
-    if (options.seed !== config.seed) return { kind: 'rerun', result: await rerunWithSeed(store, config, options, hooks) };
-    return await exactReplay(store, runId, config, options.keep ?? false, options.workers ?? defaultReplayWorkers(config), hooks);
+    const chosen = await chooseReplay(store, options);
+    const config = parseExperiment((await store.getRun(chosen.runId)).config, `run ${chosen.runId} config`);
+    if (chosen.newSeed !== null) return { kind: 'rerun', result: await rerunWithSeed(store, config, chosen.newSeed, options, hooks) };
+    return await exactReplay(store, chosen.runId, config, options.keep ?? false, options.workers ?? defaultReplayWorkers(config), hooks);
   } finally {
     await store.close();
   }
 }
 
-async function rerunWithSeed(store: EventStore, recorded: ExperimentConfig, options: ReplayOptions, hooks: RunHooks): Promise<RunResult> {
+/**
+ * The run a replay checks, or the run whose config a new run takes (newSeed set). A seed names a
+ * recorded run: the one run with it is checked; several are named; none, or a seed other than the
+ * named run's, is a new run only when asked for with --new-run.
+ */
+export async function chooseReplay(store: EventStore, options: Pick<ReplayOptions, 'seed' | 'run' | 'newRun'>): Promise<{ runId: number; newSeed: number | null }> {
   const { seed } = options;
+  if (options.newRun && seed === undefined) throw new UsageError('--new-run: give the new run\'s --seed');
+  const refuseSameSeed = (runId: number, recorded: number) => {
+    throw new UsageError(`--new-run: run ${runId} was recorded with seed ${recorded} already; drop --new-run to check it, or give another --seed`);
+  };
+  if (options.run !== undefined) {
+    const runId = await selectRun(store, options.run, '--run');
+    const recorded = (await store.getRun(runId)).seed;
+    if (seed === undefined || seed === recorded) {
+      if (options.newRun) refuseSameSeed(runId, recorded);
+      return { runId, newSeed: null };
+    }
+    if (!options.newRun) {
+      throw new UsageError(`--seed ${seed}: run ${runId} was recorded with seed ${recorded}; to check it, drop --seed; to run its config under seed ${seed} as a new run, add --new-run`);
+    }
+    return { runId, newSeed: seed };
+  }
+  if (seed === undefined) return { runId: await selectRun(store, undefined, '--run'), newSeed: null };
+  const rows = await store.listRunRows();
+  if (rows.length === 0) throw new RunNotFoundError(`${store.location}: holds no runs`);
+  const latest = rows.reduce((a, b) => (b.id > a.id ? b : a));
+  if (options.newRun) {
+    if (latest.seed === seed) refuseSameSeed(latest.id, seed);
+    return { runId: latest.id, newSeed: seed };
+  }
+  const matching = rows.filter((r) => r.seed === seed).map((r) => r.id).sort((a, b) => a - b);
+  if (matching.length === 1) return { runId: matching[0], newSeed: null };
+  if (matching.length > 1) throw new UsageError(`--seed ${seed}: runs ${matching.join(', ')} were recorded with seed ${seed}; say which with --run`);
+  const recorded = rows
+    .map((r) => r.id)
+    .sort((a, b) => a - b)
+    .slice(-8)
+    .map((id) => `run ${id} seed ${rows.find((r) => r.id === id)!.seed}`);
+  throw new RunNotFoundError(
+    `--seed ${seed}: no run in ${store.location} was recorded with seed ${seed} (${rows.length > 8 ? 'the latest: ' : ''}${recorded.join(', ')}); to run the latest run's config under seed ${seed} as a new run, add --new-run`,
+  );
+}
+
+async function rerunWithSeed(store: EventStore, recorded: ExperimentConfig, seed: number, options: ReplayOptions, hooks: RunHooks): Promise<RunResult> {
   const notice = hooks.notice ?? (() => undefined);
   const config = parseExperiment({ ...recorded, seed, treatment_seed: recorded.treatment_seed, from_warmup: null });
   const population = loadPopulation(config);
@@ -76,7 +124,7 @@ async function rerunWithSeed(store: EventStore, recorded: ExperimentConfig, opti
   notice(`sim: running the recorded config under seed ${seed} as run ${runId}`);
   const provider = chooseProvider(config, { store, llm: options });
   try {
-    return await executeRun({ store, runId, config, provider, population, out: options.out, maxFallbackRate: maxFallbackRate(options) }, hooks);
+    return await executeRun({ store, runId, config, provider, population, out: options.out, maxFallbackRate: maxFallbackRate(options), maxCostUsd: config.llm.max_cost_usd }, hooks);
   } finally {
     await provider.close?.();
   }

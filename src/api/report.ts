@@ -28,6 +28,8 @@ export interface ReportOptions {
   to?: string;
   /** A folder in the reference layout to overlay. */
   compare?: string;
+  /** The sweep and setting the runs are, for the report's title (`sim report --sweep`). */
+  sweepSetting?: { name: string; setting: string };
 }
 
 export interface ReportResult {
@@ -44,7 +46,7 @@ export interface ReportResult {
  * config pooled over their seeds; built only from events whose hash chains verify.
  */
 export async function writeReport(opts: ReportOptions): Promise<ReportResult> {
-  const store = await openStoreWithRuns(opts);
+  const store = await openStoreWithRuns(opts, 'read');
   try {
     const runIds = opts.runs.length === 0 ? [await selectRun(store, undefined)] : await Promise.all(opts.runs.map((a) => selectRun(store, a)));
     if (runIds.length > 1) checkPoolable(await Promise.all(runIds.map(async (id) => ({ id, config: (await store.getRun(id)).config }))));
@@ -70,7 +72,7 @@ export async function writeReport(opts: ReportOptions): Promise<ReportResult> {
     };
     // Each file appears whole or not at all.
     writeFileWhole(join(to, 'report.json'), `${JSON.stringify(withHashChains(report, chains), null, 2)}\n`, named);
-    writeFileWhole(join(to, 'report.html'), withHashChainLine(reportHtml(report, charts), chains), named);
+    writeFileWhole(join(to, 'report.html'), withHashChainLine(reportHtml(report, charts, opts.sweepSetting), chains), named);
     return { html: join(to, 'report.html'), report: withHashChains(report, chains), runs: reports.map((r) => ({ run: r.run, finished: r.finished, missing: r.missing })) };
   } finally {
     await store.close();

@@ -1,5 +1,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { totalmem } from 'node:os';
+import { getHeapStatistics } from 'node:v8';
 import { parseExperiment, urlProblem, type ExperimentConfig } from '../domain/config.js';
+import { estimateRunMemory, type MemoryPart } from '../domain/memory.js';
 import { ConfigError, UsageError } from '../errors.js';
 import { parseJsonText } from './json-file.js';
 
@@ -156,4 +159,65 @@ export function checkFolderFlag(flag: string, dir: string | undefined, mustExist
     return;
   }
   if (!statSync(dir).isDirectory()) throw new UsageError(`${flag} ${dir}: is a file, not a folder`, { flag, file: dir });
+}
+
+/** The memory this process may use: V8's heap limit (raised by NODE_OPTIONS=--max-old-space-size) and the machine's. */
+export interface MemoryLimits {
+  heapBytes: number;
+  machineBytes: number;
+}
+
+export function memoryLimits(): MemoryLimits {
+  return { heapBytes: getHeapStatistics().heap_size_limit, machineBytes: totalmem() };
+}
+
+const gb = (bytes: number) => {
+  const digits = bytes < 100 * 2 ** 30 ? 1 : 0;
+  return `${(bytes / 2 ** 30).toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })} GB`;
+};
+
+/**
+ * Refuses a run whose settings need more memory than the heap can hold (src/domain/memory.ts), before
+ * anything is written: one line naming the setting that drives the estimate (its flag when the user
+ * typed one), the estimate, the limit and how to raise it when the machine has the memory.
+ */
+export function checkRunMemory(config: ExperimentConfig, flags: RunFlagValues = {}, limits: MemoryLimits = memoryLimits(), source = 'the run'): void {
+  const estimate = estimateRunMemory(config);
+  checkMemory(estimate.bytes, settingOf(estimate.parts[0], config, flags), `${source} would need`, estimate.parts[0].detail, limits);
+}
+
+/** Refuses `bytes` over the heap limit: "SETTING: WHO would need about X GB of memory (DETAIL), more than ...". */
+export function checkMemory(bytes: number, setting: string, who: string, detail: string, limits: MemoryLimits = memoryLimits()): void {
+  if (bytes <= limits.heapBytes) return;
+  const what = `${setting}: ${who} about ${gb(bytes)} of memory (${detail})`;
+  if (bytes > limits.machineBytes) throw new UsageError(`${what}, more than this machine has (${gb(limits.machineBytes)}); use a smaller value`);
+  const mb = Math.ceil((bytes * 1.25) / 2 ** 20 / 1000) * 1000;
+  throw new UsageError(`${what}, more than Node's heap limit (${gb(limits.heapBytes)}); use a smaller value, or raise the limit: NODE_OPTIONS=--max-old-space-size=${mb} (MB; this machine has ${gb(limits.machineBytes)})`);
+}
+
+/**
+ * Refuses more threads than the machine's memory holds: each worker thread is a heap of its own
+ * holding its own copy of the world (`perThreadBytes`), so `threads` of them need that many times
+ * it. Only the threads that would start count (`sim run` starts at most one per condition stream).
+ */
+export function checkThreadMemory(flag: string, asked: number | undefined, started: number, perThreadBytes: number, limits: MemoryLimits = memoryLimits()): void {
+  if (asked === undefined) return;
+  const bytes = started * perThreadBytes;
+  if (bytes <= limits.machineBytes) return;
+  const most = Math.max(1, Math.floor(limits.machineBytes / perThreadBytes));
+  throw new UsageError(`${flag} ${asked}: ${started} threads would need about ${gb(bytes)} of memory (each holds its own world, about ${gb(perThreadBytes)}), more than this machine has (${gb(limits.machineBytes)}); use at most ${most}`);
+}
+
+/** The flag or config key (with its value) a user would change to shrink a part. */
+function settingOf(part: MemoryPart, c: ExperimentConfig, flags: RunFlagValues): string {
+  switch (part.key) {
+    case 'n_users':
+      return flags.nUsers !== undefined ? `--n-users ${flags.nUsers}` : `n_users ${c.n_users}`;
+    case 'content.initial_posts':
+      return flags.numContents !== undefined ? `--num-contents ${flags.numContents}` : `content.initial_posts ${c.content.initial_posts}`;
+    case 'n_runs':
+      return `n_runs ${c.n_runs}`;
+    case 'rounds':
+      return `warmup ${c.warmup.start_round}..${c.warmup.end_round} and time_points up to ${c.time_points[c.time_points.length - 1]}`;
+  }
 }

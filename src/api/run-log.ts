@@ -5,7 +5,8 @@ import type { ProgressEvent } from '../sim/engine.js';
 
 /**
  * The run's log under <out>/logs/: one line per round with its timing, memory, calls and
- * fallbacks, as the reference kept. Never holds secrets: only counts and ids are written.
+ * fallbacks, as the reference kept. Never holds secrets: only counts and ids are written. A line
+ * that cannot be written (ENOSPC) ends the log, never the run.
  */
 export class RunLog {
   readonly file: string;
@@ -16,8 +17,18 @@ export class RunLog {
     this.file = join(dir, `run-${runId}.log`);
   }
 
+  /** Set once a line could not be written (a full disk): the log stops there, the run does not. */
+  private broken = false;
+
   line(text: string): void {
-    appendFileSync(this.file, `${new Date().toISOString()} ${text}\n`);
+    if (this.broken) return;
+    try {
+      appendFileSync(this.file, `${new Date().toISOString()} ${text}\n`);
+    } catch {
+      // A log that cannot be written never stops a run (nor hides why it stopped), as a worker's
+      // log (./worker-log.ts); the store's own writes report a full disk.
+      this.broken = true;
+    }
   }
 
   round(p: ProgressEvent, stats: ProviderStats | undefined): void {

@@ -1,7 +1,7 @@
 import { parseExperiment, roundsInRun, WARMUP_STREAM, type ExperimentConfig } from '../domain/config.js';
 import type { Provider, ProviderStats } from '../domain/decision.js';
-import { InterruptedError, LlmUnavailableError, RunNotFoundError, UsageError } from '../errors.js';
-import { acquireLease, releaseLease } from '../events/leases.js';
+import { CostCapError, InterruptedError, LlmUnavailableError, RunNotFoundError, StoreFullError, StoreUnavailableError, UsageError } from '../errors.js';
+import { withRunLease } from '../events/leases.js';
 import { EventStore } from '../sim/store.js';
 import { listRuns } from '../sim/run-catalogue.js';
 import { openExistingStoreFor, openStoreFor, storeName } from './store.js';
@@ -15,8 +15,11 @@ import { resolveConfig, type Notice, type RunOptions } from './config.js';
 import { DEFAULT_OUT } from './defaults.js';
 import { checkEndpoints, maxFallbackRate } from './llm.js';
 import { checkProviderReady, chooseProvider } from './provider.js';
-import { adoptWarmupConfig, checkFolderFlag, readConfigInput } from './run-checks.js';
+import { adoptWarmupConfig, checkFolderFlag, checkThreadMemory, readConfigInput } from './run-checks.js';
+import { estimateRunMemory, streamCount } from '../domain/memory.js';
 import { RunLog } from './run-log.js';
+import { capForRest, confirmSpending, SpendMeter, spendEstimate, type SpendHooks } from './spend.js';
+import { checkFolderToWriteInto } from '../write-whole.js';
 
 export type { Population, ProgressEvent };
 
@@ -39,7 +42,7 @@ export interface RunStart {
  * How a caller follows a run. The API never prints: it tells. Every hook is optional; a script that
  * wants only the result passes none.
  */
-export interface RunHooks {
+export interface RunHooks extends SpendHooks {
   /** A line for the user that is not a result (a default taken, a warning, what is being resumed). */
   notice?: Notice;
   onStart?: (start: RunStart) => void;
@@ -75,13 +78,19 @@ export const OFFLINE_NOTICE = 'offline persona model: a documented behavioural m
  */
 export async function startRun(options: RunOptions, hooks: RunHooks = {}): Promise<RunResult> {
   const out = options.out ?? DEFAULT_OUT;
-  let config = resolveConfig(options, hooks.notice);
+  // What resolving says (the provider taken) is said once every check has passed: a refused command prints only its problem.
+  const held: string[] = [];
+  let config = resolveConfig(options, (line) => held.push(line));
   // A refused command writes nothing: no database is created or touched before these pass.
+  checkThreadMemory('--workers', options.workers, Math.min(options.workers ?? 1, Math.max(1, streamCount(config))), estimateRunMemory(config).bytes);
   checkProviderReady(config, options.cacheOnly);
   checkFolderFlag('--users-dir', options.usersDir, true, 'profiles.csv and network.csv');
   checkFolderFlag('--out', out, false);
+  // The run's log goes there whichever store is used: a folder that cannot be written is refused now.
+  checkFolderToWriteInto(out, { flag: '--out', path: out });
   // A server that refuses connections is reported now, not after minutes of retries.
   if (!options.cacheOnly) await checkEndpoints(config, {}, hooks.notice ?? (() => undefined));
+  for (const line of held) hooks.notice?.(line);
   let store: EventStore;
   let population: Population | null = null;
   if (options.fromWarmup !== undefined) {
@@ -97,6 +106,7 @@ export async function startRun(options: RunOptions, hooks: RunHooks = {}): Promi
       const warmup = await findWarmup(store, options.fromWarmup);
       const input = options.config ? readConfigInput(options.config) : null;
       config = { ...adoptWarmupConfig(config, options, input, options.config, { runId: warmup.runId, config: parseExperiment((await store.getRun(warmup.runId)).config, `run ${warmup.runId} config`) }), from_warmup: warmup.stream };
+      await confirmSpending(spendEstimate(config, []), options, hooks);
     } catch (error) {
       await store.close();
       throw error;
@@ -104,12 +114,13 @@ export async function startRun(options: RunOptions, hooks: RunHooks = {}): Promi
   } else {
     // The population is validated whole before the database is touched: bad input writes nothing.
     population = loadPopulation(config);
+    await confirmSpending(spendEstimate(config, population.personas), options, hooks);
     store = await openStoreFor({ out, store: options.store });
   }
   const provider = chooseProvider(config, { store, cacheOnly: options.cacheOnly, concurrency: options.concurrency, llm: options });
   try {
     const runId = await store.createRun({ seed: config.seed, config, codeVersion: CODE_VERSION, createdAt: new Date().toISOString() });
-    return await executeRun({ store, runId, config, provider, population, out, workers: options.workers, maxFallbackRate: maxFallbackRate(options) }, hooks);
+    return await executeRun({ store, runId, config, provider, population, out, workers: options.workers, maxFallbackRate: maxFallbackRate(options), maxCostUsd: config.llm.max_cost_usd }, hooks);
   } finally {
     await provider.close?.();
     await store.close();
@@ -139,7 +150,7 @@ export async function recordRun(options: RecordRunOptions, hooks: RunHooks = {})
   const provider = options.provider?.(store) ?? chooseProvider(config, { store });
   try {
     const runId = await store.createRun({ seed: config.seed, config, codeVersion: options.codeVersion ?? CODE_VERSION, createdAt: new Date().toISOString() });
-    return await executeRun({ store, runId, config, provider, population, out, workers: options.workers }, hooks);
+    return await executeRun({ store, runId, config, provider, population, out, workers: options.workers, maxCostUsd: config.llm.max_cost_usd }, hooks);
   } finally {
     if (!options.provider) await provider.close?.();
     await store.close();
@@ -177,13 +188,21 @@ interface Execution {
   /** Rounds recorded before this process started (a resume). */
   roundsAlreadyDone?: number;
   maxFallbackRate?: number;
+  /** The caller holds the run's lease already (withRunLease around more than this); else it is taken here. */
+  leaseHeld?: boolean;
+  /** The spending cap in USD for the run's total (./spend.ts); null or absent: none (the spend is still recorded). */
+  maxCostUsd?: number | null;
 }
 
-/** Runs (or continues) a recorded run to its end with its log; returns its summary. Shared by run, resume and replay. */
+/**
+ * Runs (or continues) a recorded run to its end with its log; returns its summary. Shared by run,
+ * resume and replay. The run's lease is held throughout: a run another live process executes is
+ * refused (RunBusyError) before anything is told or written.
+ */
 export async function executeRun(run: Execution, hooks: RunHooks = {}): Promise<RunResult> {
+  if (!run.leaseHeld) return withRunLease(run.store, run.runId, () => executeRun({ ...run, leaseHeld: true }, hooks));
   const { store, runId, config, provider, out } = run;
   const warmupStream = config.from_warmup ?? undefined;
-  acquireLease(store, runId, new Date().toISOString());
   const log = new RunLog(out, runId);
   hooks.onStart?.({ runId, config, logFile: log.file, offline: Boolean(provider.offline), roundsTotal: roundsInRun(config), roundsDone: run.roundsAlreadyDone ?? 0, stats: () => provider.stats?.() });
   log.line(`run=${runId} start provider="${provider.name}" n_users=${config.n_users} seed=${config.seed} code=${CODE_VERSION}`);
@@ -194,6 +213,8 @@ export async function executeRun(run: Execution, hooks: RunHooks = {}): Promise<
       abort.abort();
       provider.abort?.();
     }) ?? (() => undefined);
+  // What an LLM run spends is added up in the store, and held against the cap if there is one.
+  const meter = provider.costBound ? new SpendMeter(store, runId, config, provider, run.maxCostUsd ?? null) : null;
   const startedAt = Date.now();
   try {
     await runExperiment({
@@ -208,6 +229,7 @@ export async function executeRun(run: Execution, hooks: RunHooks = {}): Promise<
       workers: run.workers ?? (config.n_users >= 5000 ? 2 : 1),
       signal: abort.signal,
       maxFallbackRate: run.maxFallbackRate,
+      beforeDecide: meter?.beforeDecide,
       onProgress: (p) => {
         const stats = provider.stats?.();
         hooks.onProgress?.(p, stats);
@@ -217,16 +239,23 @@ export async function executeRun(run: Execution, hooks: RunHooks = {}): Promise<
     await store.setRunStatus(runId, 'finished');
     log.line(`run=${runId} finished seconds=${((Date.now() - startedAt) / 1000).toFixed(1)}`);
   } catch (error) {
-    // An outage stops the run like Ctrl-C: nothing unanswered was recorded, resume goes on.
-    const interrupted = error instanceof InterruptedError || error instanceof LlmUnavailableError;
+    // An outage (of the LLM's server or the store's), a full disk or the spending cap stops the run
+    // like Ctrl-C: nothing unanswered was recorded, nothing half-written; resume goes on.
+    const interrupted = error instanceof InterruptedError || error instanceof LlmUnavailableError || error instanceof StoreUnavailableError || error instanceof StoreFullError || error instanceof CostCapError;
+    await meter?.settle().catch(() => undefined);
     await store.setRunStatus(runId, interrupted ? 'interrupted' : 'failed').catch(() => undefined);
     log.line(`run=${runId} ${interrupted ? 'interrupted' : 'failed'}: ${error instanceof Error ? error.message : String(error)}`);
     // Name the command that continues this very run (and folder).
     if (error instanceof InterruptedError) throw new InterruptedError(error.round, error.stream, resumeCommand(runId, out));
+    if (error instanceof StoreUnavailableError) throw new StoreUnavailableError(error.detail, resumeCommand(runId, out), { cause: error.cause });
+    if (error instanceof StoreFullError) throw new StoreFullError(error.detail, resumeCommand(runId, out));
+    if (error instanceof CostCapError) {
+      throw new CostCapError(error.round, error.stream, error.spentUsd, error.capUsd, error.restUsd, `${resumeCommand(runId, out)} --max-cost ${capForRest(error.spentUsd, error.restUsd)}`);
+    }
     throw error;
   } finally {
+    await meter?.settle().catch(() => undefined);
     stopListening();
-    releaseLease(store, runId);
   }
   return runResult(store, runId, provider, (Date.now() - startedAt) / 1000);
 }

@@ -36,7 +36,7 @@ export type RunListing = RunSummary & { chains: ChainStatus };
 
 /** `sim runs`: the runs of a store (none when there is none yet), each with its chains checked. */
 export async function listRuns(where: StoreFlags, options: { verify?: boolean } = {}): Promise<RunListing[]> {
-  const store = await openExistingStoreFor(where);
+  const store = await openExistingStoreFor(where, 'read');
   const runs: RunListing[] = [];
   try {
     if (store) {

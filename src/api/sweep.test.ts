@@ -11,6 +11,16 @@ describe('sweep settings', () => {
     expect(() => parseSeeds('a')).toThrow(/--seeds: "a" is not a list of seeds/);
   });
 
+  it('refuses a sweep no heap holds before listing a seed (1-1000000000 used to fill it)', () => {
+    const limits = { heapBytes: 4 * 2 ** 30, machineBytes: 24 * 2 ** 30 };
+    const started = Date.now();
+    expect(() => parseSeeds('1-1000000000', limits)).toThrow(/^--seeds 1-1000000000: 1,000,000,000 runs would need about [\d,]+ GB of memory \(their configs, about 20 KB a run\), more than this machine has/);
+    expect(Date.now() - started).toBeLessThan(1000);
+    // 100,000 runs x 20 KB = 1.9 GB: within the heap, and listed without a quadratic dedupe.
+    expect(parseSeeds('1-100000', limits)).toHaveLength(100_000);
+    expect(() => sweepConfigs(parseExperiment({}), { seeds: '1-100000', grid: ['feed.length=3,4,5'] }, limits)).toThrow(/^--seeds 1-100000 with --grid: 300,000 runs would need about 5\.6 GB/);
+  });
+
   it('makes one config per seed x grid value, with --set applied to all', () => {
     const base = parseExperiment({}, 'test');
     const configs = sweepConfigs(base, { seeds: '1-3', grid: ['messages.likely_voter_threshold=3,4'], set: ['feed.length=6'] });

@@ -8,7 +8,9 @@ import { resolveConfig, type Notice } from './config.js';
 import { writeReport, type ReportOptions, type ReportResult } from './report.js';
 import { DEFAULT_TAKEOVER_SECONDS, submitConfig, type SubmitOptions } from './distributed.js';
 import { checkProviderReady } from './provider.js';
-import { checkFolderFlag } from './run-checks.js';
+import { confirmSpending, spendEstimate, type SpendHooks } from './spend.js';
+import type { RunEstimate } from './estimate.js';
+import { checkFolderFlag, checkMemory, checkRunMemory, memoryLimits, type MemoryLimits } from './run-checks.js';
 import { openStoreFor, openStoreWithRuns, storeLocation, type StoreFlags } from './store.js';
 
 /**
@@ -36,17 +38,36 @@ export interface SweepRun {
   setting: string;
 }
 
-export function parseSeeds(text: string): number[] {
-  const seeds: number[] = [];
+export function parseSeeds(text: string, limits: MemoryLimits = memoryLimits()): number[] {
+  const ranges: Array<[number, number]> = [];
   for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
     const m = /^(\d+)(?:-(\d+))?$/.exec(part);
     if (!m) throw new UsageError(`--seeds: "${text}" is not a list of seeds (e.g. 1-5 or 1,2,7)`);
     const [from, to] = [Number(m[1]), Number(m[2] ?? m[1])];
+    if (!Number.isSafeInteger(to)) throw new UsageError(`--seeds: ${m[2] ?? m[1]} is too large (at most ${Number.MAX_SAFE_INTEGER})`);
     if (to < from) throw new UsageError(`--seeds: "${part}" is an empty range`);
-    for (let s = from; s <= to; s++) if (!seeds.includes(s)) seeds.push(s);
+    ranges.push([from, to]);
+  }
+  // Counted before any is listed: 1-1000000000 is refused, not expanded until the heap is full.
+  checkSweepSize(`--seeds ${text}`, ranges.reduce((n, [from, to]) => n + (to - from + 1), 0), limits);
+  const seeds: number[] = [];
+  const seen = new Set<number>();
+  for (const [from, to] of ranges) {
+    for (let s = from; s <= to; s++) {
+      if (seen.has(s)) continue;
+      seen.add(s);
+      seeds.push(s);
+    }
   }
   if (seeds.length === 0) throw new UsageError('--seeds: no seed given (e.g. 1-5)');
   return seeds;
+}
+
+/** What one run of a sweep holds while it is submitted: its config, parsed and recorded. */
+const SWEEP_RUN_BYTES = 20_000;
+
+function checkSweepSize(setting: string, runs: number, limits: MemoryLimits): void {
+  checkMemory(runs * SWEEP_RUN_BYTES, setting, `${runs.toLocaleString('en-US')} runs would need`, `their configs, about ${SWEEP_RUN_BYTES / 1000} KB a run`, limits);
 }
 
 function keyValue(flag: string, text: string): [string, string] {
@@ -78,13 +99,14 @@ function setPath(config: Record<string, unknown>, path: string, value: unknown, 
 }
 
 /** The configs of a sweep: every seed x grid combination, each validated. */
-export function sweepConfigs(base: ExperimentConfig, options: Pick<SweepOptions, 'seeds' | 'set' | 'grid'>): Array<{ seed: number; setting: string; config: ExperimentConfig }> {
-  const seeds = parseSeeds(options.seeds);
+export function sweepConfigs(base: ExperimentConfig, options: Pick<SweepOptions, 'seeds' | 'set' | 'grid'>, limits: MemoryLimits = memoryLimits()): Array<{ seed: number; setting: string; config: ExperimentConfig }> {
+  const seeds = parseSeeds(options.seeds, limits);
   const sets = (options.set ?? []).map((t) => keyValue('--set', t));
   const grid = (options.grid ?? []).map((t) => {
     const [key, values] = keyValue('--grid', t);
     return { key, values: values.split(',').map((v) => v.trim()).filter(Boolean) };
   });
+  checkSweepSize(`--seeds ${options.seeds} with --grid`, seeds.length * grid.reduce((n, g) => n * g.values.length, 1), limits);
   let combos: Array<Array<[string, string]>> = [[]];
   for (const g of grid) combos = combos.flatMap((c) => g.values.map((v) => [...c, [g.key, v] as [string, string]]));
   const out: Array<{ seed: number; setting: string; config: ExperimentConfig }> = [];
@@ -95,21 +117,29 @@ export function sweepConfigs(base: ExperimentConfig, options: Pick<SweepOptions,
       for (const [key, value] of combo) setPath(raw, key, valueOf(value), '--grid');
       raw.seed = seed;
       const setting = combo.map(([k, v]) => `${k}=${v}`).join(',');
-      out.push({ seed, setting, config: parseExperiment(raw, `--set/--grid (${setting || 'base'}, seed ${seed})`) });
+      const source = `--set/--grid (${setting || 'base'}, seed ${seed})`;
+      const config = parseExperiment(raw, source);
+      checkRunMemory(config, {}, limits, `the run of ${setting || 'the base setting'}, seed ${seed},`);
+      out.push({ seed, setting, config });
     }
   }
   return out;
 }
 
 /** `sim sweep`: submits the sweep's runs; returns its name and runs. */
-export async function submitSweep(options: SweepOptions, notice: Notice = () => undefined): Promise<{ name: string; runs: SweepRun[] }> {
+export async function submitSweep(options: SweepOptions, notice: Notice = () => undefined, spend: SpendHooks = {}): Promise<{ name: string; runs: SweepRun[] }> {
   const location = storeLocation(options);
   if (location.backend !== 'postgres') throw new UsageError(`sim sweep: the store ${describeLocation(location)} is SQLite; give --store postgres://user:pass@host:port/db (or SIM_STORE)`);
-  const base = resolveConfig(options, notice);
+  const held: string[] = [];
+  const base = resolveConfig(options, (line) => held.push(line));
   checkProviderReady(base, options.cacheOnly);
   checkFolderFlag('--users-dir', options.usersDir, true, 'profiles.csv and network.csv');
   const configs = sweepConfigs(base, options);
-  for (const seed of new Set(configs.map((c) => c.seed))) loadPopulation(configs.find((c) => c.seed === seed)!.config);
+  const populations = new Map([...new Set(configs.map((c) => c.seed))].map((seed) => [seed, loadPopulation(configs.find((c) => c.seed === seed)!.config)]));
+  for (const line of held) notice(line);
+  // The sweep's runs that would spend money, together: one estimate, one question.
+  const estimates = configs.map((c) => spendEstimate(c.config, populations.get(c.seed)!.personas)).filter((e): e is RunEstimate => e !== null);
+  await confirmSpending(sumEstimates(estimates), options, spend, `these ${configs.length} runs`);
   const store = await openStoreFor(options);
   try {
     const queue = await JobQueue.open(store.handoff().location);
@@ -132,7 +162,7 @@ export async function submitSweep(options: SweepOptions, notice: Notice = () => 
 export async function listSweeps(flags: StoreFlags): Promise<Array<{ name: string; runs: SweepRun[] }>> {
   const location = storeLocation(flags);
   if (location.backend !== 'postgres') return [];
-  const store = await openStoreWithRuns(flags);
+  const store = await openStoreWithRuns(flags, 'read');
   try {
     const queue = await JobQueue.open(store.handoff().location);
     try {
@@ -165,7 +195,25 @@ export async function writeSweepReport(opts: Omit<ReportOptions, 'runs'> & { swe
   const out: Array<{ setting: string; runIds: number[]; result: ReportResult }> = [];
   for (const g of groups) {
     const folder = g.setting === '' ? 'base' : g.setting.replace(/[^\w.=,-]/g, '_');
-    out.push({ ...g, result: await writeReport({ ...opts, runs: g.runIds.map(String), to: join(root, folder) }) });
+    out.push({ ...g, result: await writeReport({ ...opts, runs: g.runIds.map(String), to: join(root, folder), sweepSetting: { name: opts.sweep, setting: g.setting } }) });
   }
   return out;
+}
+
+/** Several runs' estimates as one (null for none): calls, tokens and cost summed, the first run's config. */
+function sumEstimates(estimates: RunEstimate[]): RunEstimate | null {
+  if (estimates.length === 0) return null;
+  const calls = { initialPosts: 0, warmupTurns: 0, conditionTurns: 0, votes: 0, total: 0 };
+  const byModel: RunEstimate['byModel'] = {};
+  let promptTokens = 0;
+  let completionTokens = 0;
+  let costUsd = 0;
+  for (const e of estimates) {
+    for (const k of Object.keys(calls) as Array<keyof typeof calls>) calls[k] += e.calls[k];
+    for (const [model, m] of Object.entries(e.byModel)) byModel[model] = { share: m.share, costUsd: (byModel[model]?.costUsd ?? 0) + m.costUsd };
+    promptTokens += e.promptTokens;
+    completionTokens += e.completionTokens;
+    costUsd += e.costUsd;
+  }
+  return { config: estimates[0].config, calls, byModel, promptTokens, completionTokens, costUsd };
 }

@@ -38,7 +38,7 @@ export interface UserHistory {
 export async function userHistory(options: UserHistoryOptions): Promise<UserHistory> {
   const agentId = Number(options.user);
   if (!Number.isInteger(agentId)) throw new UsageError(`user id: "${options.user}" is not an integer`);
-  const store = await openStoreWithRuns(options);
+  const store = await openStoreWithRuns(options, 'read');
   try {
     const runId = await selectRun(store, options.run, '--run');
     const config = parseExperiment((await store.getRun(runId)).config);
@@ -48,6 +48,7 @@ export async function userHistory(options: UserHistoryOptions): Promise<UserHist
     const streams = [warmupStreamOf(runId, config), ...(condition && !config.warmup_only ? [streamId(runId, condition)] : [])];
     const history: UserHistory = { runId, agentId, streams: [], likelihoods: [] };
     let found = false;
+    const ids: number[] = [];
     const posts = new Map<number, string>();
     for (const stream of streams) {
       const entries: HistoryEntry[] = [];
@@ -56,6 +57,7 @@ export async function userHistory(options: UserHistoryOptions): Promise<UserHist
         for (const e of page) {
           if (e.type === 'PostCreated') posts.set(e.data.postId, e.data.text);
           if (e.type === 'PopulationLoaded') {
+            for (const a of e.data.agents) ids.push(a.id);
             const p = e.data.agents.find((a) => a.id === agentId);
             if (p) {
               found = true;
@@ -72,9 +74,17 @@ export async function userHistory(options: UserHistoryOptions): Promise<UserHist
         }
       }
     }
-    if (!found) throw new NotFoundError(`user ${agentId} is not in run ${runId}`);
+    if (!found) throw new NotFoundError(`user ${agentId} is not in run ${runId}${validIds(ids)}`);
     return history;
   } finally {
     await store.close();
   }
+}
+
+/** Which ids a run holds, for a user who asked for another: the range and a few of them. */
+export function validIds(ids: number[]): string {
+  if (ids.length === 0) return ' (it holds no users yet)';
+  const sorted = [...ids].sort((a, b) => a - b);
+  const few = sorted.length <= 6 ? sorted.join(', ') : `${sorted.slice(0, 5).join(', ')}, ..., ${sorted[sorted.length - 1]}`;
+  return `: its ${sorted.length.toLocaleString('en-US')} user${sorted.length === 1 ? '' : 's'} have ids ${few} (\`sim export csv\` lists them in personas.csv)`;
 }

@@ -13,4 +13,8 @@ export type WorkerEvent =
   | { kind: 'done'; runId: number; stream: string; runFinished: boolean; next: string[] }
   /** Another worker appended to the stream first: this one drops the job. */
   | { kind: 'dropped'; runId: number; stream: string; reason: string }
-  | { kind: 'failed'; runId: number; stream: string; permanent: boolean; reason: string };
+  | { kind: 'failed'; runId: number; stream: string; permanent: boolean; reason: string }
+  /** The store's server went away (a restart): this job slot asks again after `retrySeconds`. */
+  | { kind: 'store-lost'; reason: string; retrySeconds: number }
+  /** The run's spending cap was reached before `round`: the job ended (not retried); the run is interrupted. */
+  | { kind: 'capped'; runId: number; stream: string; round: number; reason: string };

@@ -51,5 +51,9 @@ function describeForLog(e: Exclude<WorkerEvent, { kind: 'progress' }>): string {
       return `run=${e.runId} stream=${e.stream} job=dropped reason=${JSON.stringify(e.reason)}`;
     case 'failed':
       return `run=${e.runId} stream=${e.stream} job=failed permanent=${e.permanent} reason=${JSON.stringify(e.reason)}`;
+    case 'store-lost':
+      return `store=lost retry_seconds=${e.retrySeconds} reason=${JSON.stringify(e.reason)}`;
+    case 'capped':
+      return `run=${e.runId} stream=${e.stream} job=capped before_round=${e.round} reason=${JSON.stringify(e.reason)}`;
   }
 }

@@ -20,5 +20,8 @@ describe('shared flags', () => {
     expect(integerFlag('--seed')(' -3 ')).toBe(-3);
     expect(() => integerFlag('--seed')('4.2')).toThrow('--seed: "4.2" is not an integer');
     expect(() => integerFlag('--workers', 1)('0')).toThrow('--workers: must be at least 1 (got 0)');
+    // Past 2^53 a number no longer holds the integer typed: named, not zod's "Too big: expected int".
+    expect(() => integerFlag('--seed')('99999999999999999999')).toThrow('--seed: 99999999999999999999 is too large (at most 9007199254740991)');
+    expect(integerFlag('--seed')('9007199254740991')).toBe(Number.MAX_SAFE_INTEGER);
   });
 });

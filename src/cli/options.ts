@@ -15,6 +15,7 @@ export function integerFlag(flag: string, min?: number) {
   return (value: string): number => {
     if (!/^-?\d+$/.test(value.trim())) throw new UsageError(`${flag}: "${value}" is not an integer`);
     const n = Number(value);
+    if (!Number.isSafeInteger(n)) throw new UsageError(`${flag}: ${value.trim()} is too large (at most ${n < 0 ? '-' : ''}${Number.MAX_SAFE_INTEGER})`);
     if (min !== undefined && n < min) throw new UsageError(`${flag}: must be at least ${min} (got ${n})`);
     return n;
   };
@@ -37,8 +38,17 @@ export function addExperimentOptions(command: Command): Command {
     .option('--num-contents <n>', 'initial posts before the warmup (default 20)', integerFlag('--num-contents'))
     .option('--topic <topic>', 'the run topic (default Politics)')
     .option('--users-dir <dir>', 'folder with profiles.csv and network.csv (default: the bundled users_data/)')
-    .option('--provider <name>', 'offline | openai (default: openai when an API key is configured, else offline)')
+    .option('--provider <name>', 'offline | openai (default: offline, even with an API key set; openai with --base-url or a config naming it); --provider openai also agrees to spend what the estimate says')
+    .option('--max-cost <usd>', 'stop at a round boundary before the run\'s LLM spend would pass this many USD (config llm.max_cost_usd); `sim resume --max-cost MORE` continues', parseUsd)
+    .option('--yes', 'spend what the estimate of a paid LLM run says without asking (needed without a terminal unless --provider openai is given)')
     .addOption(offlineParamsOption());
+}
+
+/** "5", "5.50" or "$5" as USD, at least 0. */
+export function parseUsd(value: string): number {
+  const m = /^\s*\$?\s*(\d+(?:\.\d+)?)\s*$/.exec(value);
+  if (!m) throw new UsageError(`--max-cost: "${value}" is not an amount in USD (e.g. 5 or 12.50)`);
+  return Number(m[1]);
 }
 
 export const offlineParamsOption = () =>

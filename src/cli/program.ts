@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { versionLine } from '../version.js';
-import { addStoreOptions } from './store-option.js';
+import { addStoreOptions, checkOutAgainstEnvStore } from './store-option.js';
 
 type Register = (program: Command) => void;
 
@@ -13,7 +13,7 @@ type Register = (program: Command) => void;
 export const COMMANDS: ReadonlyArray<{ name: string; term: string; description: string; load: () => Promise<Register> }> = [
   { name: 'run', term: 'run [options]', description: 'run an experiment (default: the reference protocol on 1,000 users, offline)', load: async () => (await import('./commands/run.js')).registerRun },
   { name: 'resume', term: 'resume [options] [run]', description: 'continue an interrupted run from its last complete round (the cache answers what was already paid for)', load: async () => (await import('./commands/resume.js')).registerResume },
-  { name: 'replay', term: 'replay [options]', description: 're-execute a recorded run from its stored config and cached answers and compare every event; with another --seed, run the same config under that seed as a new run', load: async () => (await import('./commands/replay.js')).registerReplay },
+  { name: 'replay', term: 'replay [options]', description: 're-execute a recorded run from its stored config and cached answers and compare every event; with --new-run, run its config under another --seed as a new run', load: async () => (await import('./commands/replay.js')).registerReplay },
   { name: 'project', term: 'project [options] [run]', description: "verify a run's hash chains and (with --rebuild) drop and rebuild its projections from the events", load: async () => (await import('./commands/project.js')).registerProject },
   { name: 'export', term: 'export', description: "write a run's data for analysis", load: async () => (await import('./commands/export.js')).registerExport },
   { name: 'show', term: 'show', description: 'show recorded detail', load: async () => (await import('./commands/show.js')).registerShow },
@@ -33,6 +33,20 @@ export const COMMANDS: ReadonlyArray<{ name: string; term: string; description: 
 export function invokedCommand(argv: readonly string[]): string | undefined {
   const words = argv.slice(2).filter((a) => !a.startsWith('-'));
   return words[0] === 'help' ? words[1] : words[0];
+}
+
+/**
+ * argv as commander should see it: help asked of a command that does not exist (`sim bogus --help`,
+ * `sim help bogus`) is the unknown command itself, so commander names it (with a suggestion) and
+ * exits 2 instead of printing the main help and exiting 0.
+ */
+export function helpOfUnknownCommand(argv: readonly string[]): string[] {
+  const invoked = invokedCommand(argv);
+  if (invoked === undefined || COMMANDS.some((c) => c.name === invoked)) return [...argv];
+  const rest = argv.slice(2).filter((a) => a !== '--help' && a !== '-h');
+  const helpAt = rest.indexOf('help');
+  if (helpAt !== -1 && rest.indexOf(invoked) > helpAt) rest.splice(helpAt, 1);
+  return [...argv.slice(0, 2), ...rest];
 }
 
 /**
@@ -69,6 +83,7 @@ export async function buildProgram(argv: readonly string[] = process.argv, load:
   }
   // --store on every loaded command that opens a store (src/cli/store-option.ts).
   addStoreOptions(program);
+  checkOutAgainstEnvStore(program);
   const help = program.createHelp();
   program.configureHelp({ subcommandTerm: (command) => listed.get(command) ?? help.subcommandTerm(command) });
   for (const command of program.commands) command.exitOverride();

@@ -38,7 +38,7 @@ describe('experiment config', () => {
         '(root): unknown key "n_userz"',
         'n_users: must be at least 2',
         'feed.length: must be at least 1',
-        'conditions.control.probabilities.2: must be between 0 and 1',
+        'conditions.control.probabilities[2]: must be between 0 and 1',
       ]),
     );
     expect(problems).toHaveLength(4);
@@ -77,5 +77,24 @@ describe('partial configs', () => {
     // Two treatment seeds repeat the two mixed conditions only.
     expect(roundsInRun(parseExperiment({ n_runs: 2 }))).toBe(16 + 7 * 31);
     expect(roundsInRun(parseExperiment({ warmup: { start_round: -3, end_round: 0 }, run_conditions: ['control'] }))).toBe(4 + 31);
+  });
+});
+
+describe('problems in plain words', () => {
+  it('rephrase zod\'s own wording and name the key, list items by index', () => {
+    expect(problemsOf({ run_conditions: [] })).toEqual(['run_conditions: must list at least one item']);
+    expect(problemsOf({ seed: 1e20 })).toEqual(['seed: must be at most 9007199254740991 (the largest whole number a JSON number holds exactly)']);
+    expect(problemsOf({ seed: 'x' })).toEqual(['seed: must be a number (got a string)']);
+    expect(problemsOf({ n_users: 1.5 })).toEqual(['n_users: must be a whole number']);
+    expect(problemsOf({ topic: '' })).toEqual(['topic: must not be empty']);
+    expect(problemsOf({ provider: 'x' })).toEqual(['provider: must be one of "offline", "openai"']);
+    expect(problemsOf({ n_runs: 0 })).toEqual(['n_runs: must be at least 1']);
+    expect(problemsOf({ time_points: [1, 'a'] })).toEqual(['time_points[1]: must be a number (got a string)']);
+    expect(problemsOf({ llm: { temperature: 3 } })).toEqual(['llm.temperature: must be at most 2']);
+    expect(problemsOf({ offline_params: { noiseSd: 0 } })).toContain('offline_params.noiseSd: must be greater than 0');
+    expect(problemsOf({ offline_params: { noiseSd: 1 } })).toContain('offline_params.cut01: is missing (a number)');
+    // A message the schema words itself is kept.
+    expect(problemsOf({ n_users: 1 })).toEqual(['n_users: must be at least 2']);
+    for (const p of problemsOf({ run_conditions: [], seed: 1e20, warmup: 3, provider: 1 })) expect(p).not.toMatch(/Too small|Too big|Invalid input|Invalid option|expected/);
   });
 });

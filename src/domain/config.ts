@@ -126,8 +126,14 @@ export const experimentSchema = z.strictObject({
       tier_probabilities: tierTriple,
       tier_multipliers: multipliers,
       models: z.strictObject({ low: z.string(), mid: z.string(), high: z.string() }),
-      /** USD per million tokens, per model; used for cost estimates only. */
+      /** USD per million tokens, per model; used for cost estimates and the spending cap. */
       prices: z.record(z.string(), z.strictObject({ input: z.number().nonnegative(), cached_input: z.number().nonnegative(), output: z.number().nonnegative() })),
+      /**
+       * The spending cap in USD (`--max-cost`; null: none): the run stops at a round boundary before
+       * its spend at `prices` would pass it. Not part of the run's identity: `sim resume --max-cost`
+       * raises it, and the results are those of an uncapped run.
+       */
+      max_cost_usd: z.number().min(0, 'must be 0 or more (USD)').nullable().default(null),
       /**
        * Several OpenAI-compatible servers (empty: base_url, or api.openai.com). Where requests go is
        * not part of a run's identity: `sim resume --base-url` may point a run elsewhere.
@@ -170,6 +176,7 @@ export const experimentSchema = z.strictObject({
         'gpt-4.1-mini': { input: 0.4, cached_input: 0.1, output: 1.6 },
         'gpt-4.1': { input: 2, cached_input: 0.5, output: 8 },
       },
+      max_cost_usd: null,
       endpoints: [],
     }),
 });
@@ -182,7 +189,7 @@ export function parseExperiment(input: unknown, source = 'config'): ExperimentCo
   // ...}} keeps the default temperature and prices). Arrays are replaced whole.
   const parsed = experimentSchema.safeParse(mergeOver(DEFAULTS, input ?? {}));
   if (!parsed.success) {
-    throw new ConfigError(source, parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${describeIssue(i)}`));
+    throw new ConfigError(source, parsed.error.issues.map((i) => `${pathOf(i.path)}: ${describeIssue(i)}`));
   }
   const problems = crossFieldProblems(parsed.data);
   if (problems.length > 0) throw new ConfigError(source, problems);
@@ -202,9 +209,61 @@ function mergeOver(base: unknown, over: unknown): unknown {
   return out;
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'unrecognized_keys') return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-  return issue.message;
+/** A config path as a user writes it: `conditions.control.probabilities[0]`, or "(root)". */
+export function pathOf(path: ReadonlyArray<PropertyKey>): string {
+  let out = '';
+  for (const part of path) out += typeof part === 'number' ? `[${part}]` : `${out ? '.' : ''}${String(part)}`;
+  return out || '(root)';
+}
+
+const TYPE_WORDS: Record<string, string> = {
+  number: 'a number',
+  int: 'a whole number',
+  string: 'a string',
+  boolean: 'true or false',
+  object: 'an object ({...})',
+  record: 'an object ({...})',
+  array: 'a list ([...])',
+};
+
+/**
+ * One problem in plain words. A message written in the schema (e.g. "must be between 0 and 1") is
+ * kept; zod's own wording ("Too small: expected array to have >=1 items") is rephrased.
+ */
+export function describeIssue(issue: z.core.$ZodIssue): string {
+  const own = !/^(Too small|Too big|Invalid input|Invalid option|Invalid string|Invalid element)/.test(issue.message);
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    case 'too_small': {
+      if (own) return issue.message;
+      const min = Number(issue.minimum);
+      if (issue.origin === 'array') return min === 1 ? 'must list at least one item' : `must list at least ${min} items`;
+      if (issue.origin === 'string') return min === 1 ? 'must not be empty' : `must have at least ${min} characters`;
+      return issue.inclusive === false ? `must be greater than ${min}` : `must be at least ${min}`;
+    }
+    case 'too_big': {
+      if (own) return issue.message;
+      const max = Number(issue.maximum);
+      if (issue.origin === 'array') return `must list at most ${max} items`;
+      if (issue.origin === 'string') return `must have at most ${max} characters`;
+      if (max === Number.MAX_SAFE_INTEGER) return `must be at most ${max} (the largest whole number a JSON number holds exactly)`;
+      return issue.inclusive === false ? `must be less than ${max}` : `must be at most ${max}`;
+    }
+    case 'invalid_type': {
+      if (own) return issue.message;
+      const received = /received (\w+)/.exec(issue.message)?.[1];
+      const wanted = TYPE_WORDS[issue.expected] ?? issue.expected;
+      if (received === 'undefined') return `is missing (${wanted})`;
+      if (issue.expected === 'int' && received === 'number') return 'must be a whole number';
+      return `must be ${wanted}${received ? ` (got ${received === 'null' ? 'null' : TYPE_WORDS[received] ?? received})` : ''}`;
+    }
+    case 'invalid_value':
+      if (own) return issue.message;
+      return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    default:
+      return issue.message;
+  }
 }
 
 function crossFieldProblems(c: ExperimentConfig): string[] {

@@ -224,6 +224,11 @@ export interface Provider {
    * that use them are committed, so a recorded run never holds a decision its cache cannot replay.
    */
   persist?(): Promise<void>;
+  /**
+   * An upper estimate, in USD, of what deciding these requests would spend now (answers in the
+   * cache cost nothing); absent: the provider never spends (the offline model).
+   */
+  costBound?(requests: readonly DecisionRequest[]): Promise<number>;
   close?(): Promise<void>;
 }
 

@@ -12,7 +12,9 @@ import {
   offlineParameters,
   OfflineProvider,
   offlineTurn,
+  offlineInitialPost,
   offlineVote,
+  postSubject,
   propensity,
   treatmentBoost,
   type LikelihoodParameters,
@@ -178,5 +180,17 @@ describe('offlineVote', () => {
       const share = votes.reduce<number>((a, b) => a + b, 0) / votes.length;
       expect(Math.abs(share - p)).toBeLessThan(4 * Math.sqrt((p * (1 - p)) / votes.length));
     }
+  });
+});
+
+describe('generated post text', () => {
+  it('never reads "politics in politics": a subtopic that is the topic is named once', () => {
+    expect(postSubject('Politics', 'Politics')).toBe('politics');
+    expect(postSubject('Politics', 'Health')).toBe('health in politics');
+    const request = (subtopic: string) =>
+      ({ purpose: 'initial_post', key: { seed: 1, agentId: 3, round: -16, purpose: 'initial_post' }, model: 'm', temperature: 0.5, persona: persona(3), topic: 'Politics', subtopic, maxChars: 140 }) as Parameters<typeof offlineInitialPost>[0];
+    expect(offlineInitialPost(request('Politics')).content).not.toMatch(/politics in politics/i);
+    expect(offlineInitialPost(request('Politics')).content).toMatch(/ politics[ .(]/);
+    expect(offlineInitialPost(request('Health')).content).toMatch(/ health in politics[ .(]/);
   });
 });

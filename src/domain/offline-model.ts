@@ -277,7 +277,14 @@ const REPLIES = ['Good point.', 'I see it differently.', 'Agreed, well said.', '
 function postText(persona: Persona, topic: string, subtopic: string, daysLeft: number | null, r: Rng): string {
   const when = daysLeft === null ? '' : daysLeft === 0 ? ' Election is today.' : daysLeft === 1 ? ' Election is tomorrow.' : ` ${daysLeft} days to the election.`;
   const voice = persona.politicalStance ? ` (${persona.politicalStance} view)` : '';
-  return `${r.pick(OPENERS)} ${subtopic.toLowerCase()} in ${topic.toLowerCase()}${voice}.${when} ${r.pick(CLOSERS)}`.slice(0, 140);
+  return `${r.pick(OPENERS)} ${postSubject(topic, subtopic)}${voice}.${when} ${r.pick(CLOSERS)}`.slice(0, 140);
+}
+
+/** What a generated post is about: "health in politics", or "politics" alone when the subtopic is the topic (never "politics in politics"). */
+export function postSubject(topic: string, subtopic: string): string {
+  const t = topic.toLowerCase();
+  const s = subtopic.toLowerCase();
+  return s === t ? t : `${s} in ${t}`;
 }
 
 function replyText(persona: Persona, subtopic: string, r: Rng): string {

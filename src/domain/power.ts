@@ -56,6 +56,13 @@ export interface NoiseModel {
   unpairedVariance: number;
   included: number;
   tau2: number;
+  /**
+   * How tau² was measured, when it was: the pilot seeds, the variance of their effects and the
+   * mean of their squared standard errors (tau² = max(0, between - within)).
+   */
+  seeds?: number;
+  between?: number;
+  within?: number;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { DatabaseError, UsageError } from '../errors.js';
 import type { EventCodec, NewEvent, Store } from './port.js';
 import { SqliteStore } from './sqlite/store.js';
@@ -20,8 +20,8 @@ export function maskPassword(url: string): string {
 }
 
 /**
- * Reads `--store` / SIM_STORE: a path (`results/sim.db`, or an output directory standing for its
- * sim.db) or `sqlite:PATH` is SQLite;
+ * Reads `--store` / SIM_STORE: a path (`results/sim.db`, or a folder standing for its sim.db: one
+ * that exists or a path ending in `/`) or `sqlite:PATH` is SQLite;
  * `postgres://user:pass@host:port/db` (or postgresql://) is PostgreSQL. `source` names the flag or
  * variable in errors.
  */
@@ -43,14 +43,21 @@ export function parseStoreLocation(text: string, source = '--store'): StoreLocat
   if (/^sqlite:/i.test(value)) {
     const file = value.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
     if (file === '') throw new UsageError(`${source}: "${value}" names no file (expected sqlite:PATH)`);
-    return { backend: 'sqlite', file };
+    return sqlitePath(file);
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
     throw new UsageError(`${source}: "${maskPassword(value)}" is not a store this version knows (use a file path, sqlite:PATH or postgres://...)`);
   }
-  // An output directory stands for its sim.db.
-  if (existsSync(value) && statSync(value).isDirectory()) return directoryStore(value);
-  return { backend: 'sqlite', file: value };
+  return sqlitePath(value);
+}
+
+/**
+ * A SQLite path: a folder (one that exists, or any path ending in a separator, as `--store results/`)
+ * stands for its sim.db, so a folder name never becomes a database file; anything else is the file.
+ */
+function sqlitePath(path: string): StoreLocation {
+  const folder = path.endsWith('/') || path.endsWith(sep) || (existsSync(path) && statSync(path).isDirectory());
+  return folder ? directoryStore(path) : { backend: 'sqlite', file: path };
 }
 
 export function describeLocation(location: StoreLocation): string {
@@ -62,16 +69,21 @@ export interface OpenOptions {
   writeLock?: SharedArrayBuffer;
   /** Refuse (return null) instead of creating a store that does not exist yet. */
   mustExist?: boolean;
+  /**
+   * Only read (implies mustExist): SQLite opens the file read-only, writing nothing (a read-only
+   * mount can be read; src/events/sqlite/database.ts says how). PostgreSQL opens as usual.
+   */
+  readOnly?: boolean;
 }
 
 /** Opens (creating and migrating when needed) the store at `location`, or null when `mustExist` and absent. */
 export async function openStore<E extends NewEvent>(location: StoreLocation, codec: EventCodec<E>, options: OpenOptions = {}): Promise<Store<E> | null> {
   if (location.backend === 'sqlite') {
-    if (options.mustExist && !existsSync(location.file)) return null;
-    return SqliteStore.open(location.file, codec, { writeLock: options.writeLock });
+    if ((options.mustExist || options.readOnly) && !existsSync(location.file)) return null;
+    return SqliteStore.open(location.file, codec, { writeLock: options.writeLock, readOnly: options.readOnly });
   }
   const { PostgresStore } = await import('./postgres/store.js');
-  return PostgresStore.open(location.url, location.display, codec, { mustExist: options.mustExist ?? false });
+  return PostgresStore.open(location.url, location.display, codec, { mustExist: (options.mustExist || options.readOnly) ?? false });
 }
 
 /** Like openStore, for a location that must be usable; never null. */

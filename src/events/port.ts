@@ -171,11 +171,14 @@ export interface CacheRow {
   createdAt: string;
 }
 
+/** Who executes a run: the process that holds its lease (see src/events/leases.ts). */
 export interface Lease {
   runId: number;
   host: string;
   pid: number;
   acquiredAt: string;
+  /** When the holder last renewed the lease (ISO time); null for a lease written by an older sim. */
+  heartbeatAt?: string | null;
 }
 
 export interface AppendBatch<E extends NewEvent> {
@@ -217,6 +220,13 @@ export interface Store<E extends NewEvent = NewEvent> {
   /** Deletes a run with its streams, events, projection rows and lease (a copy that failed half-way). */
   deleteRun(runId: number): Promise<void>;
   setRunStatus(runId: number, status: RunStatus): Promise<void>;
+  /** USD the run has spent on LLM calls, summed over every process that executed it (0: none recorded). */
+  runSpend(runId: number): Promise<number>;
+  /**
+   * Adds `usd` (may be negative) to the run's spend, atomically; with `cap`, only if the total stays
+   * at most `cap` (else nothing is added). Returns whether it was added and the total after.
+   */
+  addRunSpend(runId: number, usd: number, cap?: number | null): Promise<{ added: boolean; total: number }>;
   /** Throws RunNotFoundError naming the store. */
   getRun(runId: number): Promise<RunRow>;
   listRunRows(): Promise<RunRow[]>;
@@ -301,12 +311,16 @@ export interface Store<E extends NewEvent = NewEvent> {
   /** Every cache row, by key, a page at a time (for copying a store). */
   cacheRows(): AsyncIterable<CacheRow[]>;
 
-  // ---- leases
+  // ---- leases (one process at a time executes a run; docs/storage.md, "Run leases")
+  /** The run's lease while a live holder has it (this store's own included), else null. */
   currentLease(runId: number): Promise<Lease | null>;
   /**
-   * Takes the run's lease for `claimant` unless a lease is held that `isLive` says is alive and is
-   * not the claimant's own; returns the blocking lease then (nothing written), else null.
+   * Takes the run's lease for this store's process, `claimant` naming it (host, pid, time), unless
+   * another live holder has it: returns that holder's lease then (nothing taken), else null. The
+   * store keeps the lease alive (a heartbeat, or a session lock on PostgreSQL) until releaseLease
+   * or close; a holder that dies loses it without releasing.
    */
-  claimRun(claimant: Lease, isLive: (held: Lease) => boolean): Promise<Lease | null>;
-  releaseLease(runId: number, host: string, pid: number): Promise<void>;
+  claimRun(claimant: Lease): Promise<Lease | null>;
+  /** Ends this store's lease of the run (nothing when it holds none). */
+  releaseLease(runId: number): Promise<void>;
 }

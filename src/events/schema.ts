@@ -84,10 +84,19 @@ export interface RunLeasesTable {
   host: string;
   pid: number;
   acquired_at: string;
+  /** Added by migration 0005; null in a row written before it. */
+  heartbeat_at: string | null;
+}
+
+/** A run's LLM spend in USD (migrations/0006_run_spend.ts). */
+export interface RunSpendTable {
+  run_id: number;
+  spent_usd: number;
 }
 
 export interface Database {
   run_leases: RunLeasesTable;
+  run_spend: RunSpendTable;
   proj_personas: ProjPersonasTable;
   proj_agents: ProjAgentsTable;
   proj_agent_rounds: ProjAgentRoundsTable;

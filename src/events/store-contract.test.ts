@@ -1,10 +1,10 @@
 import { hostname } from 'node:os';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { makeEvent, eventCodec, type SimEvent } from '../domain/events.js';
 import { RunBusyError, StreamConflictError } from '../errors.js';
 import { sha256 } from './canonical.js';
 import { eventHashInput, fingerprintOf } from './hash-chain.js';
-import { acquireLease, releaseLease } from './leases.js';
+import { acquireLease, HEARTBEAT_MS, LEASE_EXPIRY_MS, releaseLease } from './leases.js';
 import type { CacheRow, ProjectionOp, Recorded, Store } from './port.js';
 import { streamId } from './stream-ids.js';
 import { storeBackends, type Backend, type TestStore } from '../../test/support/store-backends.js';
@@ -299,6 +299,26 @@ describe.each(backends)('the store contract on $name', (backend: Backend) => {
         expect(fingerprintOf([{ name: 'b', hash: '2' }, { name: 'a', hash: '1' }])).toBe(fingerprintOf([{ name: 'a', hash: '1' }, { name: 'b', hash: '2' }]));
       });
 
+      it("adds up a run's LLM spend, refusing an addition that would pass a cap, and deletes it with the run", async () => {
+        const a = await newRun();
+        const b = await newRun();
+        expect(await store.runSpend(a.runId)).toBe(0);
+        // A run with no spend yet and an addition above the cap: refused, nothing recorded.
+        expect(await store.addRunSpend(a.runId, 0.5, 0.25)).toEqual({ added: false, total: 0 });
+        expect(await store.addRunSpend(a.runId, 0.25, 1)).toEqual({ added: true, total: 0.25 });
+        expect(await store.addRunSpend(a.runId, 0.5, 1)).toEqual({ added: true, total: 0.75 });
+        // 0.75 + 0.5 would pass 1: refused, the total unchanged.
+        expect(await store.addRunSpend(a.runId, 0.5, 1)).toEqual({ added: false, total: 0.75 });
+        // Exactly at the cap is within it; a negative adjustment (an estimate replaced by the cost) always goes in.
+        expect(await store.addRunSpend(a.runId, 0.25, 1)).toEqual({ added: true, total: 1 });
+        expect(await store.addRunSpend(a.runId, -0.5, 1)).toEqual({ added: true, total: 0.5 });
+        expect(await store.addRunSpend(a.runId, 2)).toEqual({ added: true, total: 2.5 });
+        expect(await store.runSpend(a.runId)).toBe(2.5);
+        expect(await store.runSpend(b.runId)).toBe(0);
+        await store.deleteRun(a.runId);
+        expect(await store.runSpend(a.runId)).toBe(0);
+      });
+
       it('keeps the catalogue: create, status, get, list, latest; a missing run is named', async () => {
         const first = await newRun();
         const second = await newRun();
@@ -371,25 +391,82 @@ describe.each(backends)('the store contract on $name', (backend: Backend) => {
       beforeEach(async () => {
         runId = await store.createRun({ seed: 1, config: {}, codeVersion: 't', createdAt: 'now' });
       });
-      const claim = (pid: number, host = hostname()) => store.claimRun({ runId, host, pid, acquiredAt: 'earlier' }, () => true);
-
-      it('refuse a second process while the holder is alive, naming it', async () => {
-        expect(await claim(process.ppid)).toBeNull();
-        await expect(acquireLease(store, runId, 'now')).rejects.toThrow(RunBusyError);
-        await expect(acquireLease(store, runId, 'now')).rejects.toThrow(new RegExp(`run ${runId} is being executed by process ${process.ppid}`));
+      afterEach(() => {
+        vi.useRealTimers();
       });
+      /** A pid no process has (above Linux's pid_max of 2^22). */
+      const DEAD_PID = 2 ** 22 + 12345;
+      /** Another process holding the run: another connection to the store, naming `pid` on `host`. */
+      async function otherHolder(pid: number, host = hostname()): Promise<Store<SimEvent>> {
+        const other = await t.reopen();
+        const now = new Date().toISOString();
+        expect(await other.claimRun({ runId, host, pid, acquiredAt: now, heartbeatAt: now })).toBeNull();
+        return other;
+      }
+      const row = (host: string, pid: number, beat: string) =>
+        t.exec(`insert into run_leases (run_id, host, pid, acquired_at, heartbeat_at) values (${runId}, '${host}', ${pid}, '${beat}', '${beat}')`);
+      const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
 
-      it('are taken over when the holder is gone (killed), and released by their owner', async () => {
-        await claim(2 ** 22 + 12345);
+      it('refuse a second process while the holder is alive, naming it in one line; free once the holder releases', async () => {
+        const other = await otherHolder(process.ppid);
+        expect(await store.currentLease(runId)).toMatchObject({ pid: process.ppid, host: hostname() });
+        await expect(acquireLease(store, runId, 'now')).rejects.toThrow(RunBusyError);
+        await expect(acquireLease(store, runId, 'now')).rejects.toThrow(new RegExp(`^[^\\n]*: run ${runId} is being executed by process ${process.ppid} on ${hostname()} \\(since [^)]+\\); wait for it to finish or stop it, then \`sim resume ${runId}\`$`));
+        await releaseLease(other, runId);
+        expect(await store.currentLease(runId)).toBeNull();
         await acquireLease(store, runId, 'now');
         expect(await store.currentLease(runId)).toMatchObject({ pid: process.pid, host: hostname() });
+        // The holder itself may take it again (a resume within the same process).
+        await acquireLease(store, runId, 'again');
         await releaseLease(store, runId);
         expect(await store.currentLease(runId)).toBeNull();
       });
 
-      it('respect a lease held from another host, whose process cannot be checked', async () => {
-        await claim(1, 'some-other-host');
-        await expect(acquireLease(store, runId, 'now')).rejects.toThrow(/on some-other-host/);
+      it('are not blocked by a holder that ended without releasing (kill -9): its session or process is gone', async () => {
+        const other = await otherHolder(DEAD_PID);
+        // Closing without a release leaves what a killed process leaves: the row (SQLite), a dropped session (PostgreSQL).
+        await other.close();
+        expect(await t.reopen().then((s) => s.currentLease(runId))).toBeNull();
+        await acquireLease(store, runId, 'now');
+        expect(await store.currentLease(runId)).toMatchObject({ pid: process.pid });
+      });
+
+      it('are not blocked by a lease whose holder stopped renewing it, though its pid is alive (reused, zombie) or on another host', async () => {
+        await row('some-other-host', 1, ago(10 * 60_000));
+        expect(await store.currentLease(runId)).toBeNull();
+        await acquireLease(store, runId, 'now');
+        await releaseLease(store, runId);
+        await row(hostname(), process.ppid, ago(LEASE_EXPIRY_MS + 5_000));
+        expect(await store.currentLease(runId)).toBeNull();
+        await acquireLease(store, runId, 'now');
+      });
+
+      it('a fresh lease of another host blocks: on SQLite its heartbeat, on PostgreSQL its session lock (a row alone is no lock)', async () => {
+        if (store.backend === 'sqlite') {
+          await row('some-other-host', 1, ago(2_000));
+          await expect(acquireLease(store, runId, 'now')).rejects.toThrow(/by process 1 on some-other-host/);
+        } else {
+          await row('some-other-host', 1, ago(2_000));
+          await acquireLease(store, runId, 'now');
+          await releaseLease(store, runId);
+          const other = await otherHolder(4242, 'some-other-host');
+          await expect(acquireLease(store, runId, 'now')).rejects.toThrow(/by process 4242 on some-other-host/);
+          await other.close();
+          await acquireLease(store, runId, 'now');
+        }
+      });
+
+      it('are renewed every few seconds while held, and no more once released', async () => {
+        vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+        await acquireLease(store, runId, 'now');
+        await t.exec(`update run_leases set heartbeat_at = '2000-01-01T00:00:00.000Z' where run_id = ${runId}`);
+        const beat = async () => (await t.reopen().then((s) => s.currentLease(runId)))?.heartbeatAt ?? null;
+        vi.advanceTimersByTime(HEARTBEAT_MS);
+        await vi.waitFor(async () => expect(Date.parse((await beat()) ?? '')).toBeGreaterThan(Date.now() - 60_000), { timeout: 5_000 });
+        expect(vi.getTimerCount()).toBe(1);
+        await releaseLease(store, runId);
+        expect(vi.getTimerCount()).toBe(0);
+        expect(await store.currentLease(runId)).toBeNull();
       });
     });
 

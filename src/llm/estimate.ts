@@ -17,7 +17,7 @@ export interface Estimate {
 
 const TYPICAL_TOKENS = { turnPrompt: 650, turnCompletion: 110, postPrompt: 200, postCompletion: 40, votePrompt: 220, voteCompletion: 6 };
 
-function meanRoundsBetweenTurns(min: number, max: number): number {
+export function meanRoundsBetweenTurns(min: number, max: number): number {
   let total = 0;
   for (let t = min; t <= max; t++) total += t + (1 + t) / 2;
   return total / (max - min + 1);
@@ -48,4 +48,17 @@ export function estimateCost(config: ExperimentConfig, tierShares: { low: number
     costUsd += cost;
   }
   return { calls: { initialPosts, warmupTurns, conditionTurns, votes, total: initialPosts + turns + votes }, promptTokens, completionTokens, costUsd, byModel };
+}
+
+/** USD of one call of each kind (a turn, a vote, an initial post) at typical sizes and the config's prices, over the tier mix. */
+export function costPerCall(config: ExperimentConfig, tierShares: { low: number; mid: number; high: number }): { turn: number; vote: number; post: number } {
+  const t = TYPICAL_TOKENS;
+  const at = (prompt: number, completion: number) => {
+    let cost = 0;
+    for (const tier of ['low', 'mid', 'high'] as const) {
+      cost += tierShares[tier] * costOf({ promptTokens: prompt, completionTokens: completion, cachedTokens: 0 }, config.llm.prices[config.llm.models[tier]]);
+    }
+    return cost;
+  };
+  return { turn: at(t.turnPrompt, t.turnCompletion), vote: at(t.votePrompt, t.voteCompletion), post: at(t.postPrompt, t.postCompletion) };
 }

@@ -100,6 +100,24 @@ describe('OpenAiProvider', () => {
     expect(p.stats()).toMatchObject({ cacheHits: 1, calls: 2 });
   });
 
+  it('bounds what requests would spend from above: each uncached one at its prompt (3 characters a token) and max tokens, times 1.5; cached ones cost nothing; unpriced models nothing', async () => {
+    const prices = { 'gpt-4.1-nano': { input: 0.1, cached_input: 0.025, output: 0.4 } };
+    const p = provider({ prices });
+    const requests = [turn(301), vote(302)];
+    // By hand: prompt characters / 3 rounded up at $0.1 per million, max tokens at $0.4, times 1.5.
+    const byHand = (r: TurnRequest | VoteRequest) => (1.5 * (Math.ceil(buildMessages(r).reduce((n, m) => n + m.content.length, 0) / 3) * 0.1 + maxTokensFor(r) * 0.4)) / 1e6;
+    const bound = await p.costBound(requests);
+    expect(bound).toBeCloseTo(byHand(requests[0]) + byHand(requests[1]), 15);
+    for (const r of requests) await p.decide(r);
+    // What they cost is within the bound, and once cached they cost nothing.
+    expect(p.stats().costUsd).toBeGreaterThan(0);
+    expect(p.stats().costUsd).toBeLessThanOrEqual(bound);
+    await p.persist();
+    expect(await p.costBound(requests)).toBe(0);
+    expect(await p.costBound([{ ...vote(303), model: 'local-model' }])).toBe(0);
+    await p.close();
+  });
+
   it('with cache-only, a miss is an error and no request is made', async () => {
     const before = server.requests;
     await expect(provider({ cacheOnly: true }).decide(vote(77))).rejects.toThrow(CacheMissError);

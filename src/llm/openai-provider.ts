@@ -50,6 +50,9 @@ export interface OpenAiStats extends ProviderStats {
   endpoints: EndpointStats[];
 }
 
+/** Room for corrections in a cost bound: an unusable answer is asked again, twice at most. */
+const COST_BOUND_MARGIN = 1.5;
+
 /**
  * Decisions by an LLM through the official openai client. Each request is first looked up in the
  * cache by the hash of (model, messages, temperature, max tokens, response format, sample key), which
@@ -72,6 +75,8 @@ export class OpenAiProvider implements Provider {
   private readonly totals = { calls: 0, cacheHits: 0, retries: 0, failures: 0, promptTokens: 0, completionTokens: 0, cachedTokens: 0, costUsd: 0, unanswered: 0 };
   private readonly unansweredExamples: string[] = [];
   private readonly formats = new Map<string, string>();
+  /** Answers paid for by this provider and their completion tokens, by purpose (for costBound). */
+  private readonly completions = new Map<DecisionRequest['purpose'], { calls: number; tokens: number }>();
 
   constructor(private readonly o: OpenAiProviderOptions) {
     this.pool = o.sharedPool ?? new EndpointPool(o.endpoints, o.timeoutMs ?? 60_000, o.breaker);
@@ -130,6 +135,42 @@ export class OpenAiProvider implements Provider {
     let text = this.formats.get(shape);
     if (text === undefined) this.formats.set(shape, (text = canonicalJson(responseFormat(request))));
     return text;
+  }
+
+  /**
+   * An upper estimate of what deciding `requests` would spend now, at the config's prices: each
+   * request the cache does not answer counts its prompt at 3 characters a token (English text and
+   * JSON run nearer 4) and the most tokens its answer may have, times 1.5 for corrections of
+   * unusable answers. Used to stop before a round would pass the spending cap (src/api/spend.ts).
+   */
+  async costBound(requests: readonly DecisionRequest[]): Promise<number> {
+    const priced = requests.flatMap((request) => {
+      const price = this.o.prices?.[request.model];
+      if (!price || (price.input === 0 && price.output === 0)) return [];
+      const messages = buildMessages(request);
+      let chars = 0;
+      for (const m of messages) chars += m.content.length;
+      const cost = (COST_BOUND_MARGIN * (Math.ceil(chars / 3) * price.input + this.completionBound(request) * price.output)) / 1e6;
+      return [{ key: this.cacheKey(request, messages), cost }];
+    });
+    // The lookups start in one turn of the event loop: one query for the batch.
+    const hits = await Promise.all(priced.map((p) => this.o.cache.lookup(p.key)));
+    let total = 0;
+    priced.forEach((p, i) => {
+      const hit = hits[i];
+      if (!hit || hit.unanswered) total += p.cost;
+    });
+    return total;
+  }
+
+  /**
+   * The completion tokens a request's answer is counted at in a cost bound: the most it may have
+   * (max_tokens), or, once 20 answers of its kind were paid for, twice their mean if that is less.
+   */
+  private completionBound(request: DecisionRequest): number {
+    const most = maxTokensFor(request);
+    const seen = this.completions.get(request.purpose);
+    return seen && seen.calls >= 20 ? Math.min(most, Math.ceil((2 * seen.tokens) / seen.calls)) : most;
   }
 
   async decide(request: DecisionRequest): Promise<ProviderAnswer> {
@@ -210,6 +251,8 @@ export class OpenAiProvider implements Provider {
 
   private toAnswer(request: DecisionRequest, ok: boolean, raw: string | null, reason: string | null, usage: Usage, cached: boolean): ProviderAnswer {
     if (!cached) {
+      const seen = this.completions.get(request.purpose) ?? { calls: 0, tokens: 0 };
+      this.completions.set(request.purpose, { calls: seen.calls + 1, tokens: seen.tokens + usage.completionTokens });
       this.totals.promptTokens += usage.promptTokens;
       this.totals.completionTokens += usage.completionTokens;
       this.totals.cachedTokens += usage.cachedTokens;

@@ -1,5 +1,7 @@
 import pg from 'pg';
 import PgBoss from 'pg-boss';
+import { maskPassword } from '../events/open-store.js';
+import { guardPool, reportingLostConnections } from '../events/postgres/database.js';
 import { JOBS_SQL, jobRowOf, QUEUE_NAME, QUEUE_SCHEMA, type JobRow } from './job-table.js';
 
 /**
@@ -66,9 +68,9 @@ export class JobQueue {
   ) {}
 
   static async open(url: string, options: { maintenanceSeconds?: number; supervise?: boolean } = {}): Promise<JobQueue> {
-    const pool = new pg.Pool({ connectionString: url, max: 4 });
-    // An idle client's error (the server went away) must not crash the worker; the next query reports it.
-    pool.on('error', () => undefined);
+    // A lost connection (the server restarted) must not crash the worker; the next query reports it.
+    // ... and a lost connection is a StoreUnavailableError naming the store, whichever query it hits.
+    const pool = reportingLostConnections(guardPool(new pg.Pool({ connectionString: url, max: 4 })), maskPassword(url));
     const boss = new PgBoss({
       db: { executeSql: (text: string, values: unknown[]) => pool.query(text, values) },
       schema: QUEUE_SCHEMA,

@@ -184,6 +184,32 @@ describe('reading a folder in the reference layout (--compare)', () => {
     ]);
   });
 
+  it('pools a folder of seed_<n> folders (as result_data/): every seed\'s users, effects from the pooled means', () => {
+    const seeds = mkdtempSync(join(tmpdir(), 'sim-ref-seeds-'));
+    try {
+      const put = (seed: number, name: string, text: string) => {
+        mkdirSync(join(seeds, `seed_${seed}`, name), { recursive: true });
+        writeFileSync(join(seeds, `seed_${seed}`, name, `${name}_voting_data.csv`), text);
+      };
+      put(1, 'control', ',-1,0\n0,2.0,\n1,,4.0\n');
+      put(2, 'control', ',-1,0\n0,0.0,3.0\n');
+      put(1, 'treatment_soc_message', ',-1,0\n0,4.0,\n1,,4.0\n');
+      put(2, 'treatment_soc_message', ',-1,0\n0,1.0,\n');
+      const ref = readReferenceFolder(seeds);
+      expect(ref.source).toBe(`${seeds}, 2 seeds pooled (1, 2)`);
+      // control: finals 2, 4 (seed 1) and 3 (seed 2): 3 users, mean 3; treatment: 4, 4, 1: mean 3, effect 0.
+      expect(ref.conditions.find((x) => x.condition === 'control')).toMatchObject({ users: 3, meanFinalLikelihood: 3 });
+      expect(ref.conditions.find((x) => x.condition === 'treatment_soc_message')).toMatchObject({ users: 3, meanFinalLikelihood: 3, likelihoodEffect: 0 });
+      // Round -1: users with a value then (2 and 0); round 0: carried forward, 2 -> 2, then 4 and 3: (2 + 4 + 3) / 3.
+      expect(ref.likelihoodByRound.control).toEqual([
+        { round: -1, mean: 1 },
+        { round: 0, mean: 3 },
+      ]);
+    } finally {
+      rmSync(seeds, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a missing folder or one without voting files', () => {
     expect(() => readReferenceFolder(join(dir, 'nope'))).toThrow(/--compare .*no such folder/);
     expect(() => readReferenceFolder(join(dir, 'control', '..', 'control'))).toThrow(/no <condition>\/<condition>_voting_data.csv files found/);

@@ -1,5 +1,5 @@
 import { parse } from 'csv-parse/sync';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { conditionTotals, type ConditionTotals } from '../domain/outcomes.js';
 import { UsageError } from '../errors.js';
@@ -246,35 +246,68 @@ function mixedFigures(c: ConditionData, eligible: (id: number) => boolean, follo
   return { stream: c.stream, direct, spillover };
 }
 
-/** A folder in the reference layout (<condition>/<condition>_voting_data.csv), for --compare. */
+/**
+ * A folder in the reference layout (<condition>/<condition>_voting_data.csv), for --compare; or a
+ * folder of such folders, one per seed (seed_<n>/, as result_data/ and the reference's published
+ * data), whose users are pooled: each condition's figures are over the users of every seed.
+ */
 export function readReferenceFolder(dir: string): CompareFigures {
   if (!existsSync(dir)) throw new UsageError(`--compare ${dir}: no such folder`);
+  const seedDirs = readdirSync(dir)
+    .map((name) => ({ name, seed: /^seed_(\d+)$/.exec(name)?.[1] }))
+    .filter((d): d is { name: string; seed: string } => d.seed !== undefined && statSync(join(dir, d.name)).isDirectory())
+    .sort((a, b) => Number(a.seed) - Number(b.seed));
+  const folders = seedDirs.length > 0 ? seedDirs.map((d) => join(dir, d.name)) : [dir];
+  // Per condition, each user's stated values by round (every seed's users, one after another).
+  const users = new Map<string, Array<Map<number, number>>>();
+  const roundsOf = new Map<string, Set<number>>();
+  for (const folder of folders) {
+    for (const name of readdirSync(folder).sort()) {
+      const file = join(folder, name, `${name}_voting_data.csv`);
+      if (!existsSync(file)) continue;
+      const records = parse(readFileSync(file), { relax_column_count: true }) as string[][];
+      const rounds = records[0].slice(1).map(Number);
+      const known = roundsOf.get(name) ?? new Set<number>();
+      for (const r of rounds) known.add(r);
+      roundsOf.set(name, known);
+      const list = users.get(name) ?? [];
+      for (const row of records.slice(1)) {
+        const values = new Map<number, number>();
+        rounds.forEach((round, j) => {
+          const cell = row[j + 1];
+          if (cell !== undefined && cell !== '') values.set(round, Number(cell));
+        });
+        list.push(values);
+      }
+      users.set(name, list);
+    }
+  }
   const conditions: CompareFigures['conditions'] = [];
   const byRound: CompareFigures['likelihoodByRound'] = {};
-  for (const name of readdirSync(dir).sort()) {
-    const file = join(dir, name, `${name}_voting_data.csv`);
-    if (!existsSync(file)) continue;
-    const records = parse(readFileSync(file), { relax_column_count: true }) as string[][];
-    const rounds = records[0].slice(1).map(Number);
-    const rows = records.slice(1);
+  for (const name of [...users.keys()].sort()) {
+    const rows = users.get(name)!;
+    const rounds = [...roundsOf.get(name)!].sort((a, b) => a - b);
     const finals: number[] = [];
-    for (const row of rows) {
-      for (let j = row.length - 1; j >= 1; j--) {
-        if (row[j] !== '') {
-          finals.push(Number(row[j]));
+    for (const values of rows) {
+      for (let j = rounds.length - 1; j >= 0; j--) {
+        const v = values.get(rounds[j]);
+        if (v !== undefined) {
+          finals.push(v);
           break;
         }
       }
     }
     conditions.push({ condition: name, users: rows.length, meanFinalLikelihood: finals.length > 0 ? mean(finals) : null, likelihoodEffect: null });
-    const users = rows.map((_, i) => i);
-    byRound[name] = likelihoodByRound(users, rounds, (u, round) => {
-      const cell = rows[u][rounds.indexOf(round) + 1];
-      return cell === undefined || cell === '' ? null : Number(cell);
-    });
+    byRound[name] = likelihoodByRound(
+      rows.map((_, i) => i),
+      rounds,
+      (u, round) => rows[u].get(round) ?? null,
+    );
   }
-  if (conditions.length === 0) throw new UsageError(`--compare ${dir}: no <condition>/<condition>_voting_data.csv files found`);
+  const where = seedDirs.length > 0 ? `${dir} or its seed_<n> folders` : dir;
+  if (conditions.length === 0) throw new UsageError(`--compare ${where}: no <condition>/<condition>_voting_data.csv files found`);
   const control = conditions.find((c) => c.condition === 'control');
   for (const c of conditions) if (control && c !== control && c.meanFinalLikelihood !== null && control.meanFinalLikelihood !== null) c.likelihoodEffect = c.meanFinalLikelihood - control.meanFinalLikelihood;
-  return { source: dir, conditions, likelihoodByRound: byRound };
+  const source = seedDirs.length > 0 ? `${dir}, ${seedDirs.length} seed${seedDirs.length === 1 ? '' : 's'} pooled (${seedDirs.map((d) => d.seed).join(', ')})` : dir;
+  return { source, conditions, likelihoodByRound: byRound };
 }

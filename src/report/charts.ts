@@ -95,7 +95,8 @@ function intervalChart(title: string, xTitle: string, values: Array<Record<strin
           yOffset,
           x: { field: 'estimate', type: 'quantitative', title: xTitle, scale: xScale },
           color,
-          shape: { field: 'kind', type: 'nominal', title: null, legend: { symbolStrokeColor: '#333', symbolFillColor: '#333' }, scale: { domain: kinds, range: kinds.map((_, i) => SHAPES[i % SHAPES.length]) } },
+          // The kinds' key above the plot: beside the conditions' key below, long names pushed it off the page ("unp").
+          shape: { field: 'kind', type: 'nominal', title: null, legend: { orient: 'top', direction: 'horizontal', columns: Math.min(kinds.length, 3), symbolStrokeColor: '#333', symbolFillColor: '#333' }, scale: { domain: kinds, range: kinds.map((_, i) => SHAPES[i % SHAPES.length]) } },
         },
       },
       { mark: { type: 'rule', strokeDash: [4, 4], color: '#888' }, data: { values: [{ zero: 0 }] }, encoding: { x: { field: 'zero', type: 'quantitative' } } },

@@ -2,14 +2,20 @@ import type { Report } from './build.js';
 import type { PairedEstimate } from './stats.js';
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-const num = (x: number | null | undefined, digits = 3) => (x === null || x === undefined ? '-' : x.toFixed(digits));
+/** A value that rounds to zero is "0.000", never "-0.000". */
+const fixed = (x: number, digits: number) => (Number(x.toFixed(digits)) === 0 ? (0).toFixed(digits) : x.toFixed(digits));
+const num = (x: number | null | undefined, digits = 3) => (x === null || x === undefined ? '-' : fixed(x, digits));
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '-' : `${(100 * x).toFixed(1)}%`);
-const sgn = (x: number, digits: number) => `${x >= 0 ? '+' : ''}${x.toFixed(digits)}`;
+/** Signed to `digits` places; a value that rounds to zero is "0.000", never "-0.000". */
+export const sgn = (x: number, digits: number) => {
+  const text = fixed(x, digits);
+  return `${x > 0 && Number(text) !== 0 ? '+' : ''}${text}`;
+};
 const est = (e: { estimate: number; ci95: [number, number] } | null, digits = 3) => (e ? `${sgn(e.estimate, digits)} [${sgn(e.ci95[0], digits)}, ${sgn(e.ci95[1], digits)}]` : '-');
 const pvalue = (p: number | null | undefined) => (p === null || p === undefined ? '-' : p < 0.001 ? '< 0.001' : p.toFixed(3));
 
 function table(headers: string[], rows: string[][]): string {
-  return `<table><thead><tr>${headers.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
+  return `<div class="table"><table><thead><tr>${headers.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('')}</tbody></table></div>`;
 }
 
 const signed = (x: number | null | undefined) => (x === null || x === undefined ? '-' : sgn(x, 3));
@@ -29,7 +35,7 @@ const PAIRED_NOTE = `<p class="explain"><strong>Paired</strong>: the mean over u
 
 function mixedSection(report: Report): string {
   if (report.mixed.length === 0) return '';
-  const explain = `<p class="explain">Each row: the untreated users (18+, who stated a likelihood) of the mixed condition who followed N treated users when the condition began. "Paired" is the mean, over those users, of their final likelihood here minus their own final likelihood in control, with its 95% interval; <code>+0.000 [+0.000, +0.000]</code> means that not one of them ended with a different answer than in control (no spillover reached them). "Unpaired" compares their mean with the mean of the same users in control as if they were two independent samples: its interval is what a field experiment would have, and is wide even when nobody changed.</p>`;
+  const explain = `<p class="explain">Each row: the untreated users (18+, who stated a likelihood) of the mixed condition who followed N treated users when the condition began. "Paired" is the mean, over those users, of their final likelihood here minus their own final likelihood in control, with its 95% interval; <code>0.000 [0.000, 0.000]</code> means that not one of them ended with a different answer than in control (no spillover reached them). "Unpaired" compares their mean with the mean of the same users in control as if they were two independent samples: its interval is what a field experiment would have, and is wide even when nobody changed.</p>`;
   return `<h2>Direct and spillover effects in mixed conditions</h2>${explain}${report.mixed
     .map(
       (m) =>
@@ -71,10 +77,24 @@ function pooledSection(report: Report, chart: string | null): string {
   const p = report.pooled;
   if (!p) return '';
   const missing = p.notInEveryRun.length > 0 ? `<p class="note">Not in every run (pooled over the runs that have them): ${esc(p.notInEveryRun.join(', '))}.</p>` : '';
-  return `<h2>Pooled over ${p.runs.length} seeds</h2><p class="explain">Runs ${esc(p.runs.map((r) => `${r.run} (seed ${r.seed})`).join(', '))} of one config. Estimator: ${esc(p.estimator)}.</p>${missing}${table(
+  return `<h2>Pooled over ${p.runs.length} seeds</h2><p class="explain">Runs ${esc(p.runs.map((r) => `${r.run} (seed ${r.seed})`).join(', '))} of one config. Estimator: ${esc(p.estimator)}. A tau² of 0: the seeds' estimates vary no more than their own standard errors explain${p.runs.length < 5 ? ` (${p.runs.length} seeds say little about it)` : ''}.</p>${missing}${table(
     ['condition', 'outcome', 'kind', 'per seed', 'pooled [95%]', 'between-seed variance tau²'],
-    p.effects.map((e) => [e.stream, e.metric, e.kind, e.perSeed.map((s) => sgn(s.estimate, 3)).join(' '), est(e.pooled), e.pooled ? e.pooled.tau2.toExponential(2) : '-']),
+    p.effects.map((e) => [e.stream, e.metric, e.kind, e.perSeed.map((s) => sgn(s.estimate, 3)).join(' '), est(e.pooled), e.pooled ? (e.pooled.tau2 === 0 ? '0' : e.pooled.tau2.toPrecision(2)) : '-']),
   )}${chart ? `<div class="chart" id="pooled-chart">${chart}</div>` : ''}`;
+}
+
+/** Runs as a reader takes them in: "1-5" for a range, else "1, 3, 8". */
+export function runList(runs: readonly number[]): string {
+  const sorted = [...runs].sort((a, b) => a - b);
+  const range = sorted.length > 2 && sorted.every((r, i) => i === 0 || r === sorted[i - 1] + 1);
+  return range ? `${sorted[0]}-${sorted[sorted.length - 1]}` : sorted.join(', ');
+}
+
+/** What the report is of: one run, or the runs it pools with their seeds (and the sweep setting, when given). */
+export function reportTitle(report: Report, sweep?: { name: string; setting: string }): string {
+  const p = report.pooled;
+  const what = p ? `Runs ${runList(p.runs.map((r) => r.run))} pooled (seeds ${runList(p.runs.map((r) => r.seed))})` : `Run ${report.run}`;
+  return sweep ? `Sweep ${sweep.name}, ${sweep.setting || 'base'}: ${what.charAt(0).toLowerCase()}${what.slice(1)}` : what;
 }
 
 export interface ReportCharts {
@@ -87,22 +107,23 @@ export interface ReportCharts {
 }
 
 /** A self-contained page: inline SVG charts, tables, no script, no external resource. */
-export function reportHtml(report: Report, charts: ReportCharts): string {
+export function reportHtml(report: Report, charts: ReportCharts, sweep?: { name: string; setting: string }): string {
+  const title = reportTitle(report, sweep);
   const offline = report.provider === 'offline' ? '<p class="note">Decisions were made by the <strong>offline persona model</strong>, a documented behavioural model, not an LLM.</p>' : '';
   const unfinished = report.finished ? '' : `<p class="note">This run is not finished: ${esc(report.missing.join('; '))}.</p>`;
   const compare = report.compare
     ? `<h2>Reference (${esc(report.compare.source)})</h2>${table(['condition', 'users', 'mean final likelihood', 'effect vs control'], report.compare.conditions.map((c) => [c.condition, String(c.users), num(c.meanFinalLikelihood), signed(c.likelihoodEffect)]))}`
     : '';
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>sim report: run ${report.run}</title>
+<html lang="en"><head><meta charset="utf-8"><title>sim report: ${esc(title)}</title>
 <style>
-body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}
-table{border-collapse:collapse;margin:1em 0;font-size:0.9em}th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}th:first-child,td:first-child{text-align:left}
+body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:1em 0;font-size:0.85em}th,td{border:1px solid #ccc;padding:4px 6px;text-align:right}td{white-space:nowrap}th:first-child,td:first-child{text-align:left}.table{overflow-x:auto}
 .note{background:#fff6d6;padding:0.5em 1em;border-left:4px solid #e0b000}.explain{color:#444;font-size:0.92em;max-width:860px}.chart{margin:1.5em 0;overflow-x:auto}.chart svg{display:block}code{background:#f3f3f3;padding:0 3px}
 </style></head><body>
-<h1>Run ${report.run}</h1>
-<p>${report.users} users, seed ${report.seed}, fingerprint <code>${esc(report.fingerprint)}</code></p>
-${report.pooled ? `<p class="note">Tables and charts are of run ${report.run}; the section "Pooled over ${report.pooled.runs.length} seeds" combines runs ${esc(report.pooled.runs.map((r) => String(r.run)).join(', '))}.</p>` : ''}
+<h1>${esc(title)}</h1>
+<p>${report.pooled ? `Run ${report.run}: ` : ''}${report.users} users, seed ${report.seed}, fingerprint <code>${esc(report.fingerprint)}</code></p>
+${report.pooled ? `<p class="note">The tables and charts down to "Pooled over ${report.pooled.runs.length} seeds" are of run ${report.run} (seed ${report.seed}); that section combines runs ${esc(report.pooled.runs.map((r) => `${r.run} (seed ${r.seed})`).join(', '))}.</p>` : ''}
 ${offline}${unfinished}
 <h2>Conditions</h2>
 ${table(

@@ -31,6 +31,9 @@ export function noiseFrom(pilots: readonly PilotRun[], stream: string, metric: M
     unpairedVariance: mean(rows.map((r) => r.unpaired.se ** 2 * r.paired.n)),
     included: mean(rows.map((r) => r.paired.n / r.users)),
     tau2: pooled.tau2,
+    seeds: pooled.seeds,
+    between: pooled.between,
+    within: pooled.within,
   };
 }
 

@@ -1,5 +1,5 @@
 import type { ExperimentConfig } from '../domain/config.js';
-import type { Provider, ProviderStats } from '../domain/decision.js';
+import type { DecisionRequest, Provider, ProviderStats } from '../domain/decision.js';
 import type { Persona } from '../domain/persona.js';
 import type { World } from '../domain/world.js';
 import type { Divergence } from './compare.js';
@@ -72,6 +72,12 @@ export interface EngineOptions {
   memory?: StreamMemory;
   /** Stop when a stream's share of fallen-back decisions passes this (0.02 = 2%); absent: no budget. */
   maxFallbackRate?: number;
+  /**
+   * Awaited before a batch of requests is sent (the initial posts, a round's turns, election day's
+   * votes), when nothing of that round is recorded yet: throwing ends the stream's work there, at a
+   * round boundary (the spending cap, src/api/spend.ts). Not in worker threads (they never pay).
+   */
+  beforeDecide?: (requests: readonly DecisionRequest[], round: number, stream: string) => Promise<void>;
 }
 
 /**

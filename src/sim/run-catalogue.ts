@@ -1,5 +1,4 @@
 import { fingerprintOf } from '../events/hash-chain.js';
-import { leaseIsLive } from '../events/leases.js';
 import type { RunStatus, StreamProgress } from '../events/port.js';
 import type { EventStore } from './store.js';
 
@@ -57,9 +56,8 @@ export async function listRunsWithStreams(store: EventStore): Promise<Array<{ su
   for (const s of await store.runProgress(runs.map((r) => r.id))) byRun.get(s.runId)?.push(s);
   for (const run of runs) {
     const streams = byRun.get(run.id)!;
-    // A run left "running" with no live process behind it was killed: it is interrupted.
-    const lease = await store.currentLease(run.id);
-    const status: RunStatus = run.status === 'running' && !(lease && leaseIsLive(lease)) ? 'interrupted' : run.status;
+    // A run left "running" with no live holder of its lease was killed: it is interrupted.
+    const status: RunStatus = run.status === 'running' && !(await store.currentLease(run.id)) ? 'interrupted' : run.status;
     const summary: RunSummary = {
       id: run.id,
       seed: run.seed,

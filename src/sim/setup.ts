@@ -38,6 +38,7 @@ export async function setupEvents(opts: EngineOptions, population: Population): 
       maxChars: config.content.max_chars,
     };
   });
+  await opts.beforeDecide?.(requests, setupRound, WARMUP_STREAM);
   const answers = await decideAll(opts.provider, requests, opts.signal, setupRound, WARMUP_STREAM);
   requests.forEach((request, postId) => events.push(...applyInitialPost(request, answers[postId], postId, config.content.max_chars, setupRound)));
   return events;

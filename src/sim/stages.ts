@@ -140,6 +140,7 @@ async function runRounds(
       likelyVoters: countLikelyVoters(state, config.messages.likely_voter_threshold),
     };
     const requests = active.map((a) => buildTurnRequest(ctx, a));
+    await opts.beforeDecide?.(requests, round, writer.stream.name);
     const answers = await decideAll(opts.provider, requests, opts.signal, round, writer.stream.name);
 
     const ledger = newLedger(state);
@@ -183,6 +184,7 @@ async function runElection(opts: EngineOptions, writer: StreamWriter, state: Wor
   const startedAt = performance.now();
   const requests = state.agentIds.map((a) => buildVoteRequest(state, a, config, config.seed, round));
   const asked = requests.filter((r): r is NonNullable<typeof r> => r !== null);
+  await opts.beforeDecide?.(asked, round, writer.stream.name);
   const answers = await decideAll(opts.provider, asked, opts.signal, round, writer.stream.name);
   const byAgent = new Map(asked.map((r, i) => [r.key.agentId, answers[i]]));
   const batch: SimEvent[] = [];

@@ -29,10 +29,10 @@ export const EventStore = {
     const where = typeof location === 'string' ? parseStoreLocation(location) : location;
     return (await openStore(where, eventCodec, options))!;
   },
-  /** Opens a store that already exists, or returns null (creating nothing). */
-  async existing(location: StoreLocation | string): Promise<EventStore | null> {
+  /** Opens a store that already exists, or returns null (creating nothing); `readOnly`: to read only, writing nothing. */
+  async existing(location: StoreLocation | string, options: { readOnly?: boolean } = {}): Promise<EventStore | null> {
     const where = typeof location === 'string' ? parseStoreLocation(location) : location;
-    return openStore(where, eventCodec, { mustExist: true });
+    return openStore(where, eventCodec, { mustExist: true, readOnly: options.readOnly });
   },
   /** Opens (creating if needed) the store of an output directory: DIR/sim.db. */
   open(outDir: string): Promise<EventStore> {

@@ -62,7 +62,7 @@ export async function startFakeServer(initial: FakeServerOptions = {}): Promise<
   const authorizations = new Set<string>();
   const sockets = new Set<import('node:net').Socket>();
 
-  const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     requests += 1;
     inFlight += 1;
     maxInFlight = Math.max(maxInFlight, inFlight);
@@ -120,6 +120,15 @@ export async function startFakeServer(initial: FakeServerOptions = {}): Promise<
     } finally {
       inFlight -= 1;
     }
+  };
+  // A request the server cannot read or parse is answered 400 with the reason, as a real server
+  // would, instead of leaving the client waiting and the test process with an unhandled rejection.
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      const message = `fake server: cannot answer this request: ${error instanceof Error ? error.message : String(error)}`;
+      if (!res.headersSent && !req.socket.destroyed) json(res, 400, { error: { message, type: 'invalid_request_error' } });
+      else res.destroy();
+    });
   });
   server.on('connection', (socket) => {
     sockets.add(socket);

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { calibrateOffline, type CalibrateCommandOptions, type CalibrateProgress } from '../../api/calibrate.js';
 import type { FitComparison } from '../../calibration/fit.js';
 import { printTable } from '../table.js';
+import { notice } from '../notice.js';
 
 type CalibrateFlags = CalibrateCommandOptions;
 
@@ -18,7 +19,7 @@ export function registerCalibrate(program: Command): void {
     .option('--users-dir <dir>', 'population folder (default: the bundled one)')
     .action(async (flags: CalibrateFlags) => {
       const startedAt = Date.now();
-      const { file, seconds } = await calibrateOffline(flags, { notice: (line) => process.stderr.write(`${line}\n`), onProgress: progressPrinter(startedAt) });
+      const { file, seconds } = await calibrateOffline(flags, { notice: (line) => notice(line), onProgress: progressPrinter(startedAt) });
       printComparison(file.fit.comparison);
       process.stdout.write(`parameters: ${Object.entries(file.parameters).map(([k, v]) => `${k} ${v}`).join(', ')}\n`);
       process.stdout.write(`wrote ${flags.out} (${file.fit.evaluations} evaluations, ${Math.round(seconds)} s); use it with \`sim run --offline-params ${flags.out}\`\n`);

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { exportCsv, exportEvents } from '../../api/export.js';
 import { DEFAULT_OUT } from '../options.js';
+import { notice } from '../notice.js';
 
 export function registerExport(program: Command): void {
   const exporter = program.command('export').description("write a run's data for analysis");
@@ -14,7 +15,7 @@ export function registerExport(program: Command): void {
     .action(async (run: string | undefined, opts: { out: string; to?: string; force?: boolean }) => {
       const result = await exportCsv({ ...opts, run });
       process.stdout.write(`exported run ${result.runId} to ${result.to}: ${result.folders.join(', ') || '(no condition recorded)'}\n`);
-      if (result.missing.length > 0) process.stderr.write(`sim: run ${result.runId} is not finished: ${result.missing.join('; ')}; exported what exists (\`sim resume ${result.runId}\` finishes it)\n`);
+      if (result.missing.length > 0) notice(`sim: run ${result.runId} is not finished: ${result.missing.join('; ')}; exported what exists (\`sim resume ${result.runId}\` finishes it)`);
     });
   exporter
     .command('events')
@@ -23,7 +24,9 @@ export function registerExport(program: Command): void {
     .option('--out <dir>', 'output directory holding sim.db', DEFAULT_OUT)
     .option('--to <file>', 'file to write (default: standard output)')
     .action(async (run: string | undefined, opts: { out: string; to?: string }) => {
-      await exportEvents({ ...opts, run }, writeStdout);
+      const result = await exportEvents({ ...opts, run }, writeStdout);
+      // On standard output the events are the output; written to a file, say what was written.
+      if (opts.to) process.stdout.write(`exported run ${result.runId} to ${opts.to}: ${result.events.toLocaleString('en-US')} events in ${result.streams} stream${result.streams === 1 ? '' : 's'}\n`);
     });
 }
 

@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import { planStudy, type PlanOptions, type PlanResult } from '../../api/plan.js';
 import type { Design } from '../../report/plan.js';
+import type { NoiseModel } from '../../domain/power.js';
 import { UsageError } from '../../errors.js';
 import { DEFAULT_OUT, integerFlag } from '../options.js';
 import { printTable } from '../table.js';
+import { notice } from '../notice.js';
 
 interface PlanFlags extends PlanOptions {
   json?: boolean;
@@ -19,13 +21,13 @@ export function registerPlan(program: Command): void {
   program
     .command('plan')
     .description('how many users and seeds an effect needs for a given power, and what that costs in LLM calls; --check K verifies by K offline replications')
-    .requiredOption('--effect <d>', 'the effect to detect, in the metric\'s units (likelihood 0-4 points; turnout as a share, 0.03 = 3 points)', numberFlag('--effect', (x) => x !== 0, 'a non-zero number'))
-    .option('--power <p>', 'target power (default 0.8)', numberFlag('--power', (x) => x > 0 && x < 1, 'a probability between 0 and 1'), 0.8)
-    .option('--alpha <a>', 'two-sided test level (default 0.05)', numberFlag('--alpha', (x) => x > 0 && x < 1, 'a probability between 0 and 1'), 0.05)
+    .requiredOption('--effect <d>', 'the effect to detect, in the metric\'s units (likelihood 0-4 points; turnout as a share, 0.03 = 3 points); negative for a decrease, which the two-sided test detects as well as the same increase', numberFlag('--effect', (x) => x !== 0, 'a non-zero number'))
+    .option('--power <p>', 'target power', numberFlag('--power', (x) => x > 0 && x < 1, 'a probability between 0 and 1'), 0.8)
+    .option('--alpha <a>', 'two-sided test level', numberFlag('--alpha', (x) => x > 0 && x < 1, 'a probability between 0 and 1'), 0.05)
     .option('--metric <m>', 'likelihood (final stated likelihood) or turnout (voted, users 18+)', 'likelihood')
-    .option('--conditions <list>', 'conditions compared with control (default treatment_soc_message)', 'treatment_soc_message')
+    .option('--conditions <list>', 'conditions compared with control', 'treatment_soc_message')
     .option('--pilot <runs...>', 'recorded runs (LLM or offline) in --out to take the variances from; several seeds also give the between-seed variance')
-    .option('--pilot-users <n>', 'without --pilot: users of the offline pilot run plan makes (default 1000)', integerFlag('--pilot-users', 100), 1000)
+    .option('--pilot-users <n>', 'without --pilot: users of the offline pilot run plan makes', integerFlag('--pilot-users', 100), 1000)
     .option('--out <dir>', 'output directory holding the pilot runs', DEFAULT_OUT)
     .option('--config <file>', 'experiment config (models, prices, population) for costs and offline runs')
     .option('--users-dir <dir>', 'population folder (default: the bundled users_data/)')
@@ -40,7 +42,7 @@ export function registerPlan(program: Command): void {
         notice: (line) => {
           if (progressShown) process.stderr.write('\r\x1b[K');
           progressShown = false;
-          process.stderr.write(`sim plan: ${line}\n`);
+          notice(`sim plan: ${line}`);
         },
         onCheckProgress: (done, total) => {
           if (process.stderr.isTTY && Date.now() - last > 500) {
@@ -61,15 +63,29 @@ export function registerPlan(program: Command): void {
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
+/**
+ * The between-seed variance as a user can read it: measured, or why it is 0 (one pilot seed measures
+ * nothing; several whose effects differ no more than their own sampling error leave nothing to the seed).
+ */
+export function betweenSeeds(n: NoiseModel): string {
+  const seeds = n.seeds ?? 1;
+  if (seeds < 2) return 'between-seed variance not measured (one pilot seed; give --pilot runs of 2 or more seeds), taken as 0';
+  const g = (x: number) => x.toPrecision(2);
+  if (n.tau2 > 0) return `between-seed variance ${g(n.tau2)} (sd ${g(Math.sqrt(n.tau2))}) from ${seeds} pilot seeds`;
+  return `between-seed variance 0: the ${seeds} pilot seeds' effects vary (${g(n.between ?? 0)}) no more than their sampling error explains (${g(n.within ?? 0)})${seeds < 5 ? `; ${seeds} seeds say little, 5 or more say more` : ''}`;
+}
+
 function printPlan(flags: PlanFlags, plan: PlanResult): void {
   const { metric, conditions, noise, designs, check } = plan;
   const { paired, unpaired } = plan.recommended;
   const out = process.stdout;
   const unit = metric === 'turnout' ? `${(100 * flags.effect).toFixed(1)} turnout points` : `${flags.effect} on the final likelihood (0-4)`;
-  out.write(`plan: detect an effect of ${unit} with power ${pct(flags.power)} at level ${flags.alpha} (two-sided, normal approximation)\n`);
+  // The test is two-sided: a decrease needs the users and seeds the same increase needs.
+  const sign = flags.effect < 0 ? ` (a decrease: the two-sided test needs the design +${metric === 'turnout' ? `${(100 * -flags.effect).toFixed(1)} points` : -flags.effect} needs)` : '';
+  out.write(`plan: detect an effect of ${unit}${sign} with power ${pct(flags.power)} at level ${flags.alpha} (two-sided, normal approximation)\n`);
   for (const c of conditions) {
     const n = noise[c];
-    out.write(`  ${c} vs control: per-user sd ${Math.sqrt(n.pairedVariance).toFixed(3)} paired, ${Math.sqrt(n.unpairedVariance).toFixed(3)} unpaired; ${pct(n.included)} of users have the outcome; between-seed variance ${n.tau2.toExponential(2)}\n`);
+    out.write(`  ${c} vs control: per-user sd ${Math.sqrt(n.pairedVariance).toFixed(3)} paired, ${Math.sqrt(n.unpairedVariance).toFixed(3)} unpaired; ${pct(n.included)} of users have the outcome; ${betweenSeeds(n)}\n`);
   }
   out.write('  paired: each user under the condition and under control (a simulation can); unpaired: two samples (what a field experiment has)\n\n');
   const mark = (d: Design) => (paired && d.users === paired.users && d.seeds === paired.seeds ? ' <- paired' : '') + (unpaired && d.users === unpaired.users && d.seeds === unpaired.seeds ? ' <- unpaired' : '');

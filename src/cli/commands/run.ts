@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import { type RunOptions } from '../../api/config.js';
 import { estimateRun } from '../../api/estimate.js';
 import { startRun } from '../../api/run.js';
+import { storeLine } from '../../api/store.js';
 import { addExperimentOptions, addLlmOptions, DEFAULT_OUT, integerFlag } from '../options.js';
 import { printEstimate, printSummary, RunView } from '../run-view.js';
 
@@ -44,7 +45,7 @@ export function registerRun(program: Command): void {
     if (raw.batch_size !== undefined) {
       process.stderr.write('note: --batch_size is accepted for compatibility; memory is bounded by design (one round in memory at a time)\n');
     }
-    const view = new RunView();
+    const view = new RunView(() => storeLine({ out: options.out!, store: options.store }));
     if (raw.dryRun) printEstimate(estimateRun(options, view.hooks.notice));
     else printSummary(await view.around((hooks) => startRun(options, hooks)));
   });

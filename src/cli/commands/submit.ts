@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { submitRun, type SubmitOptions } from '../../api/distributed.js';
+import { storeLine } from '../../api/store.js';
 import { addExperimentOptions, DEFAULT_OUT, integerFlag } from '../options.js';
+import { spendHooks } from '../run-view.js';
 
 /** `sim submit`: records a run in a PostgreSQL store and enqueues its warmup for `sim worker`; prints the run id. */
 export function registerSubmit(program: Command): void {
@@ -13,8 +15,8 @@ export function registerSubmit(program: Command): void {
     .option('--from-warmup [run]', 'enqueue only the conditions, forked from a recorded warmup of this store (a run id; default: the latest finished one)')
     .option('--takeover <seconds>', 'a dead worker\'s job is taken over within this many seconds (default 60)', integerFlag('--takeover', 20))
     .action(async (opts: SubmitOptions) => {
-      const result = await submitRun(opts, (line) => process.stderr.write(`${line}\n`));
-      process.stderr.write(`sim: run ${result.runId} submitted to ${result.store}; start \`sim worker --store ...\` to execute it\n`);
+      const result = await submitRun(opts, (line) => process.stderr.write(`${line}\n`), spendHooks);
+      process.stderr.write(`sim: run ${result.runId} submitted to ${storeLine(opts)}; start \`sim worker --store ...\` to execute it\n`);
       process.stdout.write(`${result.runId}\n`);
     });
 }

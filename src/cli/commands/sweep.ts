@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
-import { type StoreFlags } from '../../api/store.js';
+import { storeLine, type StoreFlags } from '../../api/store.js';
 import { listSweeps, submitSweep, type SweepOptions } from '../../api/sweep.js';
 import { UsageError } from '../../errors.js';
 import { addExperimentOptions, DEFAULT_OUT, integerFlag } from '../options.js';
+import { spendHooks } from '../run-view.js';
 import { printTable } from '../table.js';
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
@@ -27,8 +28,8 @@ export function registerSweep(program: Command): void {
       return;
     }
     if (!opts.seeds) throw new UsageError('--seeds: required (e.g. --seeds 1-5), or --list');
-    const result = await submitSweep(opts, (line) => process.stderr.write(`${line}\n`));
-    process.stderr.write(`sim: sweep ${result.name}: ${result.runs.length} runs submitted; start \`sim worker --store ...\` to execute them, then \`sim report --sweep ${result.name}\`\n`);
+    const result = await submitSweep(opts, (line) => process.stderr.write(`${line}\n`), spendHooks);
+    process.stderr.write(`sim: sweep ${result.name}: ${result.runs.length} runs submitted to ${storeLine(opts)}; start \`sim worker --store ...\` to execute them, then \`sim report --sweep ${result.name}\`\n`);
     printTable(['run', 'seed', 'setting'], result.runs.map((r) => [r.runId, r.seed, r.setting || 'base']));
   });
 }

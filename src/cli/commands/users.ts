@@ -11,7 +11,8 @@ export function registerUsers(program: Command): void {
     .option('--seed <n>', 'seed', integerFlag('--seed'), 1)
     .requiredOption('--out <dir>', 'folder to write profiles.csv and network.csv into')
     .option('--mean-out-degree <k>', 'target mean number of users each user follows', integerFlag('--mean-out-degree', 1), 20)
-    .action((opts: { n: number; seed: number; out: string; meanOutDegree: number }) => {
+    .option('--force', 'replace the profiles.csv and network.csv already in --out')
+    .action((opts: { n: number; seed: number; out: string; meanOutDegree: number; force?: boolean }) => {
       const written = generateUsers(opts);
       process.stdout.write(`wrote ${written.users} users and ${written.follows} follows to ${opts.out} in ${written.seconds.toFixed(1)}s\n`);
     });

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { runWorker, type WorkerEvent, type WorkerOptions } from '../../api/distributed.js';
+import { storeLine } from '../../api/store.js';
 import { onInterrupt } from '../interrupt.js';
 import { addLlmOptions, DEFAULT_OUT, integerFlag } from '../options.js';
 
@@ -16,7 +17,7 @@ export function registerWorker(program: Command): void {
   addLlmOptions(command).action(async (opts: WorkerOptions) => {
     await runWorker(opts, {
       onEvent: (event) => {
-        const line = describe(event);
+        const line = event.kind === 'started' ? `sim worker ${event.name}: waiting for jobs (${event.jobs} at a time) from ${storeLine(opts)}` : describe(event);
         if (line) process.stderr.write(`${line}\n`);
       },
       onStopRequest: (stop) =>
@@ -32,7 +33,7 @@ function describe(e: WorkerEvent): string | null {
   const at = `run ${'runId' in e ? e.runId : ''}`;
   switch (e.kind) {
     case 'started':
-      return `sim worker ${e.name}: waiting for jobs (${e.jobs} at a time)`;
+      return null; // said with the store, above
     case 'job':
       return `${at} ${e.stream}: started${e.fromRound !== null ? ` after round ${e.fromRound}` : ''}${e.thread !== null ? ` in thread ${e.thread}` : ''}`;
     case 'progress':
@@ -47,5 +48,9 @@ function describe(e: WorkerEvent): string | null {
       return `${at} ${e.stream}: job dropped (${e.reason})`;
     case 'failed':
       return `${at} ${e.stream}: ${e.permanent ? 'failed (not retried)' : 'failed, will be retried'}: ${e.reason}`;
+    case 'store-lost':
+      return `sim worker: ${e.reason}; asking for jobs again in ${e.retrySeconds} s`;
+    case 'capped':
+      return `${at} ${e.stream}: ${e.reason}`;
   }
 }

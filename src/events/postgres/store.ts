@@ -28,7 +28,8 @@ import {
   type StreamProgress,
 } from '../port.js';
 import type { Database } from '../schema.js';
-import { describePostgresError, openPostgres } from './database.js';
+import { HEARTBEAT_MS } from '../leases.js';
+import { connectionLost, describePostgresError, isConnectionLost, openPostgres } from './database.js';
 import { applyProjections, clearProjections } from './projections.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -70,6 +71,9 @@ export class PostgresStore<E extends NewEvent> implements Store<E> {
   private readonly held = new Set<string>();
 
   async close(): Promise<void> {
+    const leases = [...this.leases.values()];
+    this.leases.clear();
+    for (const lease of leases) await lease.end();
     const reservations = this.reservations;
     this.reservations = null;
     if (reservations) await reservations.then((client) => client.end()).catch(() => undefined);
@@ -82,6 +86,8 @@ export class PostgresStore<E extends NewEvent> implements Store<E> {
 
   private fail(error: unknown, doing: string): Error {
     if (error instanceof StreamConflictError || error instanceof RunNotFoundError) return error;
+    // The pool's queries report a lost connection already; the reservation session's are told here.
+    if (isConnectionLost(error)) return connectionLost(this.location, error);
     return describePostgresError(this.location, error, doing);
   }
 
@@ -105,12 +111,28 @@ export class PostgresStore<E extends NewEvent> implements Store<E> {
       await sql`delete from events where stream_id = any(${streams}::text[])`.execute(trx);
       await sql`delete from streams where run_id = ${runId}`.execute(trx);
       await sql`delete from run_leases where run_id = ${runId}`.execute(trx);
+      await sql`delete from run_spend where run_id = ${runId}`.execute(trx);
       await sql`delete from runs where id = ${runId}`.execute(trx);
     });
   }
 
   async setRunStatus(runId: number, status: RunStatus): Promise<void> {
     await this.db.updateTable('runs').set({ status }).where('id', '=', runId).execute();
+  }
+
+  async runSpend(runId: number): Promise<number> {
+    const row = await this.db.selectFrom('run_spend').select('spent_usd').where('run_id', '=', runId).executeTakeFirst();
+    return row ? Number(row.spent_usd) : 0;
+  }
+
+  async addRunSpend(runId: number, usd: number, cap?: number | null): Promise<{ added: boolean; total: number }> {
+    // One statement: the row is created or updated only when the cap allows, atomically against other workers.
+    const limit = cap === undefined || cap === null || usd <= 0 ? null : cap;
+    const added = await sql<{ spent_usd: number }>`insert into run_spend as s (run_id, spent_usd) select ${runId}, ${usd}::double precision where ${limit}::double precision is null or ${usd}::double precision <= ${limit}::double precision
+      on conflict (run_id) do update set spent_usd = s.spent_usd + excluded.spent_usd where ${limit}::double precision is null or s.spent_usd + excluded.spent_usd <= ${limit}::double precision
+      returning spent_usd`.execute(this.db);
+    if (added.rows.length > 0) return { added: true, total: Number(added.rows[0].spent_usd) };
+    return { added: false, total: await this.runSpend(runId) };
   }
 
   async getRun(runId: number): Promise<RunRow> {
@@ -429,10 +451,18 @@ export class PostgresStore<E extends NewEvent> implements Store<E> {
   private reservationClient(): Promise<pg.Client> {
     if (!this.reservations) {
       const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: 10_000, application_name: 'sim cache reservations' });
-      // A session lost later must not crash the process: its locks are gone, and the next query says so.
-      client.on('error', () => undefined);
-      this.reservations = client.connect().then(() => client);
-      this.reservations.catch(() => (this.reservations = null));
+      const opened = client.connect().then(() => client);
+      // A session lost later (the server restarted) must not crash the process, nor stay in use: its
+      // locks are gone with it, so nothing is held any more, and the next reservation opens a new one.
+      const lost = () => {
+        if (this.reservations !== opened) return;
+        this.reservations = null;
+        this.held.clear();
+      };
+      client.on('error', lost);
+      client.on('end', lost);
+      this.reservations = opened;
+      opened.catch(lost);
     }
     return this.reservations;
   }
@@ -483,29 +513,167 @@ export class PostgresStore<E extends NewEvent> implements Store<E> {
 
   // ---- leases -------------------------------------------------------------------------------
 
-  private async leaseIn(db: Db, runId: number): Promise<Lease | null> {
-    const row = await db.selectFrom('run_leases').selectAll().where('run_id', '=', runId).executeTakeFirst();
-    return row ? { runId: Number(row.run_id), host: row.host, pid: Number(row.pid), acquiredAt: row.acquired_at } : null;
+  /** The run leases this store holds: each a session of its own holding the run's advisory lock. */
+  private readonly leases = new Map<number, RunLease>();
+
+  private async leaseRow(runId: number): Promise<Lease | null> {
+    const row = await this.db.selectFrom('run_leases').selectAll().where('run_id', '=', runId).executeTakeFirst();
+    return row ? { runId: Number(row.run_id), host: row.host, pid: Number(row.pid), acquiredAt: row.acquired_at, heartbeatAt: row.heartbeat_at } : null;
   }
 
-  currentLease(runId: number): Promise<Lease | null> {
-    return this.leaseIn(this.db, runId);
+  /** The lease row while some session holds the run's lock (the lock decides; the row names the holder). */
+  async currentLease(runId: number): Promise<Lease | null> {
+    try {
+      const held = await sql<{ held: boolean }>`select exists (select 1 from pg_locks where locktype = 'advisory' and granted
+          and database = (select oid from pg_database where datname = current_database())
+          and classid = ${RUN_LOCK_SPACE}::oid and objid = ${runLockKey(runId)}::oid and objsubid = 2) as held`.execute(this.db);
+      if (!held.rows[0]?.held) return null;
+      return (await this.leaseRow(runId)) ?? { runId, host: 'unknown', pid: 0, acquiredAt: '', heartbeatAt: null };
+    } catch (error) {
+      throw this.fail(error, `reading the lease of run ${runId}`);
+    }
   }
 
-  async claimRun(claimant: Lease, isLive: (held: Lease) => boolean): Promise<Lease | null> {
-    return this.db.transaction().execute(async (trx) => {
-      // Claims of one run take turns (a row lock cannot cover a lease that does not exist yet).
-      await sql`select pg_advisory_xact_lock(${claimant.runId}::bigint)`.execute(trx);
-      const held = await this.leaseIn(trx, claimant.runId);
-      if (held && !(held.host === claimant.host && held.pid === claimant.pid) && isLive(held)) return held;
-      await sql`insert into run_leases (run_id, host, pid, acquired_at) values (${claimant.runId}, ${claimant.host}, ${claimant.pid}, ${claimant.acquiredAt})
-        on conflict (run_id) do update set host = excluded.host, pid = excluded.pid, acquired_at = excluded.acquired_at`.execute(trx);
-      return null;
-    });
+  async claimRun(claimant: Lease): Promise<Lease | null> {
+    if (this.leases.has(claimant.runId)) return null;
+    const lease = new RunLease(this.url, claimant);
+    try {
+      if (!(await lease.take())) {
+        await lease.end();
+        // The holder writes its row just after taking the lock: an absent row is a holder starting.
+        return (await this.leaseRow(claimant.runId)) ?? { runId: claimant.runId, host: 'unknown', pid: 0, acquiredAt: '', heartbeatAt: null };
+      }
+    } catch (error) {
+      await lease.end();
+      throw this.fail(error, `taking the lease of run ${claimant.runId}`);
+    }
+    this.leases.set(claimant.runId, lease);
+    return null;
   }
 
-  async releaseLease(runId: number, host: string, pid: number): Promise<void> {
-    await this.db.deleteFrom('run_leases').where('run_id', '=', runId).where('host', '=', host).where('pid', '=', pid).execute();
+  async releaseLease(runId: number): Promise<void> {
+    const lease = this.leases.get(runId);
+    if (!lease) return;
+    this.leases.delete(runId);
+    await lease.release();
+  }
+}
+
+/**
+ * The key space of run leases: PostgreSQL's two-key advisory locks (int4, int4) = (this, run id).
+ * The cache's reservations use one-key (bigint) locks; the server keeps the two kinds apart (pg_locks
+ * objsubid 1 and 2), so no request hash can ever take a run's lock.
+ */
+const RUN_LOCK_SPACE = 0x73696d52; // 'simR'
+
+function runLockKey(runId: number): number {
+  if (!Number.isInteger(runId) || runId < 1 || runId > 0x7fffffff) throw new DatabaseError(`run id ${runId} cannot be leased (ids up to 2^31 - 1)`);
+  return runId;
+}
+
+/**
+ * One run's lease on PostgreSQL: a connection of its own holding pg_try_advisory_lock(space, run).
+ * The server frees the lock when that session ends, however the process ends. The session asks the
+ * server for TCP keepalives every few seconds, so a holder whose host vanished is dropped within
+ * about half a minute rather than after the system's default two hours, and is kept from idle
+ * timeouts; every HEARTBEAT_MS it renews the row's heartbeat (shown in messages) over the same
+ * session, which also notices a lost session and takes the lock again when it can.
+ */
+class RunLease {
+  private client: pg.Client | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private ended = false;
+  /** A beat is under way (a reconnection may outlast the interval). */
+  private beating = false;
+
+  constructor(
+    private readonly url: string,
+    private readonly claimant: Lease,
+  ) {}
+
+  private async connect(): Promise<pg.Client> {
+    const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: 10_000, keepAlive: true, application_name: `sim run ${this.claimant.runId} lease` });
+    // A session lost later must not crash the process: its lock is gone, and the heartbeat says so.
+    client.on('error', () => undefined);
+    await client.connect();
+    for (const setting of ['tcp_keepalives_idle = 10', 'tcp_keepalives_interval = 5', 'tcp_keepalives_count = 3', 'idle_session_timeout = 0', 'idle_in_transaction_session_timeout = 0']) {
+      // Settings an older server does not know are left out.
+      await client.query(`set ${setting}`).catch(() => undefined);
+    }
+    return client;
+  }
+
+  /** Takes the lock (false when another session holds it) and writes the row naming this process. */
+  async take(): Promise<boolean> {
+    const client = (this.client = await this.connect());
+    const { runId, host, pid, acquiredAt } = this.claimant;
+    const got = await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1, $2) as ok', [RUN_LOCK_SPACE, runLockKey(runId)]);
+    if (!got.rows[0]?.ok) return false;
+    await client.query(
+      `insert into run_leases (run_id, host, pid, acquired_at, heartbeat_at) values ($1, $2, $3, $4, $5)
+       on conflict (run_id) do update set host = excluded.host, pid = excluded.pid, acquired_at = excluded.acquired_at, heartbeat_at = excluded.heartbeat_at`,
+      [runId, host, pid, acquiredAt, new Date().toISOString()],
+    );
+    this.timer = setInterval(() => void this.beat(), HEARTBEAT_MS);
+    this.timer.unref();
+    return true;
+  }
+
+  /** Renews the row's heartbeat; a lost session is replaced and the lock taken again, if no one else took it. */
+  private async beat(): Promise<void> {
+    if (this.beating) return;
+    this.beating = true;
+    const { runId, host, pid } = this.claimant;
+    try {
+      if (!this.client) {
+        const client = await this.connect();
+        if (this.ended) return void (await client.end().catch(() => undefined));
+        const got = await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1, $2) as ok', [RUN_LOCK_SPACE, runLockKey(runId)]);
+        if (!got.rows[0]?.ok) {
+          // Another process took the run over while this one had no session: stop holding it. The
+          // streams' expected positions still keep the two from writing the same round.
+          await client.end().catch(() => undefined);
+          this.stop();
+          return;
+        }
+        this.client = client;
+      }
+      await this.client.query('update run_leases set heartbeat_at = $1 where run_id = $2 and host = $3 and pid = $4', [new Date().toISOString(), runId, host, pid]);
+    } catch {
+      // The session is gone (a server restart, a network cut): connect again at the next beat.
+      const lost = this.client;
+      this.client = null;
+      await lost?.end().catch(() => undefined);
+    } finally {
+      this.beating = false;
+    }
+  }
+
+  private stop(): void {
+    this.ended = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** Deletes the row and ends the session, which frees the lock. */
+  async release(): Promise<void> {
+    this.stop();
+    const client = this.client;
+    this.client = null;
+    if (!client) return;
+    const { runId, host, pid } = this.claimant;
+    try {
+      await client.query('delete from run_leases where run_id = $1 and host = $2 and pid = $3', [runId, host, pid]);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+
+  async end(): Promise<void> {
+    this.stop();
+    const client = this.client;
+    this.client = null;
+    await client?.end().catch(() => undefined);
   }
 }
 

@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kysely, SqliteDialect } from 'kysely';
@@ -24,13 +24,29 @@ async function appliedMigrations(file: string): Promise<string[]> {
 /** kysely over an opened handle (destroying it closes the handle). */
 const kyselyOn = (sqlite: import('better-sqlite3').Database) => new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
 
+describe('a store opened to be read', () => {
+  it('is left as it was where it can be written: same bytes, no -wal or -shm beside it', async () => {
+    const file = join(dir, 'sim.db');
+    const first = kyselyOn((await openDatabase(file)).sqlite);
+    await first.insertInto('runs').values({ created_at: 'now', seed: 5, config: '{}', code_version: 't', status: 'finished' }).execute();
+    await first.destroy();
+    const before = readFileSync(file);
+    const read = await openDatabase(file, { readonly: true });
+    expect(read.sqlite.prepare('select seed from runs').pluck().all()).toEqual([5]);
+    read.sqlite.close();
+    read.cleanup?.();
+    expect(readdirSync(dir)).toEqual(['sim.db']);
+    expect(readFileSync(file).equals(before)).toBe(true);
+  });
+});
+
 describe('migrations', () => {
   it('are listed by name in migrations/names.ts, which opening a store checks without loading them', () => {
     expect(MIGRATION_NAMES).toEqual(Object.keys(migrations));
     expect([...MIGRATION_NAMES].sort()).toEqual(MIGRATION_NAMES);
   });
 
-  it('run only when one is missing: a file whose last migration record was taken away gets it back (0005 runs again)', async () => {
+  it('run only when one is missing: a file taken back to before the last migration (0005) gets it', async () => {
     const file = join(dir, 'sim.db');
     (await openDatabase(file)).sqlite.close();
     const BetterSqlite3 = (await import('better-sqlite3')).default;
@@ -41,13 +57,23 @@ describe('migrations', () => {
       return names;
     };
     expect(recorded()).toEqual([...MIGRATION_NAMES]);
-    // 0005 creates its index only if it does not exist, so running it twice is harmless.
+    const leaseColumns = () => {
+      const raw = new BetterSqlite3(file, { readonly: true });
+      const names = raw.prepare('select name from pragma_table_info(?)').pluck().all('run_leases');
+      raw.close();
+      return names;
+    };
+    // A store of the sim before 0005: its run_leases has no heartbeat_at, and a lease row in it.
     const raw = new BetterSqlite3(file);
-    raw.exec("delete from kysely_migration where name = '0005_fell_back_index'");
+    // 0006 (run_spend, created if it does not exist) and 0007 (an index, likewise) go with it: harmless to run twice.
+    raw.exec("delete from kysely_migration where name in ('0005_lease_heartbeat', '0006_run_spend', '0007_fell_back_index'); alter table run_leases drop column heartbeat_at");
+    raw.exec("insert into run_leases (run_id, host, pid, acquired_at) values (1, 'h', 1, '2026-01-01T00:00:00Z')");
     raw.close();
-    expect(recorded()).toEqual(MIGRATION_NAMES.slice(0, -1));
+    expect(recorded()).toEqual(MIGRATION_NAMES.slice(0, -3));
+    expect(leaseColumns()).not.toContain('heartbeat_at');
     (await openDatabase(file)).sqlite.close();
     expect(recorded()).toEqual([...MIGRATION_NAMES]);
+    expect(leaseColumns()).toEqual(['run_id', 'host', 'pid', 'acquired_at', 'heartbeat_at']);
   });
 
   it('create every table on an empty file, in WAL mode', async () => {

@@ -26,6 +26,7 @@ import {
   type StreamInfo,
   type StreamProgress,
 } from '../port.js';
+import { HEARTBEAT_MS, leaseIsFresh } from '../leases.js';
 import { describeSqliteError, openDatabase, type OpenDatabase } from './database.js';
 import { ProjectionStatements } from './projections.js';
 import { WriteLock } from './write-lock.js';
@@ -79,8 +80,8 @@ export class SqliteStore<E extends NewEvent> implements Store<E> {
     this.projections = new ProjectionStatements(handle.sqlite);
   }
 
-  static async open<E extends NewEvent>(file: string, codec: EventCodec<E>, options: { writeLock?: SharedArrayBuffer } = {}): Promise<SqliteStore<E>> {
-    const store = new SqliteStore(await openDatabase(file), codec);
+  static async open<E extends NewEvent>(file: string, codec: EventCodec<E>, options: { writeLock?: SharedArrayBuffer; readOnly?: boolean } = {}): Promise<SqliteStore<E>> {
+    const store = new SqliteStore(await openDatabase(file, { readonly: options.readOnly }), codec);
     if (options.writeLock) store.writeLock = new WriteLock(options.writeLock);
     return store;
   }
@@ -93,7 +94,10 @@ export class SqliteStore<E extends NewEvent> implements Store<E> {
     return this.handle.sqlite;
   }
   async close(): Promise<void> {
+    for (const lease of this.leases.values()) clearInterval(lease.timer);
+    this.leases.clear();
     this.handle.sqlite.close();
+    this.handle.cleanup?.();
   }
 
   handoff(): StoreHandoff {
@@ -128,10 +132,12 @@ export class SqliteStore<E extends NewEvent> implements Store<E> {
            completion_tokens = excluded.completion_tokens, cached_tokens = excluded.cached_tokens, created_at = excluded.created_at
          where substr(llm_cache.response, 1, ?) = ?`,
       ),
-      lease: s.prepare<[number], { run_id: number; host: string; pid: number; acquired_at: string }>('select run_id, host, pid, acquired_at from run_leases where run_id = ?'),
+      lease: s.prepare<[number], LeaseTableRow>('select run_id, host, pid, acquired_at, heartbeat_at from run_leases where run_id = ?'),
       putLease: s.prepare(
-        'insert into run_leases (run_id, host, pid, acquired_at) values (?, ?, ?, ?) on conflict (run_id) do update set host = excluded.host, pid = excluded.pid, acquired_at = excluded.acquired_at',
+        `insert into run_leases (run_id, host, pid, acquired_at, heartbeat_at) values (?, ?, ?, ?, ?)
+         on conflict (run_id) do update set host = excluded.host, pid = excluded.pid, acquired_at = excluded.acquired_at, heartbeat_at = excluded.heartbeat_at`,
       ),
+      renewLease: s.prepare('update run_leases set heartbeat_at = ? where run_id = ? and host = ? and pid = ?'),
       dropLease: s.prepare('delete from run_leases where run_id = ? and host = ? and pid = ?'),
     };
   }
@@ -163,6 +169,7 @@ export class SqliteStore<E extends NewEvent> implements Store<E> {
           this.sqlite.prepare('delete from streams where stream_id = ?').run(stream);
         }
         this.sqlite.prepare('delete from run_leases where run_id = ?').run(runId);
+        this.sqlite.prepare('delete from run_spend where run_id = ?').run(runId);
         this.sqlite.prepare('delete from runs where id = ?').run(runId);
       })
       .immediate();
@@ -170,6 +177,21 @@ export class SqliteStore<E extends NewEvent> implements Store<E> {
 
   async setRunStatus(runId: number, status: RunStatus): Promise<void> {
     this.sqlite.prepare('update runs set status = ? where id = ?').run(status, runId);
+  }
+
+  async runSpend(runId: number): Promise<number> {
+    return this.sqlite.prepare<[number], { spent_usd: number }>('select spent_usd from run_spend where run_id = ?').get(runId)?.spent_usd ?? 0;
+  }
+
+  async addRunSpend(runId: number, usd: number, cap?: number | null): Promise<{ added: boolean; total: number }> {
+    const tx = this.sqlite.transaction(() => {
+      const current = this.sqlite.prepare<[number], { spent_usd: number }>('select spent_usd from run_spend where run_id = ?').get(runId)?.spent_usd ?? 0;
+      const total = current + usd;
+      if (cap !== undefined && cap !== null && usd > 0 && total > cap) return { added: false, total: current };
+      this.sqlite.prepare('insert into run_spend (run_id, spent_usd) values (?, ?) on conflict (run_id) do update set spent_usd = excluded.spent_usd').run(runId, total);
+      return { added: true, total };
+    });
+    return this.writeLock ? this.writeLock.run(() => tx.immediate()) : tx.immediate();
   }
 
   async getRun(runId: number): Promise<RunRow> {
@@ -552,30 +574,71 @@ export class SqliteStore<E extends NewEvent> implements Store<E> {
 
   // ---- leases -------------------------------------------------------------------------------
 
-  private leaseNow(runId: number): Lease | null {
+  /** The leases this store holds, with their heartbeat timers. */
+  private readonly leases = new Map<number, { host: string; pid: number; timer: NodeJS.Timeout }>();
+
+  private leaseRow(runId: number): Lease | null {
     const row = this.s.lease.get(runId);
-    return row ? { runId: Number(row.run_id), host: row.host, pid: Number(row.pid), acquiredAt: row.acquired_at } : null;
+    return row ? { runId: Number(row.run_id), host: row.host, pid: Number(row.pid), acquiredAt: row.acquired_at, heartbeatAt: row.heartbeat_at } : null;
+  }
+
+  /** Writes go through the threads' shared lock when there is one (see write-lock.ts). */
+  private write<T>(work: () => T): T {
+    return this.writeLock ? this.writeLock.run(work) : work();
   }
 
   async currentLease(runId: number): Promise<Lease | null> {
-    return this.leaseNow(runId);
+    const row = this.leaseRow(runId);
+    if (!row) return null;
+    const own = this.leases.get(runId);
+    return (own && own.host === row.host && own.pid === row.pid) || leaseIsFresh(row, Date.now()) ? row : null;
   }
 
-  async claimRun(claimant: Lease, isLive: (held: Lease) => boolean): Promise<Lease | null> {
-    return this.sqlite
-      .transaction((): Lease | null => {
-        const held = this.leaseNow(claimant.runId);
-        if (held && !(held.host === claimant.host && held.pid === claimant.pid) && isLive(held)) return held;
-        this.s.putLease.run(claimant.runId, claimant.host, claimant.pid, claimant.acquiredAt);
-        return null;
-      })
-      .immediate();
+  async claimRun(claimant: Lease): Promise<Lease | null> {
+    const held = this.write(() =>
+      this.sqlite
+        .transaction((): Lease | null => {
+          const row = this.leaseRow(claimant.runId);
+          if (row && !(row.host === claimant.host && row.pid === claimant.pid) && leaseIsFresh(row, Date.now())) return row;
+          this.s.putLease.run(claimant.runId, claimant.host, claimant.pid, claimant.acquiredAt, new Date().toISOString());
+          return null;
+        })
+        .immediate(),
+    );
+    if (held) return held;
+    const { runId, host, pid } = claimant;
+    clearInterval(this.leases.get(runId)?.timer);
+    // The heartbeat never keeps the process alive; a failed renewal (the file busy for longer than
+    // busy_timeout) is tried again at the next beat, and the lease lapses only after LEASE_EXPIRY_MS.
+    const timer = setInterval(() => {
+      try {
+        const renewed = this.write(() => this.s.renewLease.run(new Date().toISOString(), runId, host, pid));
+        // Taken over (this process froze past the expiry): stop renewing someone else's lease. The
+        // streams' expected positions still keep the two processes from writing the same round.
+        if (renewed.changes === 0) this.stopHeartbeat(runId);
+      } catch {
+        // Tried again at the next beat.
+      }
+    }, HEARTBEAT_MS);
+    timer.unref();
+    this.leases.set(runId, { host, pid, timer });
+    return null;
   }
 
-  async releaseLease(runId: number, host: string, pid: number): Promise<void> {
-    this.s.dropLease.run(runId, host, pid);
+  private stopHeartbeat(runId: number): void {
+    clearInterval(this.leases.get(runId)?.timer);
+    this.leases.delete(runId);
+  }
+
+  async releaseLease(runId: number): Promise<void> {
+    const own = this.leases.get(runId);
+    if (!own) return;
+    this.stopHeartbeat(runId);
+    this.write(() => this.s.dropLease.run(runId, own.host, own.pid));
   }
 }
+
+type LeaseTableRow = { run_id: number; host: string; pid: number; acquired_at: string; heartbeat_at: string | null };
 
 type CacheTableRow = { key: string; model: string; response: string; prompt_tokens: number; completion_tokens: number; cached_tokens: number; created_at: string };
 
