@@ -42,13 +42,12 @@ export function roundsPerSecond(fromRound: number, round: number, startedAt: str
 }
 
 /**
- * How many times a job was started: a job still waiting for its first worker (created) none; one
- * waiting to be retried (retry) as many as it has failed; one running or ended, one more than its retries.
+ * How many times a job was started: none while it waits for its first worker (created); else one
+ * more than its retry count (pg-boss counts a retry when the job starts again, so a job waiting for
+ * its retry after three failed starts has a retry count of 2).
  */
 export function jobAttempts(job: Pick<JobRow, 'state' | 'retryCount'>): number {
-  if (job.state === 'created') return 0;
-  if (job.state === 'retry') return job.retryCount;
-  return job.retryCount + 1;
+  return job.state === 'created' ? 0 : job.retryCount + 1;
 }
 
 /**
