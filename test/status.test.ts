@@ -113,8 +113,8 @@ describe.skipIf(skip !== null)(`sim status on PostgreSQL${skip ? ` (skipped: ${s
     expect(lines.slice(2).map((l) => Number(l.trim().split(/ +/)[0]))).toEqual([5, 4, 3, 2, 1]);
     expect(lines[2]).toMatch(/^ *5 +running +0\/2 +1 queued +- \(warmup\)$/);
     expect(lines[4]).toMatch(/^ *3 +finished +2\/2 +done +30$/);
-    // Run 1 has no job (it was run by `sim run`): at round 12 of the condition it stopped in.
-    expect(lines[6]).toMatch(/^ *1 +running +2\/3 +- +12 \(treatment_soc_message\)$/);
+    // Run 1 has no job (it was run by `sim run`) and no process holds it: interrupted, at round 12 of the condition it stopped in.
+    expect(lines[6]).toMatch(/^ *1 +interrupted +2\/3 +- +12 \(treatment_soc_message\)$/);
   }, SPAWNS);
 
   it('--run ID gives a run\'s streams; a job that never ran has no attempts; --json keeps every run in id order', () => {

@@ -103,7 +103,10 @@ export async function queueStatus(flags: StoreFlags): Promise<RunJobsStatus[]> {
           reason: state === 'failed' || (state === 'queued' && last?.state === 'retry') ? (last?.output?.message ?? last?.output?.value?.message ?? null) : null,
         });
       }
-      out.push({ runId: run.id, status: run.status, seed: run.seed, createdAt: run.createdAt, live: streams.some((s) => s.state === 'running' || s.state === 'queued'), streams });
+      const live = streams.some((s) => s.state === 'running' || s.state === 'queued');
+      // A run left "running" with no job in the queue and no process holding its lease was stopped (killed): interrupted, as `sim runs` says.
+      const status = run.status === 'running' && !live && !(await store.currentLease(run.id)) ? 'interrupted' : run.status;
+      out.push({ runId: run.id, status, seed: run.seed, createdAt: run.createdAt, live, streams });
     }
     return out;
   } finally {
