@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStoreWithRuns } from '../src/api/store.js';
 import { runSim, runSimAsync } from './helpers.js';
 import { startFakeServer, type FakeServer } from './support/fake-openai-server.js';
 import { freshPostgresDatabase, postgresForTests, postgresRequired } from './support/store-backends.js';
@@ -75,6 +76,18 @@ describe('sim copy', { timeout: 300_000 }, () => {
     const andBack = runSim(['copy', '--from', middle, '--to', `sqlite:${back}`]);
     expect(andBack.status, andBack.stderr).toBe(0);
     for (const store of [middle, back]) expect(runsOf(store)).toEqual([expect.objectContaining({ id: 1, fingerprint: original.fingerprint, status: 'finished', events: original.events })]);
+    // The run's spend goes with it (a cap counts the same total on the copy).
+    const spentIn = async (store: string) => {
+      const opened = await openStoreWithRuns({ out: scratch, store }, 'read');
+      try {
+        return await opened.runSpend(1);
+      } finally {
+        await opened.close();
+      }
+    };
+    const spent = await spentIn(join(source, 'sim.db'));
+    expect(spent).toBeGreaterThan(0);
+    for (const store of [middle, back]) expect(await spentIn(store)).toBeCloseTo(spent, 9);
 
     const before = server.requests;
     for (const store of [middle, back]) {

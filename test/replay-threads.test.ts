@@ -72,7 +72,7 @@ describe('exact replay in worker threads', { timeout: 240_000 }, () => {
   it('reports the divergence the one-thread replay reports: the first in stream-name order, whichever thread finds it', async () => {
     // A copy whose recording was edited in two conditions (hash left alone): round 5's RoundCompleted
     // of treatment_soc_message and round 20's of experiment_soc_message. In name order
-    // (control, experiment_soc_message, treatment_soc_message, warmup) the second comes first.
+    // (warmup, control, experiment_soc_message, treatment_soc_message) the second comes first.
     const edited = join(scratch, 'tampered');
     cpSync(recorded, edited, { recursive: true });
     const store = await EventStore.open(edited);
@@ -91,6 +91,25 @@ describe('exact replay in worker threads', { timeout: 240_000 }, () => {
     expect(divergences[0]).toMatchObject({ stream: 'experiment_soc_message', round: 20, agentId: null, type: { expected: 'RoundCompleted', actual: 'RoundCompleted' }, payload: { expected: '{"activeAgents":999,"fellBack":0}' } });
     expect(divergences[1]).toEqual(divergences[0]);
     expect(divergences[2]).toEqual(divergences[0]);
+  });
+
+  it('names a divergence in the warmup before any in a condition: each condition forks from the warmup\'s end', async () => {
+    // A real divergence in the warmup shows again in every condition; here the warmup's round -5 and
+    // control's round 20 are edited (hash left alone). Name order alone would name control.
+    const edited = join(scratch, 'tampered-warmup');
+    cpSync(recorded, edited, { recursive: true });
+    const store = await EventStore.open(edited);
+    const { db } = sqliteOf(store);
+    for (const [name, round] of [['warmup', -5], ['control', 20]] as const) {
+      const { streamId } = (await store.runStreams(1)).find((s) => s.name === name)!;
+      const changed = await db.updateTable('events').set({ payload: '{"activeAgents":999,"fellBack":0}' }).where('stream_id', '=', streamId).where('type', '=', 'RoundCompleted').where('round', '=', round).executeTakeFirst();
+      expect(Number(changed.numUpdatedRows)).toBe(1);
+    }
+    await store.close();
+    for (const workers of [1, 2]) {
+      const replay = (await replayRun({ seed: 7, out: edited, workers })) as ExactReplay;
+      expect(replay.divergence).toMatchObject({ stream: 'warmup', round: -5, type: { expected: 'RoundCompleted', actual: 'RoundCompleted' } });
+    }
   });
 
   it('on cache misses fails as the one-thread replay does: the first miss of the earliest condition', async () => {

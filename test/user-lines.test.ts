@@ -130,6 +130,16 @@ describe('the command line itself', { timeout: 120_000 }, () => {
     const help = runSim(['help', 'plan']);
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/^Usage: sim plan/);
+    // The same one level down: a subcommand that does not exist is named, not its parent's help.
+    for (const args of [['export', 'bogus', '--help'], ['users', 'bogus', '-h']]) {
+      const r = runSim(args);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.split('\n')[0]).toBe("sim: unknown command 'bogus'");
+    }
+    const sub = runSim(['export', 'csv', '--help']);
+    expect(sub.status).toBe(0);
+    expect(sub.stdout).toMatch(/^Usage: sim export csv/);
   });
 
   it('sim plan --help states each default once', () => {

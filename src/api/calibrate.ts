@@ -1,10 +1,11 @@
-import { accessSync, constants, writeFileSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { calibrate, type CalibrateProgress } from '../calibration/calibrate.js';
 import { readParamsFile } from '../calibration/params-file.js';
 import { readTargets } from '../calibration/targets.js';
 import { DEFAULT_LIKELIHOOD } from '../domain/offline-model.js';
 import { UsageError } from '../errors.js';
+import { writeFileWhole } from '../write-whole.js';
 
 export type { CalibrateProgress };
 
@@ -48,7 +49,8 @@ export async function calibrateOffline(opts: CalibrateCommandOptions, hooks: Cal
   hooks.notice?.(`fitting to ${opts.to}${targets.seeds.length ? ` (seeds ${targets.seeds.join(',')})` : ''} with ${nUsers} simulated users, seeds ${simulationSeeds.join(',')}`);
   const startedAt = Date.now();
   const file = await calibrate({ targets, simulationSeeds, nUsers, usersDir: opts.usersDir ?? null, start, onProgress: hooks.onProgress });
-  writeFileSync(opts.out, `${JSON.stringify(file, null, 2)}\n`);
+  // Whole or not at all (src/write-whole.ts): a crash never leaves half a parameter file under --out.
+  writeFileWhole(opts.out, `${JSON.stringify(file, null, 2)}\n`, { flag: '--out', path: opts.out });
   return { file, seconds: (Date.now() - startedAt) / 1000 };
 }
 

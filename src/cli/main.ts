@@ -1,6 +1,6 @@
 import { CommanderError } from 'commander';
 import { CLOSED_OUTPUT_EXIT, EXIT_CODES, exitCodeOf, SimError } from '../errors.js';
-import { buildProgram, helpOfUnknownCommand } from './program.js';
+import { buildProgram, helpOfUnknownCommand, helpOfUnknownSubcommand } from './program.js';
 
 const argv = helpOfUnknownCommand(process.argv);
 const debug = argv.includes('--debug');
@@ -24,7 +24,8 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 
 try {
-  await (await buildProgram(argv)).parseAsync(argv);
+  const program = await buildProgram(argv);
+  await program.parseAsync(helpOfUnknownSubcommand(program, argv));
 } catch (error) {
   process.exitCode = exitCodeFor(error);
 }

@@ -50,6 +50,22 @@ export function helpOfUnknownCommand(argv: readonly string[]): string[] {
 }
 
 /**
+ * The same for a command's subcommands, once the program is built: `sim export bogus --help` names
+ * the unknown subcommand (exit 2) instead of printing `sim export`'s help and exiting 0. The word
+ * right after the command is taken as the subcommand asked for.
+ */
+export function helpOfUnknownSubcommand(program: Command, argv: readonly string[]): string[] {
+  const invoked = invokedCommand(argv);
+  const command = program.commands.find((c) => c.name() === invoked);
+  if (!command || command.commands.length === 0) return [...argv];
+  const at = argv.indexOf(invoked!, 2);
+  const asked = argv[at + 1];
+  if (asked === undefined || asked.startsWith('-') || asked === 'help') return [...argv];
+  if (command.commands.some((c) => c.name() === asked || c.aliases().includes(asked))) return [...argv];
+  return argv.filter((a, i) => i <= at || (a !== '--help' && a !== '-h'));
+}
+
+/**
  * The `sim` command line. Every command is registered here; each lives in its own file. With
  * `load: 'invoked'` only the module of the command argv names is imported; `'all'` imports every one.
  */

@@ -1,3 +1,4 @@
+import { WARMUP_STREAM } from '../domain/config.js';
 import type { EventStore } from './store.js';
 import type { StoredRow } from '../events/port.js';
 
@@ -12,7 +13,7 @@ export interface Divergence {
 }
 
 /**
- * Compares two runs stream by stream (matched by name, in name order), event by event. Fields are
+ * Compares two runs stream by stream (matched by name; the warmup, then the others in name order), event by event. Fields are
  * compared as well as hashes, so an edited row whose stored hash was left alone is still caught
  * (SQLite compares them in place, see Store.firstDifference; other backends' rows are read and compared here).
  * `known` holds streams already compared (e.g. by the worker thread that replayed them): their
@@ -21,7 +22,9 @@ export interface Divergence {
 export async function firstDivergence(a: EventStore, runA: number, b: EventStore, runB: number, known: ReadonlyMap<string, Divergence | null> = new Map()): Promise<Divergence | null> {
   const streamsA = new Map((await a.runStreams(runA)).map((s) => [s.name, s.streamId]));
   const streamsB = new Map((await b.runStreams(runB)).map((s) => [s.name, s.streamId]));
-  const names = [...new Set([...streamsA.keys(), ...streamsB.keys()])].sort();
+  // The warmup first: every condition forks from its end, so a divergence there shows again in each
+  // condition's first event, and naming that one would point away from where the runs parted.
+  const names = [...new Set([...streamsA.keys(), ...streamsB.keys()])].sort((x, y) => Number(y === WARMUP_STREAM) - Number(x === WARMUP_STREAM) || (x < y ? -1 : x > y ? 1 : 0));
   for (const name of names) {
     const divergence = known.has(name) ? known.get(name)! : await streamDivergence(a, streamsA.get(name) ?? null, b, streamsB.get(name) ?? null, name);
     if (divergence) return divergence;

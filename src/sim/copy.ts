@@ -97,6 +97,9 @@ async function copyRun(from: EventStore, to: EventStore, runId: number): Promise
     await to.verifyStreams(streams.map((s) => s.streamId));
     const copied = await to.fingerprint(runId);
     if (copied !== fingerprint) throw new IntegrityError(`${to.location}: the copy of run ${runId} has fingerprint ${copied}, not ${fingerprint}: nothing of it is kept`);
+    // What the run has spent goes with it, so a cap (--max-cost) counts the same total on the copy.
+    const spent = await from.runSpend(runId);
+    if (spent > 0) await to.addRunSpend(runId, spent);
     await to.setRunStatus(runId, run.status === 'running' ? 'interrupted' : run.status);
   } catch (error) {
     await to.deleteRun(runId).catch(() => undefined);
