@@ -26,7 +26,7 @@ export const COMMANDS: ReadonlyArray<{ name: string; term: string; description: 
   { name: 'submit', term: 'submit [options]', description: 'record a run in a PostgreSQL store and enqueue it for `sim worker` processes; prints the run id and returns at once', load: async () => (await import('./commands/submit.js')).registerSubmit },
   { name: 'sweep', term: 'sweep [options]', description: 'submit one run per seed x setting to a PostgreSQL store for `sim worker` (e.g. --seeds 1-3 --grid messages.likely_voter_threshold=3,4); --list lists the sweeps', load: async () => (await import('./commands/sweep.js')).registerSweep },
   { name: 'worker', term: 'worker [options]', description: "take jobs (a run's warmup, its conditions) from a PostgreSQL store and execute them until stopped", load: async () => (await import('./commands/worker.js')).registerWorker },
-  { name: 'status', term: 'status [options]', description: 'runs of a PostgreSQL store and their jobs: queued, running (worker, since, round, rounds/s), done, failed (reason, attempts)', load: async () => (await import('./commands/status.js')).registerStatus },
+  { name: 'status', term: 'status [options]', description: 'runs of a PostgreSQL store, one line each, live ones first: their jobs (running, queued, failed), round, rounds/s, workers; --run ID: one run\'s streams (worker, since, round, rounds/s, attempts, reason)', load: async () => (await import('./commands/status.js')).registerStatus },
 ];
 
 /** The command argv asks for (`sim [--debug] <name> ...` or `sim help <name>`), if any. */
