@@ -68,7 +68,8 @@ describe('spending money must be asked for', { timeout: 600_000 }, () => {
     // OPENAI_BASE_URL points at the fake server: a request would be counted there.
     const result = await runSimAsync(['run', ...experiment, '--out', out], { env: withServer() });
     expect(result.status, result.stderr).toBe(0);
-    expect(result.stderr.split('\n')[0]).toBe('sim: OPENAI_API_KEY holds an API key, not used: offline model (--provider openai for the LLM)');
+    // The store first (every command that writes names it first), then what was done with the key.
+    expect(result.stderr.split('\n').slice(0, 2)).toEqual([`sim: store ${join(out, 'sim.db')}`, 'sim: OPENAI_API_KEY holds an API key, not used: offline model (--provider openai for the LLM)']);
     expect(result.stdout).toMatch(/decisions by the offline persona model/);
     expect(server.requests).toBe(before);
   });

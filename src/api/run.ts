@@ -90,7 +90,7 @@ export async function startRun(options: RunOptions, hooks: RunHooks = {}): Promi
   checkFolderToWriteInto(out, { flag: '--out', path: out });
   // A server that refuses connections is reported now, not after minutes of retries.
   if (!options.cacheOnly) await checkEndpoints(config, {}, hooks.notice ?? (() => undefined));
-  for (const line of held) hooks.notice?.(line);
+  const tellHeld = () => held.splice(0).forEach((line) => hooks.notice?.(line));
   let store: EventStore;
   let population: Population | null = null;
   if (options.fromWarmup !== undefined) {
@@ -106,6 +106,7 @@ export async function startRun(options: RunOptions, hooks: RunHooks = {}): Promi
       const warmup = await findWarmup(store, options.fromWarmup);
       const input = options.config ? readConfigInput(options.config) : null;
       config = { ...adoptWarmupConfig(config, options, input, options.config, { runId: warmup.runId, config: parseExperiment((await store.getRun(warmup.runId)).config, `run ${warmup.runId} config`) }), from_warmup: warmup.stream };
+      tellHeld();
       await confirmSpending(spendEstimate(config, []), options, hooks);
     } catch (error) {
       await store.close();
@@ -116,6 +117,7 @@ export async function startRun(options: RunOptions, hooks: RunHooks = {}): Promi
     population = loadPopulation(config);
     await confirmSpending(spendEstimate(config, population.personas), options, hooks);
     store = await openStoreFor({ out, store: options.store });
+    tellHeld();
   }
   const provider = chooseProvider(config, { store, cacheOnly: options.cacheOnly, concurrency: options.concurrency, llm: options });
   try {

@@ -22,9 +22,9 @@ export class RunView {
 
   /**
    * `store` names the store the command writes (src/api/store.ts storeLine), read when first
-   * printed: before the run's first line, or (storeFirst: resume, replay, whose every notice is
-   * about the run) before the first notice. `sim run`'s notices before its start are about its
-   * configuration (the API key), made before any store is chosen.
+   * printed: before the run's first line, or (storeFirst: run, resume, replay) before the first
+   * notice. `sim run` tells its notices about the configuration (the API key) only once its input
+   * has passed every check, so naming the store first adds no line to a refusal.
    */
   constructor(
     private readonly store: (() => string) | null = null,

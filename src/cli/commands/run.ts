@@ -45,7 +45,7 @@ export function registerRun(program: Command): void {
     if (raw.batch_size !== undefined) {
       process.stderr.write('note: --batch_size is accepted for compatibility; memory is bounded by design (one round in memory at a time)\n');
     }
-    const view = new RunView(() => storeLine({ out: options.out!, store: options.store }));
+    const view = new RunView(() => storeLine({ out: options.out!, store: options.store }), true);
     if (raw.dryRun) printEstimate(estimateRun(options, view.hooks.notice));
     else printSummary(await view.around((hooks) => startRun(options, hooks)));
   });
