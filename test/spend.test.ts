@@ -1,5 +1,5 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -164,6 +164,23 @@ describe('spending money must be asked for', { timeout: 600_000 }, () => {
     const paid = await cacheCost(out);
     expect(paid).toBeGreaterThan(0);
     expect(await recordedSpend(out)).toBeCloseTo(paid, 10);
+  });
+
+  it('replay --new-run of a paid run is new spending: its estimate, then refused without a terminal or --yes, nothing written; --yes runs it', async () => {
+    // A copy: the runs below price the cache of 'full' as one run's.
+    const out = join(scratch, 'replay-new');
+    cpSync(join(scratch, 'full'), out, { recursive: true });
+    const before = server.requests;
+    const refused = await runSimAsync(['replay', '--seed', '5', '--new-run', '--base-url', server.url, '--out', out], { env });
+    expect(refused.status, refused.stderr).toBe(2);
+    expect(refused.stderr).toMatch(/^sim: estimate: [\d,]+ LLM calls/m);
+    expect(refused.stderr.trim().split('\n').at(-1)).toMatch(/^sim: this new run would spend about \$[\d.]+ on LLM calls, not asked for: add --yes \(or --provider openai\) to spend it; nothing was written$/);
+    expect(server.requests).toBe(before);
+    expect((await runsOf(out)).map((r) => r.id)).toEqual([1]);
+    const yes = await runSimAsync(['replay', '--seed', '5', '--new-run', '--yes', '--base-url', server.url, '--out', out], { env });
+    expect(yes.status, yes.stderr).toBe(0);
+    expect(server.requests).toBeGreaterThan(before);
+    expect((await runsOf(out)).map((r) => r.id)).toEqual([1, 2]);
   });
 
   it('a server whose models have no price costs nothing: no estimate, no question', async () => {

@@ -13,6 +13,7 @@ import { loadPopulation } from '../sim/population.js';
 import { CODE_VERSION } from '../version.js';
 import { checkEndpoints, maxFallbackRate, type LlmFlags } from './llm.js';
 import { chooseProvider } from './provider.js';
+import { confirmSpending, spendEstimate } from './spend.js';
 import { executeRun, type RunHooks, type RunResult } from './run.js';
 import { openStoreWithRuns, selectRun } from './runs.js';
 
@@ -26,6 +27,8 @@ export interface ReplayOptions extends LlmFlags {
   run?: string;
   /** Run the config of `run` (default: the latest run) under `seed`, a seed it was not recorded with, as a new run. */
   newRun?: boolean;
+  /** A new run (newRun) of a paid LLM config spends without asking (as `sim run --yes`). */
+  yes?: boolean;
   out: string;
   /** The store (src/api/store.ts): a file, sqlite:PATH or postgres://...; default SIM_STORE, else <out>/sim.db. */
   store?: string;
@@ -120,6 +123,8 @@ async function rerunWithSeed(store: EventStore, recorded: ExperimentConfig, seed
   const config = parseExperiment({ ...recorded, seed, treatment_seed: recorded.treatment_seed, from_warmup: null });
   const population = loadPopulation(config);
   await checkEndpoints(config, options, notice);
+  // A new run is new spending: its estimate first, and it goes on only when asked for (--yes, or a yes on a terminal).
+  await confirmSpending(spendEstimate(config, population.personas), { yes: options.yes }, hooks, 'this new run');
   const runId = await store.createRun({ seed, config, codeVersion: CODE_VERSION, createdAt: new Date().toISOString() });
   notice(`sim: running the recorded config under seed ${seed} as run ${runId}`);
   const provider = chooseProvider(config, { store, llm: options });

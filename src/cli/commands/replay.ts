@@ -11,7 +11,8 @@ export function registerReplay(program: Command): void {
     .description('re-execute a recorded run from its stored config and cached answers and compare every event; with --new-run, run its config under another --seed as a new run')
     .option('--seed <n>', 'the seed of the run to check: the one run recorded with it (several: say which with --run); with --new-run, the new run\'s seed', integerFlag('--seed'))
     .option('--run <id>', 'run id (default: the run recorded with --seed, else the latest run)')
-    .option('--new-run', 'run the config of --run (default: the latest run) under --seed, a seed it was not recorded with, as a new run');
+    .option('--new-run', 'run the config of --run (default: the latest run) under --seed, a seed it was not recorded with, as a new run')
+    .option('--yes', 'a new run of a paid LLM config spends without asking (its estimate is printed first)');
   addOutOption(command)
     .option('--keep', 'keep the scratch copy of an exact replay (its path is printed)')
     .option('--workers <n>', 'threads for the conditions of an exact replay, which makes no HTTP request (default: 2 from 1,000 users, else 1); the result is identical for any number', integerFlag('--workers', 1));
